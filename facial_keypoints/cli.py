@@ -1,0 +1,54 @@
+"""What run_train.py and run_predict.py call with their parsed arguments:
+fill in the --demo defaults, explain missing Kaggle data, run, report."""
+
+import os
+
+from . import constants, demo
+from .errors import UserError
+
+KAGGLE_HELP = ('get Kaggle\'s files with "kaggle competitions download -c '
+               'facial-keypoints-detection" and unzip them there, or try the built-in '
+               'demo with --demo')
+
+
+def train_main(args):
+    from .data import find_data_file
+    from .train import TrainConfig, train
+    data_dir, model_dir, epochs = args.data_dir, args.model_dir, args.epochs
+    if args.demo:
+        data_dir = demo.make_demo_data()
+        model_dir = model_dir or demo.DEMO_MODEL_DIR
+        epochs = epochs or demo.DEMO_EPOCHS
+    try:
+        find_data_file(data_dir, constants.TRAIN_FILE)
+    except UserError as e:
+        raise UserError('found no training data: {} To train: {}.'.format(e, KAGGLE_HELP))
+    cfg = TrainConfig(
+        data_dir=data_dir, model_dir=model_dir or constants.SAVE_PATH,
+        recipe=args.recipe, epochs=epochs or constants.EPOCHS,
+        batch_size=args.batch_size, validation_size=args.validation_size,
+        patience=args.patience, learning_rate=args.learning_rate, seed=args.seed,
+        resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
+    result = train(cfg)
+    if result['interrupted']:
+        return 130
+    print('best validation RMSE {:.4f} px at epoch {}; {} epochs in {:.0f} s; model in {}'
+          .format(result['best_validation_rmse_px'], result['best_epoch'],
+                  result['epochs_run'], result['seconds'], cfg.model_dir))
+    return 0
+
+
+def predict_main(args):
+    from .predict import predict_test_set
+    data_dir, model_dir, output = args.data_dir, args.model_dir, args.output
+    if args.demo:
+        data_dir = demo.DEMO_DIR
+        model_dir = model_dir or demo.DEMO_MODEL_DIR
+        output = output or demo.DEMO_OUTPUT
+        if not os.path.isdir(data_dir):
+            raise UserError('no demo data in {}: run "python run_train.py --demo" first.'
+                            .format(data_dir))
+    predict_test_set(data_dir=data_dir, model_dir=model_dir or constants.SAVE_PATH,
+                     output=output or 'submit.csv', lookup_file=args.lookup,
+                     batch_size=args.batch_size)
+    return 0

@@ -1,0 +1,53 @@
+"""Training recipes: what differs between the post's run and the improved one.
+
+A recipe says which rows to use, how to split off validation, which graph to
+build, how to augment a batch and which learning rate each epoch gets. The
+training loop (train.py) and prediction (predict.py) only talk to this.
+"""
+
+import numpy as np
+
+from . import model
+
+
+class BlogRecipe:
+    """The post, unchanged: complete rows only, the first VALIDATION_SIZE rows
+    validate, Adam at a fixed learning rate, no augmentation."""
+
+    name = 'blog'
+    dropna = True
+
+    def split(self, n_rows, validation_size, seed):
+        """Indices (train, valid) into the loaded rows."""
+        if validation_size >= n_rows:
+            return None
+        rows = np.arange(n_rows)
+        return rows[validation_size:], rows[:validation_size]
+
+    def inference(self, x, keep_prob, training):
+        return model.inference(x, keep_prob)
+
+    def loss(self, y_conv, y_):
+        return model.loss(y_conv, y_)
+
+    def learning_rate(self, base_rate, epoch, epochs):
+        return base_rate
+
+    def augment(self, X, y, rng):
+        return X, y
+
+    def initialize(self, sess, X_train, y_train):
+        """Set any data-derived constants of the graph before training."""
+
+
+RECIPE_NAMES = ('blog', 'improved')
+
+
+def get_recipe(name):
+    """The recipe called name ('blog' or 'improved')."""
+    if name == 'blog':
+        return BlogRecipe()
+    if name == 'improved':
+        from .improved import ImprovedRecipe
+        return ImprovedRecipe()
+    raise ValueError('unknown recipe {!r}; choose from {}'.format(name, RECIPE_NAMES))

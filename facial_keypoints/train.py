@@ -1,0 +1,269 @@
+"""Training: the post's Session + feed_dict loop, with its early stopping.
+
+Reads the data (data.py), builds the recipe's graph (recipes.py, model.py),
+and keeps the best validation model with tf.train.Saver (checkpoints.py).
+"""
+
+import dataclasses
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from . import checkpoints, constants
+from .data import input_data, unscale_keypoints
+from .errors import UserError
+from .recipes import get_recipe
+
+tf1 = tf.compat.v1
+
+# Training RMSE is measured each epoch, like validation's (keep_prob 1.0),
+# on at most this many training rows.
+TRAIN_EVAL_ROWS = 1000
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """One run's hyperparameters; saved as hparams.json beside the checkpoint."""
+    data_dir: str = '.'
+    model_dir: str = constants.SAVE_PATH
+    recipe: str = 'blog'
+    epochs: int = constants.EPOCHS
+    batch_size: int = constants.BATCH_SIZE
+    validation_size: int = constants.VALIDATION_SIZE
+    patience: int = constants.EARLY_STOP_PATIENCE
+    learning_rate: float = constants.LEARNING_RATE
+    keep_prob: float = constants.TRAIN_KEEP_PROB
+    seed: int = None
+    resume: bool = False
+    overwrite: bool = False
+    quiet: bool = False
+
+
+class TrainingGraph:
+    """The tensors a training session feeds and fetches."""
+
+    def __init__(self, recipe, cfg):
+        from .model import placeholders
+        self.x, self.y_, self.keep_prob = placeholders()
+        self.training = tf1.placeholder_with_default(False, shape=[], name='training')
+        self.learning_rate = tf1.placeholder(tf.float32, shape=[], name='learning_rate')
+        with tf1.variable_scope('net'):
+            self.y_conv = recipe.inference(self.x, self.keep_prob, self.training)
+        self.net_variables = tf1.global_variables()
+        self.rmse = recipe.loss(self.y_conv, self.y_)
+        # The post: tf.train.AdamOptimizer(1e-3).minimize(rmse); the rate is
+        # fed so a recipe can schedule it (the blog recipe feeds 1e-3 always).
+        with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
+            self.train_step = tf1.train.AdamOptimizer(self.learning_rate).minimize(self.rmse)
+        # Bookkeeping saved with the last checkpoint, so --resume is exact.
+        with tf1.variable_scope('train_state'):
+            self.state = {
+                'epoch': tf.Variable(0, trainable=False, name='epoch'),
+                'next_batch': tf.Variable(0, trainable=False, name='next_batch'),
+                'best_validation_loss': tf.Variable(np.inf, trainable=False,
+                                                    dtype=tf.float64, name='best'),
+                'best_epoch': tf.Variable(-1, trainable=False, name='best_epoch'),
+            }
+            self._state_in = {k: tf1.placeholder(v.dtype.base_dtype, [])
+                              for k, v in self.state.items()}
+            self._state_assign = tf.group(*[tf1.assign(v, self._state_in[k])
+                                            for k, v in self.state.items()])
+
+    def set_state(self, sess, **values):
+        sess.run(self._state_assign, {self._state_in[k]: v for k, v in values.items()})
+
+    def predict(self, sess, X, batch_size):
+        """y_conv for X in batches, keep_prob 1.0: float32 [N, 30], units of /96."""
+        out = [sess.run(self.y_conv, {self.x: X[j:j + batch_size]})
+               for j in range(0, len(X), batch_size)]
+        return np.concatenate(out) if out else np.zeros((0, constants.NUM_OUTPUTS), np.float32)
+
+
+def rmse_pixels(y_pred, y_true):
+    """RMSE in pixels over the values y_true has (NaN = missing); both /96."""
+    err = unscale_keypoints(y_pred) - unscale_keypoints(y_true)
+    have = ~np.isnan(err)
+    return float(np.sqrt(np.mean(np.square(err[have], dtype=np.float64))))
+
+
+def _prepare_model_dir(cfg):
+    try:
+        os.makedirs(cfg.model_dir, exist_ok=True)
+    except OSError as e:
+        raise UserError('cannot create model folder {}: {}.'.format(
+            cfg.model_dir, e.strerror or e))
+    if not os.access(cfg.model_dir, os.W_OK):
+        raise UserError('model folder {} is not writable.'.format(cfg.model_dir))
+    has_checkpoint = (checkpoints.best_checkpoint(cfg.model_dir)
+                      or checkpoints.last_checkpoint(cfg.model_dir))
+    if cfg.resume:
+        if not checkpoints.last_checkpoint(cfg.model_dir):
+            raise UserError('--resume: {} holds no training state to resume from.'.format(
+                cfg.model_dir))
+        saved = checkpoints.read_hparams(cfg.model_dir)
+        if saved.get('recipe', 'blog') != cfg.recipe:
+            raise UserError('--resume: {} was trained with --recipe {}, not {}.'.format(
+                cfg.model_dir, saved.get('recipe'), cfg.recipe))
+        return saved.get('seed', cfg.seed)
+    if has_checkpoint:
+        if not cfg.overwrite:
+            raise UserError('{} already holds a checkpoint; pass --resume to continue '
+                            'it or --overwrite to start again.'.format(cfg.model_dir))
+        checkpoints.remove_checkpoints(cfg.model_dir)
+    return cfg.seed
+
+
+def train(cfg, log=print):
+    """Train as the post does. Returns a dict of the run's results.
+
+    Saves the best validation model in cfg.model_dir whenever validation
+    RMSE improves and stops after cfg.patience epochs without improvement.
+    """
+    recipe = get_recipe(cfg.recipe)
+    X, y = input_data(data_dir=cfg.data_dir, dropna=recipe.dropna)
+    seed = _prepare_model_dir(cfg)
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0] % (2 ** 31))
+    split = recipe.split(len(X), cfg.validation_size, seed)
+    if split is None:
+        raise UserError('{} has {} usable rows, too few for a validation set of {} '
+                        '(see --validation-size).'.format(cfg.data_dir, len(X),
+                                                          cfg.validation_size))
+    train_rows, valid_rows = split
+    X_train, y_train = X[train_rows], y[train_rows]
+    X_valid, y_valid = X[valid_rows], y[valid_rows]
+    del X, y
+
+    hparams = dataclasses.asdict(cfg)
+    for k in ('resume', 'overwrite', 'quiet'):
+        hparams.pop(k)
+    hparams.update(seed=seed, train_rows=len(X_train), validation_rows=len(X_valid),
+                   tensorflow=tf.__version__)
+    if cfg.resume:
+        hparams['best'] = checkpoints.read_hparams(cfg.model_dir).get('best')
+    checkpoints.write_hparams(cfg.model_dir, hparams)
+
+    tf1.disable_eager_execution()
+    # tf.compat.v1 prints a deprecation notice for Saver internals; not the user's concern.
+    tf1.logging.set_verbosity(tf1.logging.ERROR)
+    with tf.Graph().as_default():
+        tf1.set_random_seed(seed)
+        g = TrainingGraph(recipe, cfg)
+        best_saver = tf1.train.Saver(var_list=g.net_variables, max_to_keep=2)
+        last_saver = tf1.train.Saver(max_to_keep=2)
+        with tf1.Session() as sess:
+            sess.run(tf1.global_variables_initializer())
+            recipe.initialize(sess, X_train, y_train)
+            if cfg.resume:
+                path = checkpoints.last_checkpoint(cfg.model_dir)
+                checkpoints.restore(last_saver, sess, path, 'the {} training graph'.format(
+                    cfg.recipe))
+            state = {k: v.item() for k, v in sess.run(g.state).items()}
+            if cfg.resume:
+                log('resuming {} from epoch {}, batch {} (best validation RMSE {:.4f} px '
+                    'at epoch {})'.format(path, state['epoch'], state['next_batch'],
+                                          state['best_validation_loss'],
+                                          state['best_epoch']))
+            with _Interrupt() as interrupt:
+                return _loop(cfg, recipe, g, sess, best_saver, last_saver, state, seed,
+                             hparams, X_train, y_train, X_valid, y_valid, log, interrupt)
+
+
+def _loop(cfg, recipe, g, sess, best_saver, last_saver, state, seed, hparams,
+          X_train, y_train, X_valid, y_valid, log, interrupt):
+    TRAIN_SIZE = len(X_train)
+    best_path = checkpoints.best_checkpoint(cfg.model_dir)
+    log('begin training..., train dataset size:{} validation size:{} recipe:{}'.format(
+        TRAIN_SIZE, len(X_valid), cfg.recipe))
+    start = time.time()
+    epoch = state['epoch']
+    history = []
+
+    def save_last(next_batch):
+        g.set_state(sess, epoch=epoch, next_batch=next_batch,
+                    best_validation_loss=state['best_validation_loss'],
+                    best_epoch=state['best_epoch'])
+        return last_saver.save(sess, os.path.join(cfg.model_dir, checkpoints.LAST_PREFIX),
+                               global_step=epoch, latest_filename=checkpoints.LAST_STATE)
+
+    stopped_early = state['epoch'] - state['best_epoch'] > cfg.patience and state['best_epoch'] >= 0
+    while epoch < cfg.epochs and not stopped_early:
+        epoch_start = time.time()
+        # Shuffle each epoch (每个epoch都shuffle一下效果更好) from a generator
+        # seeded by (seed, epoch), so a resumed run sees the same order.
+        rng = np.random.default_rng([seed, epoch])
+        train_index = rng.permutation(TRAIN_SIZE)
+        lr = recipe.learning_rate(cfg.learning_rate, epoch, cfg.epochs)
+        first = state.pop('next_batch', 0)
+        for j in range(first, TRAIN_SIZE, cfg.batch_size):
+            if interrupt.requested:
+                path = save_last(j)
+                log('interrupted: training state saved in {} (continue with --resume); '
+                    'best model so far: {}'.format(path, best_path or 'none yet'))
+                return _result(state, epoch, False, start, best_path, history, True)
+            idx = train_index[j:j + cfg.batch_size]
+            xb, yb = recipe.augment(X_train[idx], y_train[idx], rng)
+            sess.run(g.train_step, {
+                g.x: xb, g.y_: yb, g.keep_prob: cfg.keep_prob, g.training: True,
+                g.learning_rate: lr})
+        validation_loss = rmse_pixels(g.predict(sess, X_valid, cfg.batch_size), y_valid)
+        # The post skipped the training loss because evaluating every row at
+        # once froze its machine; in batches, on a fixed subset, it is cheap.
+        train_loss = rmse_pixels(g.predict(sess, X_train[:TRAIN_EVAL_ROWS], cfg.batch_size),
+                                 y_train[:TRAIN_EVAL_ROWS])
+        history.append({'epoch': epoch, 'train_rmse_px': train_loss,
+                        'validation_rmse_px': validation_loss,
+                        'seconds': time.time() - epoch_start, 'learning_rate': lr})
+        improved = validation_loss < state['best_validation_loss']
+        if improved:
+            state['best_validation_loss'] = validation_loss
+            state['best_epoch'] = epoch
+            best_path = best_saver.save(
+                sess, os.path.join(cfg.model_dir, checkpoints.BEST_PREFIX),
+                global_step=epoch, latest_filename=checkpoints.BEST_STATE)
+            hparams['best'] = {'epoch': epoch, 'validation_rmse_px': validation_loss,
+                               'checkpoint': os.path.basename(best_path)}
+            checkpoints.write_hparams(cfg.model_dir, hparams)
+        log('epoch {} done! train RMSE {:.4f} px, validation RMSE {:.4f} px{} ({:.1f} s, '
+            '{:.0f} s total)'.format(epoch, train_loss, validation_loss,
+                                     ' *saved*' if improved else '',
+                                     time.time() - epoch_start, time.time() - start))
+        epoch += 1
+        save_last(0)
+        if not improved and (epoch - 1 - state['best_epoch']) >= cfg.patience:
+            log('early stopping')
+            stopped_early = True
+    return _result(state, epoch, stopped_early, start, best_path, history, False)
+
+
+def _result(state, epoch, stopped_early, start, best_path, history, interrupted):
+    return {'best_validation_rmse_px': state['best_validation_loss'],
+            'best_epoch': state['best_epoch'], 'epochs_run': epoch,
+            'stopped_early': stopped_early, 'seconds': time.time() - start,
+            'best_checkpoint': best_path, 'history': history,
+            'interrupted': interrupted}
+
+
+class _Interrupt:
+    """Turns Ctrl-C into a flag the loop checks between batches, so the state
+    it saves is exactly "these batches done" (main thread only)."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)

@@ -1,0 +1,70 @@
+"""Shared fixtures: tiny data sets in Kaggle's layout, made by the tests."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(ROOT, '..', 'shared', 'data')
+sys.path.insert(0, ROOT)
+
+from facial_keypoints import demo  # noqa: E402
+from facial_keypoints.train import TrainConfig, train  # noqa: E402
+
+
+def shared_path(*parts):
+    """Path under ../shared/data, or skip the test when it is absent (a user's clone)."""
+    path = os.path.join(SHARED, *parts)
+    if not os.path.exists(path):
+        pytest.skip('../shared/data is not here')
+    return path
+
+
+def make_tiny_data(folder, n_train=48, n_test=6, seed=7):
+    demo.make_demo_data(folder, n_train=n_train, n_test=n_test, seed=seed, log=lambda *a: None)
+    return str(folder)
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    return make_tiny_data(tmp_path / 'data')
+
+
+def tiny_config(data_dir, model_dir, **kw):
+    base = dict(data_dir=data_dir, model_dir=str(model_dir), epochs=2, batch_size=16,
+                validation_size=8, seed=3, quiet=True)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture(scope='session')
+def trained(tmp_path_factory):
+    """A blog model trained for 2 epochs on tiny data: (data_dir, model_dir, result)."""
+    root = tmp_path_factory.mktemp('trained')
+    data_dir = make_tiny_data(root / 'data')
+    model_dir = root / 'model'
+    result = train(tiny_config(data_dir, model_dir), log=lambda *a: None)
+    return data_dir, str(model_dir), result
+
+
+def run_script(script, *args, cwd=None):
+    """Run run_train.py / run_predict.py in a fresh process: (status, stdout, stderr)."""
+    p = subprocess.run([sys.executable, os.path.join(ROOT, script)] + list(args),
+                       cwd=cwd or ROOT, capture_output=True, text=True, timeout=600)
+    return p.returncode, p.stdout, p.stderr
+
+
+def write_csv(path, header, rows):
+    with open(path, 'w') as f:
+        f.write(','.join(header) + '\n')
+        for r in rows:
+            f.write(','.join(map(str, r)) + '\n')
+    return str(path)
+
+
+def image_field(values=None):
+    values = np.arange(9216) % 256 if values is None else values
+    return ' '.join(map(str, values))
