@@ -21,9 +21,15 @@ def parse_args(argv=None):
                         'demo_data/model with --demo)'.format(constants.SAVE_PATH))
     p.add_argument('--output', default=None,
                    help='submission file to write (default: submit.csv, or '
-                        'demo_data/submit.csv with --demo)')
+                        'demo_data/submit.csv with --demo); with --image, the annotated '
+                        'picture for one photo or a folder for several (default: '
+                        'PHOTO_keypoints.png and .csv in the current folder)')
     p.add_argument('--lookup', default=None,
                    help='IdLookupTable.csv to follow (default: the one in --data-dir)')
+    p.add_argument('--image', nargs='+', metavar='PHOTO',
+                   help='instead of test.csv: find the faces in these photographs (files or '
+                        'folders) and write each one annotated, with a CSV of its keypoints '
+                        '(needs requirements-extra.txt)')
     p.add_argument('--demo', action='store_true',
                    help='predict the synthetic demo test set that run_train.py --demo made')
     p.add_argument('--batch-size', type=int, default=constants.BATCH_SIZE)

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from facial_keypoints import constants
+from facial_keypoints.demo import DEMO_EPOCHS
 from facial_keypoints.recipes import RECIPE_NAMES
 
 
@@ -28,13 +29,15 @@ def parse_args(argv=None):
                    help="'blog' is the post unchanged; 'improved' uses every labelled "
                         'point, flips and a schedule')
     p.add_argument('--epochs', type=int, default=None,
-                   help='most epochs (default: {}; {} with --demo)'.format(
-                       constants.EPOCHS, 'DEMO_EPOCHS'))
+                   help='most epochs (default: {} as in the post; 100 for the improved '
+                        'recipe; {} with --demo)'.format(constants.EPOCHS, DEMO_EPOCHS))
     p.add_argument('--batch-size', type=int, default=constants.BATCH_SIZE)
     p.add_argument('--validation-size', type=int, default=constants.VALIDATION_SIZE,
                    help='rows held out for validation (blog recipe: the first rows)')
-    p.add_argument('--patience', type=int, default=constants.EARLY_STOP_PATIENCE,
-                   help='stop after this many epochs without a better validation RMSE')
+    p.add_argument('--patience', type=int, default=None,
+                   help='stop after this many epochs without a better validation RMSE '
+                        '(default: {} as in the post; 25 for the improved recipe)'.format(
+                            constants.EARLY_STOP_PATIENCE))
     p.add_argument('--learning-rate', type=float, default=constants.LEARNING_RATE,
                    help="Adam's learning rate")
     p.add_argument('--seed', type=int, default=None,
@@ -48,11 +51,9 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.resume and args.overwrite:
         p.error('--resume and --overwrite exclude each other')
-    for name in ('batch_size', 'patience'):
-        if getattr(args, name) < 1:
+    for name in ('batch_size', 'patience', 'epochs'):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             p.error('--{} must be at least 1'.format(name.replace('_', '-')))
-    if args.epochs is not None and args.epochs < 1:
-        p.error('--epochs must be at least 1')
     if args.validation_size < 1:
         p.error('--validation-size must be at least 1')
     return args

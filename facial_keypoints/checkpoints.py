@@ -6,6 +6,7 @@
                           epoch and early-stopping counters) for --resume;
                           `checkpoint_last` names the newest.
   hparams.json            the hyperparameters the run used, and its best result.
+  history.json            training and validation RMSE of every epoch.
 
 TensorFlow writes each checkpoint under a new name and then replaces the small
 `checkpoint` state file atomically, and the Savers keep the previous one, so a
@@ -27,6 +28,7 @@ LAST_PREFIX = 'last'
 BEST_STATE = 'checkpoint'
 LAST_STATE = 'checkpoint_last'
 HPARAMS_FILE = 'hparams.json'
+HISTORY_FILE = 'history.json'
 
 
 def best_checkpoint(model_dir):
@@ -62,11 +64,28 @@ def write_hparams(model_dir, hparams):
     atomic_write_json(os.path.join(model_dir, HPARAMS_FILE), hparams)
 
 
+def read_history(model_dir):
+    """Per-epoch RMSE entries a run wrote (history.json), [] if none."""
+    path = os.path.join(model_dir, HISTORY_FILE)
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise UserError('cannot read {}: {}.'.format(path, e))
+
+
+def write_history(model_dir, history):
+    atomic_write_json(os.path.join(model_dir, HISTORY_FILE), history)
+
+
 def remove_checkpoints(model_dir):
     """Delete what a previous run left in model_dir (for --overwrite)."""
     for name in os.listdir(model_dir):
-        if (name in (BEST_STATE, LAST_STATE, HPARAMS_FILE)
-                or name.startswith((BEST_PREFIX + '-', LAST_PREFIX + '-'))):
+        if (name in (BEST_STATE, LAST_STATE, HPARAMS_FILE, HISTORY_FILE)
+                or name.startswith((BEST_PREFIX + '-', LAST_PREFIX + '-',
+                                    'events.out.tfevents.'))):
             os.remove(os.path.join(model_dir, name))
 
 

@@ -13,7 +13,9 @@ KAGGLE_HELP = ('get Kaggle\'s files with "kaggle competitions download -c '
 
 def train_main(args):
     from .data import find_data_file
+    from .recipes import get_recipe
     from .train import TrainConfig, train
+    recipe = get_recipe(args.recipe)
     data_dir, model_dir, epochs = args.data_dir, args.model_dir, args.epochs
     if args.demo:
         data_dir = demo.make_demo_data()
@@ -25,9 +27,9 @@ def train_main(args):
         raise UserError('found no training data: {} To train: {}.'.format(e, KAGGLE_HELP))
     cfg = TrainConfig(
         data_dir=data_dir, model_dir=model_dir or constants.SAVE_PATH,
-        recipe=args.recipe, epochs=epochs or constants.EPOCHS,
+        recipe=args.recipe, epochs=epochs or recipe.epochs,
         batch_size=args.batch_size, validation_size=args.validation_size,
-        patience=args.patience, learning_rate=args.learning_rate, seed=args.seed,
+        patience=args.patience or recipe.patience, learning_rate=args.learning_rate, seed=args.seed,
         resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
     result = train(cfg)
     if result['interrupted']:
@@ -39,8 +41,15 @@ def train_main(args):
 
 
 def predict_main(args):
+    """Returns 0, or 1 when --image photos held no face."""
     from .predict import predict_test_set
     data_dir, model_dir, output = args.data_dir, args.model_dir, args.output
+    if args.image:
+        from .photo import annotate_photos
+        if args.demo:
+            model_dir = model_dir or demo.DEMO_MODEL_DIR
+        no_face = annotate_photos(args.image, model_dir or constants.SAVE_PATH, output)
+        return 1 if no_face else 0
     if args.demo:
         data_dir = demo.DEMO_DIR
         model_dir = model_dir or demo.DEMO_MODEL_DIR

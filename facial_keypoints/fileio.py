@@ -13,6 +13,11 @@ def atomic_write_text(path, text):
     The old file (if any) stays whole until the new one is complete: the
     final os.replace is atomic on POSIX file systems.
     """
+    atomic_write_bytes(path, text.encode('utf-8'))
+
+
+def atomic_write_bytes(path, data):
+    """atomic_write_text for bytes."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.',
@@ -20,8 +25,8 @@ def atomic_write_text(path, text):
     except OSError as e:
         raise UserError('cannot write {}: {}.'.format(path, e.strerror or e))
     try:
-        with os.fdopen(fd, 'w', newline='') as f:
-            f.write(text)
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -7,7 +7,7 @@ training loop (train.py) and prediction (predict.py) only talk to this.
 
 import numpy as np
 
-from . import model
+from . import constants, model
 
 
 class BlogRecipe:
@@ -16,12 +16,15 @@ class BlogRecipe:
 
     name = 'blog'
     dropna = True
+    epochs = constants.EPOCHS
+    patience = constants.EARLY_STOP_PATIENCE
 
-    def split(self, n_rows, validation_size, seed):
-        """Indices (train, valid) into the loaded rows."""
-        if validation_size >= n_rows:
+    def split(self, X, y, validation_size, seed):
+        """Indices (train, valid) into the loaded rows, or None if too few rows.
+        The post: the first VALIDATION_SIZE rows validate."""
+        if validation_size >= len(X):
             return None
-        rows = np.arange(n_rows)
+        rows = np.arange(len(X))
         return rows[validation_size:], rows[:validation_size]
 
     def inference(self, x, keep_prob, training):

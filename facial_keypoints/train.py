@@ -13,9 +13,10 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from . import checkpoints, constants
+from . import checkpoints, constants, plots
 from .data import input_data, unscale_keypoints
 from .errors import UserError
+from .progress import Progress
 from .recipes import get_recipe
 
 tf1 = tf.compat.v1
@@ -122,13 +123,16 @@ def train(cfg, log=print):
 
     Saves the best validation model in cfg.model_dir whenever validation
     RMSE improves and stops after cfg.patience epochs without improvement.
+    Also writes history.json, TensorBoard events and, with matplotlib,
+    learning_curve.png and validation_faces.png there.
     """
+    say = (lambda *a: None) if cfg.quiet else log
     recipe = get_recipe(cfg.recipe)
     X, y = input_data(data_dir=cfg.data_dir, dropna=recipe.dropna)
     seed = _prepare_model_dir(cfg)
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0] % (2 ** 31))
-    split = recipe.split(len(X), cfg.validation_size, seed)
+    split = recipe.split(X, y, cfg.validation_size, seed)
     if split is None:
         raise UserError('{} has {} usable rows, too few for a validation set of {} '
                         '(see --validation-size).'.format(cfg.data_dir, len(X),
@@ -153,99 +157,157 @@ def train(cfg, log=print):
     with tf.Graph().as_default():
         tf1.set_random_seed(seed)
         g = TrainingGraph(recipe, cfg)
-        best_saver = tf1.train.Saver(var_list=g.net_variables, max_to_keep=2)
-        last_saver = tf1.train.Saver(max_to_keep=2)
         with tf1.Session() as sess:
+            run = _Run(cfg, recipe, g, sess, seed, hparams, say)
             sess.run(tf1.global_variables_initializer())
             recipe.initialize(sess, X_train, y_train)
             if cfg.resume:
-                path = checkpoints.last_checkpoint(cfg.model_dir)
-                checkpoints.restore(last_saver, sess, path, 'the {} training graph'.format(
-                    cfg.recipe))
-            state = {k: v.item() for k, v in sess.run(g.state).items()}
-            if cfg.resume:
-                log('resuming {} from epoch {}, batch {} (best validation RMSE {:.4f} px '
-                    'at epoch {})'.format(path, state['epoch'], state['next_batch'],
-                                          state['best_validation_loss'],
-                                          state['best_epoch']))
+                run.resume()
             with _Interrupt() as interrupt:
-                return _loop(cfg, recipe, g, sess, best_saver, last_saver, state, seed,
-                             hparams, X_train, y_train, X_valid, y_valid, log, interrupt)
+                result = run.loop(X_train, y_train, X_valid, y_valid, interrupt)
+            run.writer.close()
+            if not result['interrupted'] and result['best_checkpoint']:
+                run.pictures(X_valid, y_valid)
+    return result
 
 
-def _loop(cfg, recipe, g, sess, best_saver, last_saver, state, seed, hparams,
-          X_train, y_train, X_valid, y_valid, log, interrupt):
-    TRAIN_SIZE = len(X_train)
-    best_path = checkpoints.best_checkpoint(cfg.model_dir)
-    log('begin training..., train dataset size:{} validation size:{} recipe:{}'.format(
-        TRAIN_SIZE, len(X_valid), cfg.recipe))
-    start = time.time()
-    epoch = state['epoch']
-    history = []
+class _Run:
+    """One training run's session, savers and bookkeeping."""
 
-    def save_last(next_batch):
-        g.set_state(sess, epoch=epoch, next_batch=next_batch,
-                    best_validation_loss=state['best_validation_loss'],
-                    best_epoch=state['best_epoch'])
-        return last_saver.save(sess, os.path.join(cfg.model_dir, checkpoints.LAST_PREFIX),
-                               global_step=epoch, latest_filename=checkpoints.LAST_STATE)
+    def __init__(self, cfg, recipe, g, sess, seed, hparams, log):
+        self.cfg, self.recipe, self.g, self.sess = cfg, recipe, g, sess
+        self.seed, self.hparams, self.log = seed, hparams, log
+        self.best_saver = tf1.train.Saver(var_list=g.net_variables, max_to_keep=2)
+        self.last_saver = tf1.train.Saver(max_to_keep=2)
+        # TensorBoard: the graph, then per-epoch RMSE (tensorboard --logdir MODEL_DIR).
+        self.writer = tf1.summary.FileWriter(cfg.model_dir, sess.graph)
+        self.state = {'epoch': 0, 'next_batch': 0, 'best_validation_loss': np.inf,
+                      'best_epoch': -1}
+        self.best_path = None
+        self.history = []
 
-    stopped_early = state['epoch'] - state['best_epoch'] > cfg.patience and state['best_epoch'] >= 0
-    while epoch < cfg.epochs and not stopped_early:
-        epoch_start = time.time()
-        # Shuffle each epoch (每个epoch都shuffle一下效果更好) from a generator
-        # seeded by (seed, epoch), so a resumed run sees the same order.
-        rng = np.random.default_rng([seed, epoch])
-        train_index = rng.permutation(TRAIN_SIZE)
-        lr = recipe.learning_rate(cfg.learning_rate, epoch, cfg.epochs)
-        first = state.pop('next_batch', 0)
-        for j in range(first, TRAIN_SIZE, cfg.batch_size):
-            if interrupt.requested:
-                path = save_last(j)
-                log('interrupted: training state saved in {} (continue with --resume); '
-                    'best model so far: {}'.format(path, best_path or 'none yet'))
-                return _result(state, epoch, False, start, best_path, history, True)
-            idx = train_index[j:j + cfg.batch_size]
-            xb, yb = recipe.augment(X_train[idx], y_train[idx], rng)
-            sess.run(g.train_step, {
-                g.x: xb, g.y_: yb, g.keep_prob: cfg.keep_prob, g.training: True,
-                g.learning_rate: lr})
-        validation_loss = rmse_pixels(g.predict(sess, X_valid, cfg.batch_size), y_valid)
-        # The post skipped the training loss because evaluating every row at
-        # once froze its machine; in batches, on a fixed subset, it is cheap.
-        train_loss = rmse_pixels(g.predict(sess, X_train[:TRAIN_EVAL_ROWS], cfg.batch_size),
-                                 y_train[:TRAIN_EVAL_ROWS])
-        history.append({'epoch': epoch, 'train_rmse_px': train_loss,
-                        'validation_rmse_px': validation_loss,
-                        'seconds': time.time() - epoch_start, 'learning_rate': lr})
-        improved = validation_loss < state['best_validation_loss']
-        if improved:
-            state['best_validation_loss'] = validation_loss
-            state['best_epoch'] = epoch
-            best_path = best_saver.save(
-                sess, os.path.join(cfg.model_dir, checkpoints.BEST_PREFIX),
-                global_step=epoch, latest_filename=checkpoints.BEST_STATE)
-            hparams['best'] = {'epoch': epoch, 'validation_rmse_px': validation_loss,
-                               'checkpoint': os.path.basename(best_path)}
-            checkpoints.write_hparams(cfg.model_dir, hparams)
-        log('epoch {} done! train RMSE {:.4f} px, validation RMSE {:.4f} px{} ({:.1f} s, '
-            '{:.0f} s total)'.format(epoch, train_loss, validation_loss,
-                                     ' *saved*' if improved else '',
-                                     time.time() - epoch_start, time.time() - start))
-        epoch += 1
-        save_last(0)
-        if not improved and (epoch - 1 - state['best_epoch']) >= cfg.patience:
-            log('early stopping')
-            stopped_early = True
-    return _result(state, epoch, stopped_early, start, best_path, history, False)
+    def resume(self):
+        path = checkpoints.last_checkpoint(self.cfg.model_dir)
+        checkpoints.restore(self.last_saver, self.sess, path,
+                            'the {} training graph'.format(self.cfg.recipe))
+        self.state = {k: v.item() for k, v in self.sess.run(self.g.state).items()}
+        self.best_path = checkpoints.best_checkpoint(self.cfg.model_dir)
+        self.history = [h for h in checkpoints.read_history(self.cfg.model_dir)
+                        if h['epoch'] < self.state['epoch']]
+        self.log('resuming {} at epoch {}, batch {} (best validation RMSE {:.4f} px at '
+                 'epoch {})'.format(path, self.state['epoch'], self.state['next_batch'],
+                                    self.state['best_validation_loss'],
+                                    self.state['best_epoch']))
 
+    def save_last(self, epoch, next_batch):
+        """Save everything --resume needs: weights, Adam slots, counters."""
+        self.g.set_state(self.sess, epoch=epoch, next_batch=next_batch,
+                         best_validation_loss=self.state['best_validation_loss'],
+                         best_epoch=self.state['best_epoch'])
+        return self.last_saver.save(
+            self.sess, os.path.join(self.cfg.model_dir, checkpoints.LAST_PREFIX),
+            global_step=epoch, latest_filename=checkpoints.LAST_STATE)
 
-def _result(state, epoch, stopped_early, start, best_path, history, interrupted):
-    return {'best_validation_rmse_px': state['best_validation_loss'],
-            'best_epoch': state['best_epoch'], 'epochs_run': epoch,
-            'stopped_early': stopped_early, 'seconds': time.time() - start,
-            'best_checkpoint': best_path, 'history': history,
-            'interrupted': interrupted}
+    def save_best(self, epoch, validation_loss):
+        """The post's save_model(): keep the model with the best validation RMSE."""
+        self.state['best_validation_loss'] = validation_loss
+        self.state['best_epoch'] = epoch
+        self.best_path = self.best_saver.save(
+            self.sess, os.path.join(self.cfg.model_dir, checkpoints.BEST_PREFIX),
+            global_step=epoch, latest_filename=checkpoints.BEST_STATE)
+        self.hparams['best'] = {'epoch': epoch, 'validation_rmse_px': validation_loss,
+                                'checkpoint': os.path.basename(self.best_path)}
+        checkpoints.write_hparams(self.cfg.model_dir, self.hparams)
+
+    def record(self, entry):
+        self.history.append(entry)
+        checkpoints.write_history(self.cfg.model_dir, self.history)
+        summary = tf1.Summary(value=[
+            tf1.Summary.Value(tag='rmse_px/train', simple_value=entry['train_rmse_px']),
+            tf1.Summary.Value(tag='rmse_px/validation',
+                              simple_value=entry['validation_rmse_px']),
+            tf1.Summary.Value(tag='learning_rate', simple_value=entry['learning_rate'])])
+        self.writer.add_summary(summary, entry['epoch'])
+        self.writer.flush()
+
+    def loop(self, X_train, y_train, X_valid, y_valid, interrupt):
+        cfg, g, sess, state = self.cfg, self.g, self.sess, self.state
+        TRAIN_SIZE = len(X_train)
+        self.log('begin training..., train dataset size:{} validation size:{} recipe:{}'
+                 .format(TRAIN_SIZE, len(X_valid), cfg.recipe))
+        start = time.time()
+        epoch = state['epoch']
+        # A resumed run that had already run out of patience stays stopped.
+        stopped_early = (state['best_epoch'] >= 0
+                         and epoch - 1 - state['best_epoch'] >= cfg.patience)
+        while epoch < cfg.epochs and not stopped_early:
+            epoch_start = time.time()
+            # Shuffle each epoch (每个epoch都shuffle一下效果更好) from a generator
+            # seeded by (seed, epoch), so a resumed run sees the same order.
+            rng = np.random.default_rng([self.seed, epoch])
+            train_index = rng.permutation(TRAIN_SIZE)
+            lr = self.recipe.learning_rate(cfg.learning_rate, epoch, cfg.epochs)
+            first, state['next_batch'] = state['next_batch'], 0
+            bar = Progress(TRAIN_SIZE, 'epoch {}'.format(epoch), enabled=not cfg.quiet)
+            for j in range(first, TRAIN_SIZE, cfg.batch_size):
+                if interrupt.requested:
+                    bar.close()
+                    path = self.save_last(epoch, j)
+                    self.log('interrupted: training state saved in {} (continue with '
+                             '--resume); best model so far: {}'.format(
+                                 path, self.best_path or 'none yet'))
+                    return self.result(epoch, False, start, True)
+                idx = train_index[j:j + cfg.batch_size]
+                xb, yb = self.recipe.augment(X_train[idx], y_train[idx], rng)
+                sess.run(g.train_step, {g.x: xb, g.y_: yb, g.keep_prob: cfg.keep_prob,
+                                        g.training: True, g.learning_rate: lr})
+                bar.update(min(j + cfg.batch_size, TRAIN_SIZE))
+            bar.close()
+            validation_loss = rmse_pixels(g.predict(sess, X_valid, cfg.batch_size), y_valid)
+            # The post skipped the training loss because evaluating every row at
+            # once froze its machine; in batches, on a fixed subset, it is cheap.
+            train_loss = rmse_pixels(
+                g.predict(sess, X_train[:TRAIN_EVAL_ROWS], cfg.batch_size),
+                y_train[:TRAIN_EVAL_ROWS])
+            improved = validation_loss < state['best_validation_loss']
+            if improved:
+                self.save_best(epoch, validation_loss)
+            self.record({'epoch': epoch, 'train_rmse_px': train_loss,
+                         'validation_rmse_px': validation_loss,
+                         'seconds': time.time() - epoch_start, 'learning_rate': float(lr)})
+            self.log('epoch {} done! train RMSE {:.4f} px, validation RMSE {:.4f} px{} '
+                     '({:.1f} s, {:.0f} s total)'.format(
+                         epoch, train_loss, validation_loss, ' *saved*' if improved else '',
+                         time.time() - epoch_start, time.time() - start))
+            epoch += 1
+            self.save_last(epoch, 0)
+            if not improved and (epoch - 1 - state['best_epoch']) >= cfg.patience:
+                self.log('early stopping')
+                stopped_early = True
+        return self.result(epoch, stopped_early, start, False)
+
+    def result(self, epochs_run, stopped_early, start, interrupted):
+        return {'best_validation_rmse_px': self.state['best_validation_loss'],
+                'best_epoch': self.state['best_epoch'], 'epochs_run': epochs_run,
+                'stopped_early': stopped_early, 'seconds': time.time() - start,
+                'best_checkpoint': self.best_path, 'history': self.history,
+                'interrupted': interrupted}
+
+    def pictures(self, X_valid, y_valid):
+        """learning_curve.png and validation_faces.png (best model) in model_dir."""
+        plt = plots.matplotlib_pyplot()
+        if plt is None:
+            self.log('for learning_curve.png and validation_faces.png: pip install '
+                     'matplotlib (see requirements-extra.txt)')
+            return
+        self.best_saver.restore(self.sess, self.best_path)
+        n = min(16, len(X_valid))
+        y_pred = self.g.predict(self.sess, X_valid[:n], self.cfg.batch_size)
+        plots.learning_curve(self.history, os.path.join(
+            self.cfg.model_dir, plots.LEARNING_CURVE), plt)
+        plots.validation_faces(X_valid[:n], unscale_keypoints(y_valid[:n]),
+                               unscale_keypoints(y_pred),
+                               os.path.join(self.cfg.model_dir, plots.VALIDATION_FACES), plt)
 
 
 class _Interrupt:

@@ -1,0 +1,75 @@
+"""Batch augmentation for the improved recipe: flips, shifts, lighting. numpy only.
+
+Units as everywhere: images [N, 96, 96, 1] in [0, 1]; keypoints [N, 30] / 96
+(NaN where missing, and it stays NaN).
+"""
+
+import numpy as np
+
+from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS, keypoint_index
+
+# The subject's left and right: Kaggle's 15 points hold 6 such pairs (12
+# columns swap); the nose tip and the two lip centres map to themselves.
+FLIP_PAIRS = [('left_eye_center', 'right_eye_center'),
+              ('left_eye_inner_corner', 'right_eye_inner_corner'),
+              ('left_eye_outer_corner', 'right_eye_outer_corner'),
+              ('left_eyebrow_inner_end', 'right_eyebrow_inner_end'),
+              ('left_eyebrow_outer_end', 'right_eyebrow_outer_end'),
+              ('mouth_left_corner', 'mouth_right_corner')]
+
+
+def _flip_permutation():
+    perm = np.arange(len(KEYPOINT_COLUMNS))
+    for a, b in FLIP_PAIRS:
+        for axis in ('_x', '_y'):
+            i, j = keypoint_index[a + axis], keypoint_index[b + axis]
+            perm[i], perm[j] = j, i
+    return perm
+
+
+FLIP_PERMUTATION = _flip_permutation()
+MAX_SHIFT = 3             # pixels, each way; faces15/Kaggle faces sit near one framing
+
+
+def flip_horizontal(X, y):
+    """Mirror images and keypoints left-right.
+
+    Pixel column i goes to column 95 - i, so a keypoint at pixel-index x goes
+    to 95 - x (in /96 units: 95/96 - x), and each left point becomes the
+    right one. Flipping twice gives back the input exactly.
+    """
+    Xf = X[:, :, ::-1, :]
+    yf = y[:, FLIP_PERMUTATION]
+    yf[:, 0::2] = np.float32((IMAGE_SIZE - 1) / IMAGE_SIZE) - yf[:, 0::2]
+    return Xf, yf
+
+
+def shift(X, y, dx, dy):
+    """Move each image by whole pixels (dx[i], dy[i]), edges repeated; keypoints follow."""
+    m = MAX_SHIFT
+    padded = np.pad(X, ((0, 0), (m, m), (m, m), (0, 0)), mode='edge')
+    out = np.empty_like(X)
+    for i in range(len(X)):
+        top, left = m - dy[i], m - dx[i]
+        out[i] = padded[i, top:top + IMAGE_SIZE, left:left + IMAGE_SIZE]
+    y = y.copy()
+    y[:, 0::2] += dx[:, None] / np.float32(IMAGE_SIZE)
+    y[:, 1::2] += dy[:, None] / np.float32(IMAGE_SIZE)
+    return out, y
+
+
+def augment_batch(X, y, rng):
+    """Flip half the batch at random, shift by up to MAX_SHIFT pixels and
+    vary contrast and brightness. Returns new arrays; the inputs are not changed."""
+    X = X.copy()
+    y = y.copy()
+    flip = rng.random(len(X)) < 0.5
+    if flip.any():
+        X[flip], y[flip] = flip_horizontal(X[flip], y[flip])
+    dx, dy = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, (2, len(X)))
+    X, y = shift(X, y, dx, dy)
+    contrast = rng.uniform(0.8, 1.2, (len(X), 1, 1, 1)).astype(np.float32)
+    brightness = rng.uniform(-0.1, 0.1, (len(X), 1, 1, 1)).astype(np.float32)
+    mean = X.mean(axis=(1, 2, 3), keepdims=True)
+    X = np.clip((X - mean) * contrast + mean + brightness, 0.0, 1.0)
+    return X, y

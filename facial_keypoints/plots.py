@@ -1,0 +1,74 @@
+"""Pictures of a training run: learning curves and validation faces.
+
+matplotlib is an optional extra (requirements-extra.txt): training works
+without it and says how to get the pictures.
+"""
+
+import os
+
+import numpy as np
+
+from .constants import IMAGE_SIZE
+
+LEARNING_CURVE = 'learning_curve.png'
+VALIDATION_FACES = 'validation_faces.png'
+
+
+def matplotlib_pyplot():
+    """pyplot on the file-only Agg backend, or None if matplotlib is missing."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def learning_curve(history, path, plt):
+    """Training and validation RMSE (pixels) per epoch."""
+    epochs = [h['epoch'] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(epochs, [h['train_rmse_px'] for h in history], label='training (keep_prob 1.0)')
+    ax.plot(epochs, [h['validation_rmse_px'] for h in history], label='validation')
+    best = min(history, key=lambda h: h['validation_rmse_px'])
+    ax.scatter([best['epoch']], [best['validation_rmse_px']], color='k', zorder=3,
+               label='best {:.3f} px'.format(best['validation_rmse_px']))
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('RMSE (pixels)')
+    ax.set_yscale('log')
+    ax.grid(True, which='both', alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    _save(fig, path, plt)
+
+
+def validation_faces(X, y_true, y_pred, path, plt, n=16):
+    """A grid of validation faces: true keypoints green, predicted red.
+
+    X: [N, 96, 96, 1] in [0, 1]; y_true, y_pred: pixels [N, 30] (NaN = unknown).
+    """
+    n = min(n, len(X))
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2 * rows), squeeze=False)
+    for k, ax in enumerate(axes.ravel()):
+        ax.axis('off')
+        if k >= n:
+            continue
+        ax.imshow(X[k, :, :, 0], cmap='gray', vmin=0, vmax=1)
+        ax.scatter(y_true[k, 0::2], y_true[k, 1::2], s=8, c='lime', marker='o')
+        ax.scatter(y_pred[k, 0::2], y_pred[k, 1::2], s=8, c='red', marker='x')
+        ax.set_xlim(-0.5, IMAGE_SIZE - 0.5)
+        ax.set_ylim(IMAGE_SIZE - 0.5, -0.5)
+    fig.suptitle('validation faces: true (green o), predicted (red x)')
+    fig.tight_layout()
+    _save(fig, path, plt)
+
+
+def _save(fig, path, plt):
+    # Through a temporary name, like every other output.
+    tmp = path + '.tmp.png'
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)

@@ -1,0 +1,154 @@
+"""The improved recipe: masked loss, flips that move keypoints with pixels,
+group validation, and prediction that finds the recipe by itself."""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from conftest import tiny_config
+from facial_keypoints import augment, constants, data, demo, splits
+from facial_keypoints.improved import masked_rmse
+from facial_keypoints.predict import Predictor
+from facial_keypoints.train import train
+
+tf1 = tf.compat.v1
+tf1.disable_eager_execution()
+NAMES = constants.KEYPOINT_NAMES
+
+
+def loss_and_grad(pred, target):
+    with tf.Graph().as_default():
+        y_conv = tf.constant(pred)
+        y_ = tf1.placeholder(tf.float32, [None, 30])
+        loss = masked_rmse(y_conv, y_)
+        grad = tf.gradients(loss, y_conv)[0]
+        with tf1.Session() as sess:
+            return sess.run([loss, grad], {y_: target})
+
+
+def test_masked_rmse_averages_only_present_values():
+    rng = np.random.default_rng(0)
+    pred = rng.random((4, 30), dtype=np.float32)
+    target = rng.random((4, 30), dtype=np.float32)
+    target[1, 4:] = np.nan
+    target[3, 7] = np.nan
+    loss, grad = loss_and_grad(pred, target)
+    have = ~np.isnan(target)
+    assert np.isclose(loss, np.sqrt(np.mean((pred - target)[have] ** 2)), rtol=1e-5)
+    assert np.all(grad[~have] == 0) and np.all(np.isfinite(grad))
+
+
+def test_a_missing_value_changes_nothing_in_the_others_gradient():
+    rng = np.random.default_rng(1)
+    pred = rng.random((3, 30), dtype=np.float32)
+    target = rng.random((3, 30), dtype=np.float32)
+    target[0, 10] = np.nan
+    _, g1 = loss_and_grad(pred, target)
+    wild = pred.copy()
+    wild[0, 10] = 1e6              # whatever the net says where there is no label
+    _, g2 = loss_and_grad(wild, target)
+    assert np.array_equal(g1, g2)
+
+
+def test_flip_twice_is_identity_and_keeps_nan():
+    rng = np.random.default_rng(2)
+    X = rng.random((3, 96, 96, 1), dtype=np.float32)
+    y = rng.random((3, 30), dtype=np.float32)
+    y[1, 6:] = np.nan
+    X2, y2 = augment.flip_horizontal(*augment.flip_horizontal(X, y))
+    assert np.array_equal(X2, X)
+    assert np.allclose(y2, y, equal_nan=True, atol=1e-7)
+    assert np.isnan(augment.flip_horizontal(X, y)[1][1]).sum() == 24
+
+
+def test_flip_pairs_cover_every_left_right_point():
+    paired = {n for pair in augment.FLIP_PAIRS for n in pair}
+    assert paired == {n for n in NAMES if 'left' in n or 'right' in n}
+    assert sorted(augment.FLIP_PERMUTATION) == list(range(30))
+
+
+def sample(img, points, name):
+    i = NAMES.index(name)
+    return img[int(round(points[2 * i + 1])), int(round(points[2 * i]))]
+
+
+def test_flipped_keypoints_land_on_the_flipped_features():
+    rng = np.random.default_rng(3)
+    for _ in range(10):
+        pixels, points = demo.draw_face(rng)
+        X = data.scale_images(pixels[None].reshape(1, -1))
+        y = data.scale_keypoints(points[None])
+        Xf, yf = augment.flip_horizontal(X, y)
+        pf = data.unscale_keypoints(yf)[0]
+        img, imgf = X[0, :, :, 0], Xf[0, :, :, 0]
+        # Pixel column i went to 95 - i, and so did every keypoint's x.
+        assert np.array_equal(imgf, img[:, ::-1])
+        assert np.allclose(pf[0::2], 95 - points[augment.FLIP_PERMUTATION][0::2], atol=1e-4)
+        # After the flip, the subject's left eye is again on the image's right,
+        # and it lands on the (dark) iris of the mirrored right eye.
+        assert pf[0] > pf[2]
+        for name in NAMES:
+            partner = dict(augment.FLIP_PAIRS + [(b, a) for a, b in augment.FLIP_PAIRS]).get(name, name)
+            i, j = NAMES.index(name), NAMES.index(partner)
+            assert abs(pf[2 * i] - (95 - points[2 * j])) < 1e-3
+        assert sample(imgf, pf, 'left_eye_center') == sample(img, points, 'right_eye_center')
+
+
+def test_shift_moves_keypoints_with_the_pixels():
+    rng = np.random.default_rng(4)
+    pixels, points = demo.draw_face(rng)
+    X = data.scale_images(pixels[None].reshape(1, -1))
+    y = data.scale_keypoints(points[None])
+    Xs, ys = augment.shift(X, y, np.array([2]), np.array([-3]))
+    ps = data.unscale_keypoints(ys)[0]
+    assert np.allclose(ps[0::2], points[0::2] + 2, atol=1e-4)
+    assert np.allclose(ps[1::2], points[1::2] - 3, atol=1e-4)
+    for name in NAMES:
+        assert sample(Xs[0, :, :, 0], ps, name) == sample(X[0, :, :, 0], points, name)
+
+
+def test_augment_batch_leaves_inputs_alone_and_stays_in_range():
+    rng = np.random.default_rng(5)
+    X = rng.random((8, 96, 96, 1), dtype=np.float32)
+    y = rng.random((8, 30), dtype=np.float32) * 0.5 + 0.25
+    X0, y0 = X.copy(), y.copy()
+    Xa, ya = augment.augment_batch(X, y, rng)
+    assert np.array_equal(X, X0) and np.array_equal(y, y0)
+    assert Xa.min() >= 0 and Xa.max() <= 1 and Xa.shape == X.shape
+    assert not np.array_equal(Xa, X)
+
+
+def test_group_split_keeps_near_duplicates_together():
+    rng = np.random.default_rng(6)
+    faces = np.stack([demo.draw_face(rng)[0] for _ in range(30)]).astype(np.float32)
+    # three noisy copies of each face: frames of one "person"
+    X = np.concatenate([faces + rng.normal(0, 2, faces.shape) for _ in range(3)])
+    X = (X / 255.0).reshape(-1, 96, 96, 1)
+    groups = splits.near_duplicate_groups(X)
+    assert len(np.unique(groups)) == 30
+    assert np.array_equal(groups[:30], groups[30:60])
+    train_rows, valid_rows = splits.group_split(X, 0.2, seed=1)
+    assert len(valid_rows) >= 18 and len(set(train_rows) | set(valid_rows)) == 90
+    assert not set(groups[train_rows]) & set(groups[valid_rows])
+    again = splits.group_split(X, 0.2, seed=1)
+    assert np.array_equal(again[1], valid_rows)
+
+
+def test_improved_checkpoint_predicts_without_being_told_the_recipe(tmp_path):
+    from conftest import make_tiny_data
+    data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
+    model_dir = tmp_path / 'model'
+    result = train(tiny_config(data_dir, model_dir, recipe='improved', epochs=2),
+                   log=lambda *a: None)
+    hp = json.load(open(os.path.join(model_dir, 'hparams.json')))
+    assert hp['recipe'] == 'improved' and hp['train_rows'] + hp['validation_rows'] <= 80
+    X, y = data.input_data(data_dir=data_dir, dropna=False)
+    with Predictor(str(model_dir)) as p:
+        assert p.hparams['recipe'] == 'improved'
+        pred = p.predict(X, clip=False)
+        clipped = p.predict(X)
+    assert pred.shape == (80, 30) and np.isfinite(pred).all()
+    assert clipped.min() >= 0 and clipped.max() <= 96
+    assert np.isfinite(result['best_validation_rmse_px'])
