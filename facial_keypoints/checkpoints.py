@@ -89,6 +89,18 @@ def remove_checkpoints(model_dir):
             os.remove(os.path.join(model_dir, name))
 
 
+def save(saver, sess, model_dir, prefix, step, state_file):
+    """saver.save under a new name (prefix-step); a failure (full disk,
+    read-only folder) is a UserError, and the checkpoint before stays usable."""
+    try:
+        return saver.save(sess, os.path.join(model_dir, prefix), global_step=step,
+                          latest_filename=state_file)
+    except (tf.errors.OpError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError('cannot save a checkpoint in {} ({}); the previous one is '
+                        'unchanged.'.format(model_dir, first[:200]))
+
+
 def restore(saver, sess, path, what):
     """saver.restore, with a mismatching checkpoint reported as a UserError."""
     try:

@@ -11,26 +11,39 @@ KAGGLE_HELP = ('get Kaggle\'s files with "kaggle competitions download -c '
                'demo with --demo')
 
 
+# Settings a resumed run takes from its hparams.json unless given again.
+RESUMED_SETTINGS = ('data_dir', 'recipe', 'epochs', 'batch_size', 'validation_size',
+                    'patience', 'learning_rate', 'seed')
+
+
 def train_main(args):
+    """Returns 0, or 130 when Ctrl-C stopped training (state saved)."""
+    from .checkpoints import read_hparams
     from .data import find_data_file
     from .recipes import get_recipe
     from .train import TrainConfig, train
-    recipe = get_recipe(args.recipe)
-    data_dir, model_dir, epochs = args.data_dir, args.model_dir, args.epochs
+    model_dir = args.model_dir or (demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
+    settings = {}
+    if args.resume:
+        saved = read_hparams(model_dir)
+        settings.update({k: saved[k] for k in RESUMED_SETTINGS if k in saved})
+    settings.update({k: v for k, v in vars(args).items()
+                     if k in RESUMED_SETTINGS and v is not None})
     if args.demo:
-        data_dir = demo.make_demo_data()
-        model_dir = model_dir or demo.DEMO_MODEL_DIR
-        epochs = epochs or demo.DEMO_EPOCHS
+        settings.setdefault('data_dir', demo.make_demo_data())
+        settings.setdefault('epochs', demo.DEMO_EPOCHS)
+    recipe = get_recipe(settings.get('recipe') or 'blog')
+    defaults = dict(data_dir='.', recipe=recipe.name, epochs=recipe.epochs,
+                    batch_size=constants.BATCH_SIZE, validation_size=constants.VALIDATION_SIZE,
+                    patience=recipe.patience, learning_rate=constants.LEARNING_RATE)
+    for k, v in defaults.items():
+        settings.setdefault(k, v)
     try:
-        find_data_file(data_dir, constants.TRAIN_FILE)
+        find_data_file(settings['data_dir'], constants.TRAIN_FILE)
     except UserError as e:
         raise UserError('found no training data: {} To train: {}.'.format(e, KAGGLE_HELP))
-    cfg = TrainConfig(
-        data_dir=data_dir, model_dir=model_dir or constants.SAVE_PATH,
-        recipe=args.recipe, epochs=epochs or recipe.epochs,
-        batch_size=args.batch_size, validation_size=args.validation_size,
-        patience=args.patience or recipe.patience, learning_rate=args.learning_rate, seed=args.seed,
-        resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
+    cfg = TrainConfig(model_dir=model_dir, resume=args.resume, overwrite=args.overwrite,
+                      quiet=args.quiet, **settings)
     result = train(cfg)
     if result['interrupted']:
         return 130

@@ -200,6 +200,11 @@ def load_training(data_dir='.', dropna=True):
     if df.empty:
         raise UserError('{} has a header but no data rows.'.format(path))
     points = _numeric_columns(df, path, KEYPOINT_COLUMNS)
+    no_image = df['Image'].isna().to_numpy()
+    if no_image.any():
+        # A row without an Image is malformed (often cut short), whatever dropna says.
+        raise UserError('{} line {}: the Image field is empty (is the row cut short?).'
+                        .format(path, _line(int(np.flatnonzero(no_image)[0]))))
     keep = np.ones(len(df), bool)
     if dropna:
         # dropna(): 丢弃有缺失数据的样本 -- only rows with all 30 values.

@@ -16,7 +16,7 @@ What it changes, and why:
 import numpy as np
 import tensorflow as tf
 
-from . import augment
+from . import augment, model
 from .constants import NUM_OUTPUTS
 from .recipes import BlogRecipe
 from .splits import group_split
@@ -86,7 +86,7 @@ class ImprovedRecipe(BlogRecipe):
             return None
         return train_rows, valid_rows
 
-    def inference(self, x, keep_prob, training):
+    def inference(self, x, keep_prob, training, dropout_seed=None):
         """x [N, 96, 96, 1] in [0, 1] -> [N, 30] keypoints / 96."""
         h = x - 0.5
         for i, c in enumerate(CHANNELS):
@@ -97,7 +97,7 @@ class ImprovedRecipe(BlogRecipe):
             W1 = tf1.get_variable('W', [h.shape[-1], FC_UNITS],
                                   initializer=tf1.initializers.he_normal())
             h = tf.nn.relu(batch_norm(tf.matmul(h, W1)[:, None, None, :], training)[:, 0, 0, :])
-        h = tf.nn.dropout(h, rate=1.0 - keep_prob)
+        h = model.dropout(h, keep_prob, dropout_seed)
         # Small output weights: training starts at the mean face instead of far
         # from it (a large first loss kills the dense layer's ReLUs under Adam).
         W2 = tf1.get_variable('W_fc2', [FC_UNITS, NUM_OUTPUTS],

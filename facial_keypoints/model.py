@@ -42,7 +42,20 @@ def max_pool_2x2(x):
     return tf.nn.max_pool2d(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')
 
 
-def inference(x, keep_prob):
+def dropout(h, keep_prob, seed=None):
+    """The post's tf.nn.dropout(h, keep_prob).
+
+    TF2's tf.nn.dropout takes the drop rate, so pass 1 - keep_prob for the
+    post's behaviour. With seed (an int32 [2] tensor; training feeds its run
+    seed and step number) the mask is a function of the seed alone, so a
+    resumed run drops exactly what an uninterrupted one would.
+    """
+    if seed is None:
+        return tf.nn.dropout(h, rate=1.0 - keep_prob)
+    return tf.nn.experimental.stateless_dropout(h, rate=1.0 - keep_prob, seed=seed)
+
+
+def inference(x, keep_prob, dropout_seed=None):
     """The post's layers: x [N, 96, 96, 1] -> y_conv [N, 30] (keypoints / 96)."""
     W_conv1 = weight_variable([3, 3, 1, 32])
     b_conv1 = bias_variable([32])
@@ -67,9 +80,7 @@ def inference(x, keep_prob):
     W_fc2 = weight_variable([500, 500])
     b_fc2 = bias_variable([500])
     h_fc2 = tf.nn.relu(tf.matmul(h_fc1, W_fc2) + b_fc2)
-    # The post's tf.nn.dropout(h, keep_prob) took a keep probability; TF2's
-    # takes the drop rate, so pass 1 - keep_prob for the same behaviour.
-    h_fc2_drop = tf.nn.dropout(h_fc2, rate=1.0 - keep_prob)
+    h_fc2_drop = dropout(h_fc2, keep_prob, dropout_seed)
 
     W_fc3 = weight_variable([500, 30])
     b_fc3 = bias_variable([30])

@@ -27,8 +27,8 @@ class BlogRecipe:
         rows = np.arange(len(X))
         return rows[validation_size:], rows[:validation_size]
 
-    def inference(self, x, keep_prob, training):
-        return model.inference(x, keep_prob)
+    def inference(self, x, keep_prob, training, dropout_seed=None):
+        return model.inference(x, keep_prob, dropout_seed)
 
     def loss(self, y_conv, y_):
         return model.loss(y_conv, y_)

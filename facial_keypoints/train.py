@@ -52,8 +52,12 @@ class TrainingGraph:
         self.x, self.y_, self.keep_prob = placeholders()
         self.training = tf1.placeholder_with_default(False, shape=[], name='training')
         self.learning_rate = tf1.placeholder(tf.float32, shape=[], name='learning_rate')
+        # (run seed, step): dropout masks as a function of the step, for exact resume.
+        self.dropout_seed = tf1.placeholder_with_default(
+            tf.constant([0, 0], tf.int32), shape=[2], name='dropout_seed')
         with tf1.variable_scope('net'):
-            self.y_conv = recipe.inference(self.x, self.keep_prob, self.training)
+            self.y_conv = recipe.inference(self.x, self.keep_prob, self.training,
+                                           self.dropout_seed)
         self.net_variables = tf1.global_variables()
         self.rmse = recipe.loss(self.y_conv, self.y_)
         # The post: tf.train.AdamOptimizer(1e-3).minimize(rmse); the rate is
@@ -154,6 +158,9 @@ def train(cfg, log=print):
     tf1.disable_eager_execution()
     # tf.compat.v1 prints a deprecation notice for Saver internals; not the user's concern.
     tf1.logging.set_verbosity(tf1.logging.ERROR)
+    if cfg.seed is not None or cfg.resume:
+        # Repeatable runs: deterministic kernels (same numbers every run on a CPU).
+        tf.config.experimental.enable_op_determinism()
     with tf.Graph().as_default():
         tf1.set_random_seed(seed)
         g = TrainingGraph(recipe, cfg)
@@ -204,17 +211,16 @@ class _Run:
         self.g.set_state(self.sess, epoch=epoch, next_batch=next_batch,
                          best_validation_loss=self.state['best_validation_loss'],
                          best_epoch=self.state['best_epoch'])
-        return self.last_saver.save(
-            self.sess, os.path.join(self.cfg.model_dir, checkpoints.LAST_PREFIX),
-            global_step=epoch, latest_filename=checkpoints.LAST_STATE)
+        return checkpoints.save(self.last_saver, self.sess, self.cfg.model_dir,
+                                checkpoints.LAST_PREFIX, epoch, checkpoints.LAST_STATE)
 
     def save_best(self, epoch, validation_loss):
         """The post's save_model(): keep the model with the best validation RMSE."""
         self.state['best_validation_loss'] = validation_loss
         self.state['best_epoch'] = epoch
-        self.best_path = self.best_saver.save(
-            self.sess, os.path.join(self.cfg.model_dir, checkpoints.BEST_PREFIX),
-            global_step=epoch, latest_filename=checkpoints.BEST_STATE)
+        self.best_path = checkpoints.save(self.best_saver, self.sess, self.cfg.model_dir,
+                                          checkpoints.BEST_PREFIX, epoch,
+                                          checkpoints.BEST_STATE)
         self.hparams['best'] = {'epoch': epoch, 'validation_rmse_px': validation_loss,
                                 'checkpoint': os.path.basename(self.best_path)}
         checkpoints.write_hparams(self.cfg.model_dir, self.hparams)
@@ -244,8 +250,7 @@ class _Run:
             epoch_start = time.time()
             # Shuffle each epoch (每个epoch都shuffle一下效果更好) from a generator
             # seeded by (seed, epoch), so a resumed run sees the same order.
-            rng = np.random.default_rng([self.seed, epoch])
-            train_index = rng.permutation(TRAIN_SIZE)
+            train_index = np.random.default_rng([self.seed, epoch]).permutation(TRAIN_SIZE)
             lr = self.recipe.learning_rate(cfg.learning_rate, epoch, cfg.epochs)
             first, state['next_batch'] = state['next_batch'], 0
             bar = Progress(TRAIN_SIZE, 'epoch {}'.format(epoch), enabled=not cfg.quiet)
@@ -258,9 +263,14 @@ class _Run:
                                  path, self.best_path or 'none yet'))
                     return self.result(epoch, False, start, True)
                 idx = train_index[j:j + cfg.batch_size]
-                xb, yb = self.recipe.augment(X_train[idx], y_train[idx], rng)
+                # Every random draw of a step comes from (seed, epoch, batch), so a
+                # run resumed mid-epoch repeats the uninterrupted run exactly.
+                xb, yb = self.recipe.augment(X_train[idx], y_train[idx],
+                                             np.random.default_rng([self.seed, epoch, j]))
+                step_seed = (self.seed % 2 ** 31, epoch * TRAIN_SIZE + j)
                 sess.run(g.train_step, {g.x: xb, g.y_: yb, g.keep_prob: cfg.keep_prob,
-                                        g.training: True, g.learning_rate: lr})
+                                        g.training: True, g.learning_rate: lr,
+                                        g.dropout_seed: step_seed})
                 bar.update(min(j + cfg.batch_size, TRAIN_SIZE))
             bar.close()
             validation_loss = rmse_pixels(g.predict(sess, X_valid, cfg.batch_size), y_valid)
