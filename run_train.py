@@ -41,7 +41,7 @@ def parse_args(argv=None):
                         'groups'.format(constants.VALIDATION_SIZE))
     p.add_argument('--patience', type=int, default=None,
                    help='stop after this many epochs without a better validation RMSE '
-                        '(default: {} as in the post; 25 for the improved recipe)'.format(
+                        '(default: {} as in the post; 40 for the improved recipe)'.format(
                             constants.EARLY_STOP_PATIENCE))
     p.add_argument('--learning-rate', type=float, default=None,
                    help="Adam's learning rate (default: {})".format(constants.LEARNING_RATE))

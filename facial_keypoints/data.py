@@ -6,6 +6,8 @@ Units: images leave this module as float32 in [0, 1] (pixels / 255) shaped
 defined once, side by side, below.
 """
 
+import gzip
+import io
 import os
 import re
 import zipfile
@@ -16,6 +18,7 @@ import pandas as pd
 
 from .constants import (IMAGE_SIZE, KEYPOINT_COLUMNS, LOOKUP_FILE, PIXEL_MAX,
                         TEST_FILE, TRAIN_FILE, keypoint_index)
+from .cache import cached_arrays
 from .errors import UserError
 
 PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE   # 9,216 values in each Image field
@@ -109,103 +112,219 @@ def _check_duplicate_columns(df, path):
                 path, m.group(1)))
 
 
-def _line(row):
-    """File line of 0-based data row `row` (line 1 is the header)."""
-    return row + 2
+def _read_bytes(path):
+    """The file's bytes, decompressed (.gz, or the one .csv in Kaggle's .zip)."""
+    try:
+        if path.endswith('.gz'):
+            with gzip.open(path, 'rb') as f:
+                return f.read()
+        if path.endswith('.zip'):
+            _compression(path)          # checks it holds exactly one .csv
+            with zipfile.ZipFile(path) as z:
+                name = [n for n in z.namelist() if n.endswith('.csv')][0]
+                return z.read(name)
+        with open(path, 'rb') as f:
+            return f.read()
+    except FileNotFoundError:
+        raise UserError('{} does not exist.'.format(path))
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as e:
+        raise UserError('cannot read {}: {} (is it truncated or damaged?).'.format(
+            path, _first_line(e)))
+
+
+class Table:
+    """A Kaggle CSV: its small columns as a DataFrame (`head`, every column but
+    Image), the file line of each data row (`lines`), and its Image fields,
+    parsed on demand by pixels(rows) -> uint8 [len(rows), 9216]."""
+
+    def __init__(self, path, head, lines, pixels):
+        self.path, self.head, self.lines, self._pixels = path, head, lines, pixels
+
+    def pixels(self, rows):
+        return self._pixels(np.asarray(rows, np.int64))
+
+
+def read_table(path):
+    """Read a Kaggle CSV whose last column is Image.
+
+    The fast path splits each line at its last comma: pandas parses only the
+    short part before it, and the Image text goes straight from the file's
+    bytes to numpy (no Python string per image). Files it cannot split that
+    way (quoted fields, Image not last) go through pandas whole.
+    """
+    raw = _read_bytes(path)
+    if raw.startswith(b'\xef\xbb\xbf'):
+        raw = raw[3:]
+    if not raw.strip():
+        raise UserError('{} is empty.'.format(path))
+    first = raw.split(b'\n', 1)[0].rstrip(b'\r')
+    if b'"' in raw or not first.endswith(b',Image'):
+        return _pandas_table(path)
+    try:
+        names = first.decode('utf-8').split(',')
+    except UnicodeDecodeError:
+        raise UserError('{} is not a text CSV file (it is not UTF-8).'.format(path))
+    _check_names(names, path)
+    if not raw.endswith(b'\n'):
+        raw += b'\n'
+    buf = np.frombuffer(raw, np.uint8)
+    ends = np.flatnonzero(buf == ord('\n'))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    blank = (ends - starts == 0) | ((ends - starts == 1) & (buf[starts] == ord('\r')))
+    file_lines = np.arange(1, len(ends) + 1)
+    keep = ~blank
+    keep[0] = False                              # the header
+    starts, ends, file_lines = starts[keep], ends[keep], file_lines[keep]
+    commas = np.flatnonzero(buf == ord(','))
+    after = np.searchsorted(commas, ends)        # commas before each line's end
+    fields = after - np.searchsorted(commas, starts) + 1
+    wrong = np.flatnonzero(fields != len(names))
+    if wrong.size:
+        i = int(wrong[0])
+        raise UserError('{} line {} has {} fields, expected {}{}.'.format(
+            path, file_lines[i], fields[i], len(names),
+            ' (is the row cut short?)' if fields[i] < len(names) else ''))
+    image_starts = commas[after - 1] + 1 if len(after) else after
+    small = b'\n'.join([first[:first.rindex(b',')]] +
+                        [raw[a:b] for a, b in zip(starts, image_starts - 1)])
+    try:
+        head = pd.read_csv(io.BytesIO(small), encoding='utf-8', dtype=str)
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as e:
+        raise UserError('{} is not a well-formed CSV file: {}.'.format(path, _first_line(e)))
+
+    def pixels(rows):
+        out = np.empty((len(rows), PIXELS_PER_IMAGE), np.uint8)
+        for lo in range(0, len(rows), CHUNK_ROWS):
+            chunk = rows[lo:lo + CHUNK_ROWS]
+            blob = b'\n'.join([raw[image_starts[r]:ends[r]] for r in chunk]) + b'\n'
+            out[lo:lo + len(chunk)] = _parse_blob(blob, path, file_lines[chunk])
+        return out
+    return Table(path, head, file_lines, pixels)
+
+
+def _pandas_table(path):
+    df = read_csv(path)
+    lines = np.arange(len(df)) + 2
+    images = df.pop('Image').to_numpy() if 'Image' in df.columns else None
+
+    def pixels(rows):
+        return parse_images(images[rows], path, lines[rows])
+    return Table(path, df, lines, pixels)
+
+
+def _check_names(names, path):
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise UserError('{} has the column {} more than once.'.format(path, name))
+        seen.add(name)
 
 
 # ---- images ----------------------------------------------------------------
 
-def parse_images(images, path, rows=None):
+def parse_images(images, path, lines=None):
     """Image strings -> uint8 pixels [N, 9216], checking each one.
 
     images: sequence of str, each 9,216 space-separated integers 0..255.
-    rows: the 0-based data row of each string (for messages).
-
-    Parses bytes with numpy in chunks rather than float-parsing each string
-    (the post's np.fromstring): the values are small integers, so reading
-    digits is exact and many times faster, and memory stays bounded.
+    lines: the file line of each string (for messages; default 2, 3, ...).
     """
     images = list(images)
-    rows = np.arange(len(images)) if rows is None else np.asarray(rows)
+    lines = np.arange(len(images)) + 2 if lines is None else np.asarray(lines)
+    for i, s in enumerate(images):
+        if not isinstance(s, str):
+            raise UserError('{} line {}: the Image field is empty.'.format(path, lines[i]))
     out = np.empty((len(images), PIXELS_PER_IMAGE), np.uint8)
-    chunk = 256
-    for lo in range(0, len(images), chunk):
-        hi = min(lo + chunk, len(images))
-        out[lo:hi] = _parse_chunk(images[lo:hi], path, rows[lo:hi])
+    for lo in range(0, len(images), CHUNK_ROWS):
+        hi = min(lo + CHUNK_ROWS, len(images))
+        blob = ('\n'.join(images[lo:hi]) + '\n').encode('ascii', errors='replace')
+        out[lo:hi] = _parse_blob(blob, path, lines[lo:hi])
     return out
 
 
-def _parse_chunk(images, path, rows):
-    for i, s in enumerate(images):
-        if not isinstance(s, str):
-            raise UserError('{} line {}: the Image field is empty.'.format(
-                path, _line(rows[i])))
-    text = '\n'.join(images) + '\n'
-    buf = np.frombuffer(text.encode('ascii', errors='replace'), np.uint8)
-    is_digit = (buf >= ord('0')) & (buf <= ord('9'))
-    is_space = (buf == ord(' ')) | (buf == ord('\n')) | (buf == ord('\t')) | (buf == ord('\r'))
+CHUNK_ROWS = 512        # rows parsed at once: bounds the temporary arrays (~40 MB)
+
+# Byte classes: 2 digit, 1 separator (space, tab, CR, LF), 0 anything else.
+_BYTE_CLASS = np.zeros(256, np.uint8)
+_BYTE_CLASS[ord('0'):ord('9') + 1] = 2
+_BYTE_CLASS[[ord(' '), ord('\t'), ord('\r'), ord('\n')]] = 1
+
+
+def _parse_blob(blob, path, lines):
+    """Pixels of len(lines) images held in blob, one per '\n'-ended line
+    (lines: their file lines, for messages).
+
+    Reads digits with numpy instead of float-parsing each string (the post's
+    np.fromstring): the values are small integers, so this is exact and many
+    times faster. Every malformed value is reported with its file line.
+    """
+    buf = np.frombuffer(blob + b'  ', np.uint8)     # padding: lookahead stays in range
+    cls = _BYTE_CLASS[buf]
     newlines = np.flatnonzero(buf == ord('\n'))
-    bad = np.flatnonzero(~(is_digit | is_space))
-    if bad.size:
-        i = int(np.searchsorted(newlines, bad[0]))
-        token = _token_at(text, int(bad[0]))
+    if not cls.all():
+        pos = int(np.flatnonzero(cls == 0)[0])
+        i = int(np.searchsorted(newlines, pos))
         raise UserError('{} line {}: the Image holds {!r}, not a whole number '
-                        '0..255.'.format(path, _line(rows[i]), token))
-    # A token starts at a digit whose left neighbour is not a digit.
-    prev = np.concatenate(([False], is_digit[:-1]))
-    nxt = np.concatenate((is_digit[1:], [False]))
-    starts = np.flatnonzero(is_digit & ~prev)
-    ends = np.flatnonzero(is_digit & ~nxt) + 1
-    lengths = ends - starts
-    counts = np.bincount(np.searchsorted(newlines, starts), minlength=len(images))
+                        '0..255.'.format(path, lines[i], _token_at(blob, pos)))
+    digit = cls == 2
+    starts = np.flatnonzero(digit[1:] & ~digit[:-1]) + 1
+    if digit[0]:
+        starts = np.concatenate(([0], starts))
+    ends = np.flatnonzero(digit[:-1] & ~digit[1:]) + 1
+    counts = np.diff(np.searchsorted(starts, newlines), prepend=0)
     wrong = np.flatnonzero(counts != PIXELS_PER_IMAGE)
     if wrong.size:
         i = int(wrong[0])
         raise UserError('{} line {}: the Image has {} values, expected {} '
-                        '(96x96).'.format(path, _line(rows[i]), counts[i],
+                        '(96x96).'.format(path, lines[i], counts[i],
                                           PIXELS_PER_IMAGE))
-    digits = buf.astype(np.int32) - ord('0')
-    values = np.zeros(starts.size, np.int32)
-    for k in range(int(lengths.max())):
-        has = lengths > k
-        values[has] = values[has] * 10 + digits[starts[has] + k]
-    too_big = np.flatnonzero(values > PIXEL_MAX)
-    if too_big.size:
-        j = int(too_big[0])
-        i = j // PIXELS_PER_IMAGE
+    lengths = ends - starts
+    if lengths.max() > 3:
+        j = int(np.flatnonzero(lengths > 3)[0])
         raise UserError('{} line {}: the Image holds {}, outside 0..255.'.format(
-            path, _line(rows[i]), text[starts[j]:ends[j]]))
-    return values.reshape(len(images), PIXELS_PER_IMAGE).astype(np.uint8)
+            path, lines[j // PIXELS_PER_IMAGE], blob[starts[j]:ends[j]].decode()))
+    zero = np.int16(ord('0'))
+    values = buf[starts].astype(np.int16) - zero
+    for k in (1, 2):
+        more = lengths > k
+        values = np.where(more, values * 10 + (buf[starts + k].astype(np.int16) - zero), values)
+    if values.max() > PIXEL_MAX:
+        j = int(np.flatnonzero(values > PIXEL_MAX)[0])
+        raise UserError('{} line {}: the Image holds {}, outside 0..255.'.format(
+            path, lines[j // PIXELS_PER_IMAGE], blob[starts[j]:ends[j]].decode()))
+    return values.astype(np.uint8).reshape(len(lines), PIXELS_PER_IMAGE)
 
 
-def _token_at(text, pos):
-    lo = max(text.rfind(' ', 0, pos), text.rfind('\n', 0, pos)) + 1
-    hi = min([p for p in (text.find(' ', pos), text.find('\n', pos)) if p >= 0]
-             or [len(text)])
-    return text[lo:hi][:20]
+def _token_at(blob, pos):
+    lo = pos
+    while lo > 0 and blob[lo - 1:lo] not in (b' ', b'\n'):
+        lo -= 1
+    hi = pos
+    while hi < len(blob) and blob[hi:hi + 1] not in (b' ', b'\n') and hi - lo < 20:
+        hi += 1
+    return blob[lo:hi].decode('ascii', errors='replace')
 
 
 # ---- the data sets -----------------------------------------------------------
 
-def load_training(data_dir='.', dropna=True):
+def load_training(data_dir='.', dropna=True, cache=True):
     """Read training.csv from data_dir.
 
     Returns (pixels uint8 [N, 9216], keypoints float32 in pixels [N, 30] with
     NaN where missing). dropna=True keeps only complete rows, as the post does.
+    cache: reuse the arrays parsed from this very file before (cache.py).
     """
     path = find_data_file(data_dir, TRAIN_FILE)
-    df = read_csv(path)
-    _check_columns(df, path, KEYPOINT_COLUMNS + ['Image'])
-    if df.empty:
+    if cache:
+        a = cached_arrays(path, 'train-dropna' if dropna else 'train-all',
+                          lambda: dict(zip(('pixels', 'points'),
+                                           load_training(data_dir, dropna, cache=False))))
+        return a['pixels'], a['points']
+    table = read_table(path)
+    _check_columns(table.head, path, KEYPOINT_COLUMNS, 'Image')
+    if table.head.empty:
         raise UserError('{} has a header but no data rows.'.format(path))
-    points = _numeric_columns(df, path, KEYPOINT_COLUMNS)
-    no_image = df['Image'].isna().to_numpy()
-    if no_image.any():
-        # A row without an Image is malformed (often cut short), whatever dropna says.
-        raise UserError('{} line {}: the Image field is empty (is the row cut short?).'
-                        .format(path, _line(int(np.flatnonzero(no_image)[0]))))
-    keep = np.ones(len(df), bool)
+    points = _numeric_columns(table, KEYPOINT_COLUMNS)
+    keep = np.ones(len(points), bool)
     if dropna:
         # dropna(): 丢弃有缺失数据的样本 -- only rows with all 30 values.
         keep = ~np.isnan(points).any(axis=1)
@@ -213,27 +332,30 @@ def load_training(data_dir='.', dropna=True):
             raise UserError('{} has no complete rows (every row lacks some of the '
                             '30 keypoints).'.format(path))
     rows = np.flatnonzero(keep)
-    pixels = parse_images(df['Image'].to_numpy()[rows], path, rows)
-    return pixels, points[rows]
+    return table.pixels(rows), points[rows]
 
 
-def load_test(data_dir='.'):
+def load_test(data_dir='.', cache=True):
     """Read test.csv: returns (pixels uint8 [N, 9216], ImageId int64 [N])."""
     path = find_data_file(data_dir, TEST_FILE)
-    df = read_csv(path)
-    _check_columns(df, path, ['ImageId', 'Image'])
-    if df.empty:
+    if cache:
+        a = cached_arrays(path, 'test', lambda: dict(zip(('pixels', 'ids'),
+                                                         load_test(data_dir, cache=False))))
+        return a['pixels'], a['ids']
+    table = read_table(path)
+    _check_columns(table.head, path, ['ImageId'], 'Image')
+    if table.head.empty:
         raise UserError('{} has a header but no data rows.'.format(path))
-    ids = _integer_column(df, path, 'ImageId')
+    ids = _integer_column(table.head, path, 'ImageId', table.lines)
     dup = pd.Series(ids).duplicated().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise UserError('{} line {}: ImageId {} appears more than once.'.format(
-            path, _line(i), ids[i]))
-    return parse_images(df['Image'].to_numpy(), path), ids
+            path, table.lines[i], ids[i]))
+    return table.pixels(np.arange(len(ids))), ids
 
 
-def input_data(test=False, data_dir='.', dropna=True):
+def input_data(test=False, data_dir='.', dropna=True, cache=True):
     """The post's input_data(): returns (X, y).
 
     X: float32 [N, 96, 96, 1], pixels / 255.
@@ -241,15 +363,18 @@ def input_data(test=False, data_dir='.', dropna=True):
        dropna=False); None when test=True.
     """
     if test:
-        pixels, _ = load_test(data_dir)
+        pixels, _ = load_test(data_dir, cache)
         return scale_images(pixels), None
-    pixels, points = load_training(data_dir, dropna=dropna)
+    pixels, points = load_training(data_dir, dropna=dropna, cache=cache)
     return scale_images(pixels), scale_keypoints(points)
 
 
-def _check_columns(df, path, expected):
-    missing = [c for c in expected if c not in df.columns]
-    extra = [c for c in df.columns if c not in expected]
+def _check_columns(df, path, expected, image=None):
+    """df must hold exactly the expected columns (plus Image, read apart)."""
+    names = list(df.columns) + ([image] if image and image not in df.columns else [])
+    expected = expected + ([image] if image else [])
+    missing = [c for c in expected if c not in names]
+    extra = [c for c in names if c not in expected]
     if missing:
         raise UserError('{} lacks the column{} {}.'.format(
             path, 's' if len(missing) > 1 else '', ', '.join(missing)))
@@ -258,7 +383,8 @@ def _check_columns(df, path, expected):
             path, 's' if len(extra) > 1 else '', ', '.join(map(str, extra))))
 
 
-def _numeric_columns(df, path, columns):
+def _numeric_columns(table, columns):
+    df, path = table.head, table.path
     out = np.empty((len(df), len(columns)), np.float32)
     for j, c in enumerate(columns):
         values = pd.to_numeric(df[c], errors='coerce')
@@ -266,22 +392,23 @@ def _numeric_columns(df, path, columns):
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise UserError('{} line {}: {} is {!r}, not a number.'.format(
-                path, _line(i), c, df[c].iloc[i]))
+                path, table.lines[i], c, df[c].iloc[i]))
         out[:, j] = values.to_numpy(np.float32)
     inf = ~np.isfinite(out) & ~np.isnan(out)
     if inf.any():
         i, j = np.argwhere(inf)[0]
-        raise UserError('{} line {}: {} is not finite.'.format(path, _line(i), columns[j]))
+        raise UserError('{} line {}: {} is not finite.'.format(
+            path, table.lines[i], columns[j]))
     return out
 
 
-def _integer_column(df, path, column):
+def _integer_column(df, path, column, lines):
     values = pd.to_numeric(df[column], errors='coerce')
     bad = values.isna() | (values != np.floor(values))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise UserError('{} line {}: {} is {!r}, not a whole number.'.format(
-            path, _line(i), column, df[column].iloc[i]))
+            path, lines[i], column, df[column].iloc[i]))
     return values.to_numpy().astype(np.int64)
 
 
@@ -302,21 +429,22 @@ def read_lookup_table(path, image_ids):
             raise UserError('{} lacks the column {}.'.format(path, c))
     if df.empty:
         raise UserError('{} has a header but no data rows.'.format(path))
-    row_ids = _integer_column(df, path, 'RowId')
-    lookup_images = _integer_column(df, path, 'ImageId')
+    lines = np.arange(len(df)) + 2
+    row_ids = _integer_column(df, path, 'RowId', lines)
+    lookup_images = _integer_column(df, path, 'ImageId', lines)
     features = df['FeatureName'].astype(str).str.strip()
     known = features.isin(keypoint_index).to_numpy()
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
         raise UserError('{} line {}: unknown FeatureName {!r}.'.format(
-            path, _line(i), features.iloc[i]))
+            path, lines[i], features.iloc[i]))
     position = pd.Series(np.arange(len(image_ids)), index=image_ids)
     image_rows = position.reindex(lookup_images).to_numpy()
     missing = np.isnan(image_rows.astype(float))
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
         raise UserError('{} line {}: ImageId {} is not in the test set.'.format(
-            path, _line(i), lookup_images[i]))
+            path, lines[i], lookup_images[i]))
     return (row_ids, image_rows.astype(np.int64),
             features.map(keypoint_index).to_numpy().astype(np.int64))
 

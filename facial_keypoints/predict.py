@@ -14,6 +14,7 @@ from .errors import UserError
 from .fileio import atomic_write_text
 from .model import placeholders
 from .recipes import get_recipe
+from .train import run_in_batches
 
 tf1 = tf.compat.v1
 
@@ -33,6 +34,9 @@ class Predictor:
         tf1.disable_eager_execution()
         self.graph = tf.Graph()
         with self.graph.as_default():
+            # Dropout is off (keep_prob 1.0), but its op still needs a seed when a
+            # seeded training run in this process turned on op determinism.
+            tf1.set_random_seed(0)
             self.x, _, keep_prob = placeholders()
             training = tf1.placeholder_with_default(False, shape=[], name='training')
             with tf1.variable_scope('net'):
@@ -47,10 +51,7 @@ class Predictor:
         """X float32 [N, 96, 96, 1] in [0, 1] -> keypoints in pixels [N, 30]
         (keep_prob stays at its default, 1.0). clip: keep them inside the
         image, where every true keypoint lies."""
-        out = [self.sess.run(self.y_conv, {self.x: X[j:j + batch_size]})
-               for j in range(0, len(X), batch_size)]
-        y = np.concatenate(out) if out else np.zeros((0, constants.NUM_OUTPUTS), np.float32)
-        y = unscale_keypoints(y)
+        y = unscale_keypoints(run_in_batches(self.sess, self.y_conv, self.x, X, batch_size))
         return np.clip(y, 0.0, float(constants.IMAGE_SIZE)) if clip else y
 
     def close(self):

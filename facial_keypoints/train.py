@@ -4,6 +4,7 @@ Reads the data (data.py), builds the recipe's graph (recipes.py, model.py),
 and keeps the best validation model with tf.train.Saver (checkpoints.py).
 """
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -82,10 +83,14 @@ class TrainingGraph:
         sess.run(self._state_assign, {self._state_in[k]: v for k, v in values.items()})
 
     def predict(self, sess, X, batch_size):
-        """y_conv for X in batches, keep_prob 1.0: float32 [N, 30], units of /96."""
-        out = [sess.run(self.y_conv, {self.x: X[j:j + batch_size]})
-               for j in range(0, len(X), batch_size)]
-        return np.concatenate(out) if out else np.zeros((0, constants.NUM_OUTPUTS), np.float32)
+        """y_conv for X, keep_prob 1.0: float32 [N, 30], units of /96."""
+        return run_in_batches(sess, self.y_conv, self.x, X, batch_size)
+
+
+def run_in_batches(sess, y_conv, x, X, batch_size):
+    """y_conv for X fed batch_size rows at a time (so memory stays bounded)."""
+    out = [sess.run(y_conv, {x: X[j:j + batch_size]}) for j in range(0, len(X), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, constants.NUM_OUTPUTS), np.float32)
 
 
 def rmse_pixels(y_pred, y_true):
@@ -158,10 +163,7 @@ def train(cfg, log=print):
     tf1.disable_eager_execution()
     # tf.compat.v1 prints a deprecation notice for Saver internals; not the user's concern.
     tf1.logging.set_verbosity(tf1.logging.ERROR)
-    if cfg.seed is not None or cfg.resume:
-        # Repeatable runs: deterministic kernels (same numbers every run on a CPU).
-        tf.config.experimental.enable_op_determinism()
-    with tf.Graph().as_default():
+    with _deterministic_ops(cfg.seed is not None or cfg.resume), tf.Graph().as_default():
         tf1.set_random_seed(seed)
         g = TrainingGraph(recipe, cfg)
         with tf1.Session() as sess:
@@ -318,6 +320,22 @@ class _Run:
         plots.validation_faces(X_valid[:n], unscale_keypoints(y_valid[:n]),
                                unscale_keypoints(y_pred),
                                os.path.join(self.cfg.model_dir, plots.VALIDATION_FACES), plt)
+
+
+@contextlib.contextmanager
+def _deterministic_ops(enabled):
+    """Deterministic kernels for a seeded run (the same numbers every run on a
+    CPU). The switch is process-wide and makes every unseeded random op fail,
+    so it is put back as it was when training ends."""
+    from tensorflow.python.framework import config as tf_config
+    was = tf_config.is_op_determinism_enabled()
+    if enabled and not was:
+        tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if enabled and not was:
+            tf_config.disable_op_determinism()
 
 
 class _Interrupt:

@@ -104,3 +104,24 @@ def test_unknown_feature_in_lookup_is_refused(tmp_path):
     p.write_text('RowId,ImageId,FeatureName,Location\n1,1,nose_x\n')
     with pytest.raises(UserError, match=r'line 2: unknown FeatureName .nose_x'):
         data.read_lookup_table(str(p), np.array([1]))
+
+
+def test_cache_serves_identical_arrays_and_never_stale_ones(tmp_path):
+    small_training(tmp_path)
+    first = data.load_training(str(tmp_path))
+    cache_dir = tmp_path / '.facial_keypoints_cache'
+    assert len(list(cache_dir.iterdir())) == 1
+    again = data.load_training(str(tmp_path))
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(first, again))
+    # Same size, same time stamp, one digit changed: must be parsed again.
+    path = tmp_path / 'training.csv'
+    st = os.stat(path)
+    text = path.read_text()
+    last = text[-2]                    # the last digit of the last pixel
+    path.write_text(text[:-2] + ('0' if last != '0' else '1') + '\n')
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.path.getsize(path) == st.st_size and os.stat(path).st_mtime_ns == st.st_mtime_ns
+    changed = data.load_training(str(tmp_path))
+    assert not np.array_equal(changed[0], first[0])
+    assert np.array_equal(changed[0], data.load_training(str(tmp_path), cache=False)[0])
+    assert len(list(cache_dir.iterdir())) == 1          # the stale entry was replaced

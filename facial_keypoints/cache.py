@@ -1,0 +1,70 @@
+"""Parsed arrays cached beside the data, so a second run skips the parsing.
+
+A cache file is named by the data file's size, modification time and a
+BLAKE2b hash of its whole content: an edited file, even one of the same size
+and time stamp, never gets stale arrays. The cache goes in a
+.facial_keypoints_cache folder beside the data or, where that folder cannot
+be written (a read-only data set), in ~/.cache/facial_keypoints.
+"""
+
+import hashlib
+import os
+import tempfile
+
+import numpy as np
+
+FOLDER_NAME = '.facial_keypoints_cache'
+HOME_FOLDER = os.path.join(os.path.expanduser('~'), '.cache', 'facial_keypoints')
+
+
+def file_key(path):
+    """'<name>.<size>.<mtime_ns>.<hash>' of the file at path."""
+    st = os.stat(path)
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 24), b''):
+            h.update(block)
+    return '{}.{}.{}.{}'.format(os.path.basename(path), st.st_size, st.st_mtime_ns,
+                                h.hexdigest())
+
+
+def _folders(path):
+    return [os.path.join(os.path.dirname(os.path.abspath(path)), FOLDER_NAME), HOME_FOLDER]
+
+
+def cached_arrays(path, kind, load):
+    """The arrays load() returns for the data file at path, from the cache when
+    the file is unchanged. kind names what load() makes (e.g. 'train-dropna').
+    load: () -> dict of name -> numpy array."""
+    name = '{}.{}.npz'.format(file_key(path), kind)
+    for folder in _folders(path):
+        try:
+            with np.load(os.path.join(folder, name)) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError):
+            pass                  # absent, or damaged: parse again
+    arrays = load()
+    for folder in _folders(path):
+        if _store(folder, name, arrays, os.path.basename(path), kind):
+            break
+    return arrays
+
+
+def _store(folder, name, arrays, data_name, kind):
+    """Write arrays to folder/name atomically and drop that file's older
+    caches; False if the folder cannot be written."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='.' + name, suffix='.tmp', dir=folder)
+        with os.fdopen(fd, 'wb') as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, os.path.join(folder, name))
+    except OSError:
+        return False
+    for old in os.listdir(folder):
+        if old.startswith(data_name + '.') and old.endswith('.' + kind + '.npz') and old != name:
+            try:
+                os.remove(os.path.join(folder, old))
+            except OSError:
+                pass
+    return True
