@@ -48,16 +48,20 @@ def _latest(model_dir, state_file):
     return path if path and os.path.exists(path + '.index') else None
 
 
-def read_hparams(model_dir):
-    """The hparams.json a training run wrote into model_dir ({} if none)."""
-    path = os.path.join(model_dir, HPARAMS_FILE)
+def _read_json(model_dir, name, missing):
+    path = os.path.join(model_dir, name)
     if not os.path.exists(path):
-        return {}
+        return missing
     try:
         with open(path) as f:
             return json.load(f)
     except (OSError, ValueError) as e:
         raise UserError('cannot read {}: {}.'.format(path, e))
+
+
+def read_hparams(model_dir):
+    """The hparams.json a training run wrote into model_dir ({} if none)."""
+    return _read_json(model_dir, HPARAMS_FILE, {})
 
 
 def write_hparams(model_dir, hparams):
@@ -66,14 +70,7 @@ def write_hparams(model_dir, hparams):
 
 def read_history(model_dir):
     """Per-epoch RMSE entries a run wrote (history.json), [] if none."""
-    path = os.path.join(model_dir, HISTORY_FILE)
-    if not os.path.exists(path):
-        return []
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        raise UserError('cannot read {}: {}.'.format(path, e))
+    return _read_json(model_dir, HISTORY_FILE, [])
 
 
 def write_history(model_dir, history):

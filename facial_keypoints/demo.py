@@ -115,7 +115,7 @@ def draw_face(rng):
     hair = head * _soft(((v + 0.55) / 0.35) ** 2 + (u / 1.2) ** 2, 0.35 * scale) * (v < -0.45)
     img = img * (1 - hair) + rng.uniform(10, 90) * hair
     for side in ('left', 'right'):
-        (iu, iv), (ou, ov) = pts[side + '_eye_inner_corner'], pts[side + '_eye_outer_corner']
+        iu, ou = pts[side + '_eye_inner_corner'][0], pts[side + '_eye_outer_corner'][0]
         cu, cv = pts[side + '_eye_center']
         sclera = _ellipse(u, v, cu, cv, abs(ou - iu) / 2, 0.07, scale)
         img = img * (1 - sclera) + min(skin + 45, 250) * sclera

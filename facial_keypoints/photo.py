@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS, KEYPOINT_NAMES
+from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
 from .data import scale_images
 from .errors import UserError
 from .fileio import atomic_write_bytes, atomic_write_text

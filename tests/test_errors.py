@@ -11,7 +11,7 @@ import tensorflow as tf
 
 import run_predict
 import run_train
-from conftest import image_field, make_tiny_data, run_script, write_csv
+from conftest import image_field, run_script, write_csv
 from facial_keypoints import constants
 from facial_keypoints.cli import predict_main, train_main
 from facial_keypoints.errors import run_cli
