@@ -48,7 +48,7 @@ class TrainConfig:
 class TrainingGraph:
     """The tensors a training session feeds and fetches."""
 
-    def __init__(self, recipe, cfg):
+    def __init__(self, recipe):
         from .model import placeholders
         self.x, self.y_, self.keep_prob = placeholders()
         self.training = tf1.placeholder_with_default(False, shape=[], name='training')
@@ -165,7 +165,7 @@ def train(cfg, log=print):
     tf1.logging.set_verbosity(tf1.logging.ERROR)
     with _deterministic_ops(cfg.seed is not None or cfg.resume), tf.Graph().as_default():
         tf1.set_random_seed(seed)
-        g = TrainingGraph(recipe, cfg)
+        g = TrainingGraph(recipe)
         with tf1.Session() as sess:
             run = _Run(cfg, recipe, g, sess, seed, hparams, say)
             sess.run(tf1.global_variables_initializer())

@@ -61,7 +61,7 @@ def test_restored_checkpoint_predicts_exactly_what_training_saw(trained):
 
 def test_training_graph_uses_adam_on_the_posts_rmse():
     with tf.Graph().as_default():
-        g = TrainingGraph(get_recipe('blog'), None)
+        g = TrainingGraph(get_recipe('blog'))
         assert g.rmse.name == 'rmse:0'
         assert g.train_step.type == 'NoOp' or 'Adam' in g.train_step.name
         assert sum(int(np.prod(v.shape)) for v in tf1.trainable_variables()) == 8051502
