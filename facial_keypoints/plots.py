@@ -37,6 +37,9 @@ def learning_curve(history, path, plt):
     ax.set_xlabel('epoch')
     ax.set_ylabel('RMSE (pixels)')
     ax.set_yscale('log')
+    ticker = plt.matplotlib.ticker
+    ax.yaxis.set_major_formatter(ticker.FormatStrFormatter('%g'))
+    ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter('%g'))
     ax.grid(True, which='both', alpha=0.3)
     ax.legend()
     fig.tight_layout()
