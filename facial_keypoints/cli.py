@@ -18,13 +18,12 @@ RESUMED_SETTINGS = ('data_dir', 'recipe', 'epochs', 'batch_size', 'validation_si
 
 def train_main(args):
     """Returns 0, or 130 when Ctrl-C stopped training (state saved)."""
-    from .checkpoints import read_hparams
     from .data import find_data_file
     from .recipes import get_recipe
-    from .train import TrainConfig, train
     model_dir = args.model_dir or (demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
     settings = {}
     if args.resume:
+        from .checkpoints import read_hparams
         saved = read_hparams(model_dir)
         settings.update({k: saved[k] for k in RESUMED_SETTINGS if k in saved})
     settings.update({k: v for k, v in vars(args).items()
@@ -42,6 +41,7 @@ def train_main(args):
         find_data_file(settings['data_dir'], constants.TRAIN_FILE)
     except UserError as e:
         raise UserError('found no training data: {} To train: {}.'.format(e, KAGGLE_HELP))
+    from .train import TrainConfig, train     # TensorFlow loads here, once the data is found
     cfg = TrainConfig(model_dir=model_dir, resume=args.resume, overwrite=args.overwrite,
                       quiet=args.quiet, **settings)
     result = train(cfg)

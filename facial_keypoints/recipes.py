@@ -7,7 +7,7 @@ training loop (train.py) and prediction (predict.py) only talk to this.
 
 import numpy as np
 
-from . import constants, model
+from . import constants
 
 
 class BlogRecipe:
@@ -27,10 +27,14 @@ class BlogRecipe:
         rows = np.arange(len(X))
         return rows[validation_size:], rows[:validation_size]
 
+    # model.py (TensorFlow) is imported where a graph is built, so that
+    # `run_train.py --help` and early errors start without TensorFlow.
     def inference(self, x, keep_prob, training, dropout_seed=None):
+        from . import model
         return model.inference(x, keep_prob, dropout_seed)
 
     def loss(self, y_conv, y_):
+        from . import model
         return model.loss(y_conv, y_)
 
     def learning_rate(self, base_rate, epoch, epochs):
