@@ -8,10 +8,13 @@ be written (a read-only data set), in ~/.cache/facial_keypoints.
 """
 
 import hashlib
+import io
 import os
-import tempfile
 
 import numpy as np
+
+from .errors import UserError
+from .fileio import atomic_write_bytes
 
 FOLDER_NAME = '.facial_keypoints_cache'
 HOME_FOLDER = os.path.join(os.path.expanduser('~'), '.cache', 'facial_keypoints')
@@ -53,13 +56,12 @@ def cached_arrays(path, kind, load):
 def _store(folder, name, arrays, data_name, kind):
     """Write arrays to folder/name atomically and drop that file's older
     caches; False if the folder cannot be written."""
+    npz = io.BytesIO()
+    np.savez(npz, **arrays)
     try:
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.' + name, suffix='.tmp', dir=folder)
-        with os.fdopen(fd, 'wb') as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, os.path.join(folder, name))
-    except OSError:
+        atomic_write_bytes(os.path.join(folder, name), npz.getvalue())
+    except (OSError, UserError):
         return False
     for old in os.listdir(folder):
         if old.startswith(data_name + '.') and old.endswith('.' + kind + '.npz') and old != name:

@@ -18,7 +18,7 @@ import os
 
 import tensorflow as tf
 
-from .errors import UserError
+from .errors import UserError, first_line
 from .fileio import atomic_write_json
 
 tf1 = tf.compat.v1
@@ -93,9 +93,8 @@ def save(saver, sess, model_dir, prefix, step, state_file):
         return saver.save(sess, os.path.join(model_dir, prefix), global_step=step,
                           latest_filename=state_file)
     except (tf.errors.OpError, OSError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError('cannot save a checkpoint in {} ({}); the previous one is '
-                        'unchanged.'.format(model_dir, first[:200]))
+                        'unchanged.'.format(model_dir, first_line(e)[:200]))
 
 
 def restore(saver, sess, path, what):
@@ -104,6 +103,5 @@ def restore(saver, sess, path, what):
         saver.restore(sess, path)
     except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError,
             tf.errors.DataLossError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError('checkpoint {} does not fit {} ({}).'.format(
-            path, what, first[:200]))
+            path, what, first_line(e)[:200]))

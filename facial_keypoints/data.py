@@ -19,7 +19,7 @@ import pandas as pd
 from .constants import (IMAGE_SIZE, KEYPOINT_COLUMNS, LOOKUP_FILE, PIXEL_MAX,
                         TEST_FILE, TRAIN_FILE, keypoint_index)
 from .cache import cached_arrays
-from .errors import UserError
+from .errors import UserError, first_line
 
 PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE   # 9,216 values in each Image field
 
@@ -73,12 +73,12 @@ def read_csv(path):
         raise UserError('{} does not exist.'.format(path))
     except pd.errors.ParserError as e:
         raise UserError('{} is not a well-formed CSV file: {}.'.format(
-            path, _first_line(e)))
+            path, first_line(e)))
     except UnicodeDecodeError:
         raise UserError('{} is not a text CSV file (it is not UTF-8).'.format(path))
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile, ValueError) as e:
         raise UserError('cannot read {}: {} (is it truncated or damaged?).'.format(
-            path, _first_line(e)))
+            path, first_line(e)))
     _check_duplicate_columns(df, path)
     return df
 
@@ -89,17 +89,12 @@ def _compression(path):
             with zipfile.ZipFile(path) as z:
                 csvs = [n for n in z.namelist() if n.endswith('.csv')]
         except (zipfile.BadZipFile, OSError) as e:
-            raise UserError('cannot read {}: {}.'.format(path, _first_line(e)))
+            raise UserError('cannot read {}: {}.'.format(path, first_line(e)))
         if len(csvs) != 1:
             raise UserError('{} should hold exactly one .csv file, it holds {}.'.format(
                 path, len(csvs)))
         return 'zip'
     return 'infer'
-
-
-def _first_line(e):
-    text = str(e).strip().splitlines()
-    return text[0].rstrip('.') if text else type(e).__name__
 
 
 def _check_duplicate_columns(df, path):
@@ -129,7 +124,7 @@ def _read_bytes(path):
         raise UserError('{} does not exist.'.format(path))
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as e:
         raise UserError('cannot read {}: {} (is it truncated or damaged?).'.format(
-            path, _first_line(e)))
+            path, first_line(e)))
 
 
 class Table:
@@ -190,7 +185,7 @@ def read_table(path):
     try:
         head = pd.read_csv(io.BytesIO(small), encoding='utf-8', dtype=str)
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as e:
-        raise UserError('{} is not a well-formed CSV file: {}.'.format(path, _first_line(e)))
+        raise UserError('{} is not a well-formed CSV file: {}.'.format(path, first_line(e)))
 
     def pixels(rows):
         out = np.empty((len(rows), PIXELS_PER_IMAGE), np.uint8)

@@ -14,6 +14,12 @@ class UserError(Exception):
 EXIT_USER_ERROR = 2
 
 
+def first_line(e):
+    """The first line of an exception's message (for one-sentence errors)."""
+    text = str(e).strip().splitlines()
+    return text[0].rstrip('.') if text else type(e).__name__
+
+
 def run_cli(func, *args, **kwargs):
     """Call func; turn a UserError into one line on stderr and exit status 2.
 

@@ -4,11 +4,12 @@ matplotlib is an optional extra (requirements-extra.txt): training works
 without it and says how to get the pictures.
 """
 
-import os
+import io
 
 import numpy as np
 
 from .constants import IMAGE_SIZE
+from .fileio import atomic_write_bytes
 
 LEARNING_CURVE = 'learning_curve.png'
 VALIDATION_FACES = 'validation_faces.png'
@@ -71,7 +72,7 @@ def validation_faces(X, y_true, y_pred, path, plt, n=16):
 
 def _save(fig, path, plt):
     # Through a temporary name, like every other output.
-    tmp = path + '.tmp.png'
-    fig.savefig(tmp, dpi=100)
+    png = io.BytesIO()
+    fig.savefig(png, format='png', dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, png.getvalue())
