@@ -60,7 +60,8 @@ def shift(X, y, dx, dy):
 
 def augment_batch(X, y, rng):
     """Flip half the batch at random, shift by up to MAX_SHIFT pixels and
-    vary contrast and brightness. Returns new arrays; the inputs are not changed."""
+    vary contrast and brightness. Returns new arrays (X, y, flipped), flipped
+    a bool [N] marking the mirrored rows; the inputs are not changed."""
     X = X.copy()
     y = y.copy()
     flip = rng.random(len(X)) < 0.5
@@ -72,4 +73,4 @@ def augment_batch(X, y, rng):
     brightness = rng.uniform(-0.1, 0.1, (len(X), 1, 1, 1)).astype(np.float32)
     mean = X.mean(axis=(1, 2, 3), keepdims=True)
     X = np.clip((X - mean) * contrast + mean + brightness, 0.0, 1.0)
-    return X, y
+    return X, y, flip

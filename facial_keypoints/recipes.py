@@ -41,7 +41,12 @@ class BlogRecipe:
         return base_rate
 
     def augment(self, X, y, rng):
-        return X, y
+        """A training batch as fed: (X, y, extra feed_dict entries)."""
+        return X, y, {}
+
+    def report(self, sess):
+        """Learned scalars worth a line in history.json, by name."""
+        return {}
 
     def initialize(self, sess, X_train, y_train):
         """Set any data-derived constants of the graph before training."""

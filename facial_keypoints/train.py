@@ -267,12 +267,13 @@ class _Run:
                 idx = train_index[j:j + cfg.batch_size]
                 # Every random draw of a step comes from (seed, epoch, batch), so a
                 # run resumed mid-epoch repeats the uninterrupted run exactly.
-                xb, yb = self.recipe.augment(X_train[idx], y_train[idx],
-                                             np.random.default_rng([self.seed, epoch, j]))
+                xb, yb, extra = self.recipe.augment(
+                    X_train[idx], y_train[idx], np.random.default_rng([self.seed, epoch, j]))
                 step_seed = (self.seed % 2 ** 31, epoch * TRAIN_SIZE + j)
-                sess.run(g.train_step, {g.x: xb, g.y_: yb, g.keep_prob: cfg.keep_prob,
-                                        g.training: True, g.learning_rate: lr,
-                                        g.dropout_seed: step_seed})
+                feed = {g.x: xb, g.y_: yb, g.keep_prob: cfg.keep_prob, g.training: True,
+                        g.learning_rate: lr, g.dropout_seed: step_seed}
+                feed.update(extra)
+                sess.run(g.train_step, feed)
                 bar.update(min(j + cfg.batch_size, TRAIN_SIZE))
             bar.close()
             validation_loss = rmse_pixels(g.predict(sess, X_valid, cfg.batch_size), y_valid)
@@ -284,12 +285,16 @@ class _Run:
             improved = validation_loss < state['best_validation_loss']
             if improved:
                 self.save_best(epoch, validation_loss)
-            self.record({'epoch': epoch, 'train_rmse_px': train_loss,
-                         'validation_rmse_px': validation_loss,
-                         'seconds': time.time() - epoch_start, 'learning_rate': float(lr)})
-            self.log('epoch {} done! train RMSE {:.4f} px, validation RMSE {:.4f} px{} '
+            learned = self.recipe.report(sess)
+            self.record(dict({'epoch': epoch, 'train_rmse_px': train_loss,
+                              'validation_rmse_px': validation_loss,
+                              'seconds': time.time() - epoch_start,
+                              'learning_rate': float(lr)}, **learned))
+            self.log('epoch {} done! train RMSE {:.4f} px, validation RMSE {:.4f} px{}{} '
                      '({:.1f} s, {:.0f} s total)'.format(
-                         epoch, train_loss, validation_loss, ' *saved*' if improved else '',
+                         epoch, train_loss, validation_loss,
+                         ''.join(', {} {:.3f}'.format(k, v) for k, v in learned.items()),
+                         ' *saved*' if improved else '',
                          time.time() - epoch_start, time.time() - start))
             epoch += 1
             self.save_last(epoch, 0)

@@ -109,15 +109,51 @@ def test_shift_moves_keypoints_with_the_pixels():
         assert sample(Xs[0, :, :, 0], ps, name) == sample(X[0, :, :, 0], points, name)
 
 
+def test_learned_label_offset_is_lowest_loss_at_the_datas_offset():
+    """Labels 1 px right of the pixels: with flips mirrored at 95 - x, only
+    d = 1 px makes a net that is right on real faces right on flipped ones."""
+    from facial_keypoints.improved import ImprovedRecipe
+    rng = np.random.default_rng(3)
+    content = rng.uniform(20, 76, (16, 30)).astype(np.float32)   # pixel indices
+    labels = content.copy()
+    labels[:, 0::2] += 1.0
+    flipped = np.arange(16) % 2 == 1
+    _, y = augment.flip_horizontal(np.zeros((8, 96, 96, 1), np.float32), labels[flipped] / 96)
+    targets = labels / 96
+    targets[flipped] = y
+    # What the flipped images show: their features at 95 - x, left and right swapped.
+    seen = content.copy()
+    seen[flipped] = content[flipped][:, augment.FLIP_PERMUTATION]
+    seen[flipped, 0::2] = 95 - seen[flipped, 0::2]
+    net = seen.copy()
+    net[:, 0::2] += 1.0            # a net that learned the real faces' labels
+    with tf.Graph().as_default():
+        recipe = ImprovedRecipe()
+        y_ = tf1.placeholder(tf.float32, [None, 30])
+        loss = recipe.loss(tf.constant(net / 96), y_)
+        with tf1.Session() as sess:
+            sess.run(tf1.global_variables_initializer())
+            losses = []
+            for d in (0.0, 0.5, 1.0, 1.5):
+                recipe.label_x_offset.load(d / 96, sess)
+                losses.append(sess.run(loss, {y_: targets, recipe.flipped: flipped}) * 96)
+            assert recipe.report(sess) == {'label_x_offset_px': 1.5}
+            unfed = sess.run(loss, {y_: targets}) * 96      # default: no row flipped
+    assert np.isclose(unfed, losses[0], atol=1e-4)
+    assert np.argmin(losses) == 2 and losses[2] < 1e-3
+    assert np.isclose(losses[0], np.sqrt(0.25 * 2 ** 2), atol=1e-3)   # half of x off by 2
+
+
 def test_augment_batch_leaves_inputs_alone_and_stays_in_range():
     rng = np.random.default_rng(5)
     X = rng.random((8, 96, 96, 1), dtype=np.float32)
     y = rng.random((8, 30), dtype=np.float32) * 0.5 + 0.25
     X0, y0 = X.copy(), y.copy()
-    Xa, ya = augment.augment_batch(X, y, rng)
+    Xa, ya, flipped = augment.augment_batch(X, y, rng)
     assert np.array_equal(X, X0) and np.array_equal(y, y0)
     assert Xa.min() >= 0 and Xa.max() <= 1 and Xa.shape == X.shape
     assert not np.array_equal(Xa, X)
+    assert flipped.dtype == bool and 0 < flipped.sum() < 8
 
 
 def test_group_split_keeps_near_duplicates_together():
@@ -152,3 +188,4 @@ def test_improved_checkpoint_predicts_without_being_told_the_recipe(tmp_path):
     assert pred.shape == (80, 30) and np.isfinite(pred).all()
     assert clipped.min() >= 0 and clipped.max() <= 96
     assert np.isfinite(result['best_validation_rmse_px'])
+    assert all(np.isfinite(h['label_x_offset_px']) for h in result['history'])
