@@ -56,6 +56,8 @@ def training_file(tmp_path, image=None, header=None, points=None):
      r"training.csv line 2: the Image holds 'x', not a whole number 0..255"),
     (lambda d: training_file(d, image=image_field([300] + [0] * 9215)),
      r'training.csv line 2: the Image holds 300, outside 0..255'),
+    (lambda d: training_file(d, image=image_field([0] * 9000 + [1000] + [0] * 215)),
+     r'training.csv line 2: the Image holds 1000, outside 0..255'),
     (lambda d: training_file(d, points=[''] + [1.0] * 29),
      r'training.csv has no complete rows'),
     (lambda d: training_file(d, points=['abc'] + [1.0] * 29),
