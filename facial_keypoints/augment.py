@@ -58,19 +58,25 @@ def shift(X, y, dx, dy):
     return out, y
 
 
-def augment_batch(X, y, rng):
+def augment_batch(X, y, rng, flips=True, shifts=True, lighting=True):
     """Flip half the batch at random, shift by up to MAX_SHIFT pixels and
     vary contrast and brightness. Returns new arrays (X, y, flipped), flipped
-    a bool [N] marking the mirrored rows; the inputs are not changed."""
+    a bool [N] marking the mirrored rows; the inputs are not changed.
+
+    flips, shifts, lighting: switch one part off (for ablations); the random
+    draws stay the same, so the other parts do not change.
+    """
     X = X.copy()
     y = y.copy()
-    flip = rng.random(len(X)) < 0.5
+    flip = (rng.random(len(X)) < 0.5) & flips
     if flip.any():
         X[flip], y[flip] = flip_horizontal(X[flip], y[flip])
     dx, dy = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, (2, len(X)))
-    X, y = shift(X, y, dx, dy)
+    if shifts:
+        X, y = shift(X, y, dx, dy)
     contrast = rng.uniform(0.8, 1.2, (len(X), 1, 1, 1)).astype(np.float32)
     brightness = rng.uniform(-0.1, 0.1, (len(X), 1, 1, 1)).astype(np.float32)
-    mean = X.mean(axis=(1, 2, 3), keepdims=True)
-    X = np.clip((X - mean) * contrast + mean + brightness, 0.0, 1.0)
+    if lighting:
+        mean = X.mean(axis=(1, 2, 3), keepdims=True)
+        X = np.clip((X - mean) * contrast + mean + brightness, 0.0, 1.0)
     return X, y, flip

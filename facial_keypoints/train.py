@@ -127,8 +127,11 @@ def _prepare_model_dir(cfg):
     return cfg.seed
 
 
-def train(cfg, log=print):
+def train(cfg, log=print, recipe=None):
     """Train as the post does. Returns a dict of the run's results.
+
+    recipe: a recipe object to use instead of the one cfg.recipe names
+    (bench/ablations.py passes variants of the improved one).
 
     Saves the best validation model in cfg.model_dir whenever validation
     RMSE improves and stops after cfg.patience epochs without improvement.
@@ -136,7 +139,7 @@ def train(cfg, log=print):
     learning_curve.png and validation_faces.png there.
     """
     say = (lambda *a: None) if cfg.quiet else log
-    recipe = get_recipe(cfg.recipe)
+    recipe = recipe or get_recipe(cfg.recipe)
     X, y = input_data(data_dir=cfg.data_dir, dropna=recipe.dropna)
     seed = _prepare_model_dir(cfg)
     if seed is None:
