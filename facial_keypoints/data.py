@@ -8,6 +8,7 @@ defined once, side by side, below.
 
 import gzip
 import io
+import mmap
 import os
 import re
 import zipfile
@@ -107,9 +108,17 @@ def _check_duplicate_columns(df, path):
                 path, m.group(1)))
 
 
-def _read_bytes(path):
-    """The file's bytes, decompressed (.gz, or the one .csv in Kaggle's .zip)."""
+def _read_bytes(path, mapped=False):
+    """The file's bytes, decompressed (.gz, or the one .csv in Kaggle's .zip).
+
+    mapped: give an uncompressed, non-empty file as a read-only mmap (it
+    supports find, rfind, slicing and indexing like bytes), so the text is
+    never copied whole; only the parts read are.
+    """
     try:
+        if mapped and not path.endswith(('.gz', '.zip')) and os.path.getsize(path) > 0:
+            with open(path, 'rb') as f:
+                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         if path.endswith('.gz'):
             with gzip.open(path, 'rb') as f:
                 return f.read()
@@ -147,42 +156,42 @@ def read_table(path):
     bytes to numpy (no Python string per image). Files it cannot split that
     way (quoted fields, Image not last) go through pandas whole.
     """
-    raw = _read_bytes(path)
-    if raw.startswith(b'\xef\xbb\xbf'):
-        raw = raw[3:]
-    if not raw or raw.isspace():        # (isspace stops at the first other byte)
-        raise UserError('{} is empty.'.format(path))
-    header_end = raw.find(b'\n')
-    first = (raw if header_end < 0 else raw[:header_end]).rstrip(b'\r')
-    if b'"' in raw or not first.endswith(b',Image'):
-        return _pandas_table(path)
+    raw = _read_bytes(path, mapped=True)
+    begin = 3 if raw[:3] == b'\xef\xbb\xbf' else 0           # a UTF-8 BOM
+    header_end = raw.find(b'\n', begin)
+    first = raw[begin:len(raw) if header_end < 0 else header_end].rstrip(b'\r')
+    if raw.find(b'"', begin) >= 0 or not first.endswith(b',Image'):
+        return _pandas_table(path)      # (which also reports empty files)
     try:
         names = first.decode('utf-8').split(',')
     except UnicodeDecodeError:
         raise UserError('{} is not a text CSV file (it is not UTF-8).'.format(path))
     _check_names(names, path)
-    if not raw.endswith(b'\n'):
-        raw += b'\n'
-    buf = np.frombuffer(raw, np.uint8)
-    ends = np.flatnonzero(buf == ord('\n'))
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    blank = (ends - starts == 0) | ((ends - starts == 1) & (buf[starts] == ord('\r')))
-    file_lines = np.arange(1, len(ends) + 1)
-    keep = ~blank
-    keep[0] = False                              # the header
-    starts, ends, file_lines = starts[keep], ends[keep], file_lines[keep]
-    commas = np.flatnonzero(buf == ord(','))
-    after = np.searchsorted(commas, ends)        # commas before each line's end
-    fields = after - np.searchsorted(commas, starts) + 1
-    wrong = np.flatnonzero(fields != len(names))
-    if wrong.size:
-        i = int(wrong[0])
-        raise UserError('{} line {} has {} fields, expected {}{}.'.format(
-            path, file_lines[i], fields[i], len(names),
-            ' (is the row cut short?)' if fields[i] < len(names) else ''))
-    image_starts = commas[after - 1] + 1 if len(after) else after
+    # Each line's end and last comma, found with bytes.find/rfind (memchr):
+    # several times faster than numpy passes over the whole file.
+    find, rfind = raw.find, raw.rfind
+    starts, image_starts, ends, file_lines = [], [], [], []
+    n, pos, line = len(raw), header_end + 1, 1
+    while 0 < pos < n:
+        line += 1
+        end = find(b'\n', pos)
+        end = n if end < 0 else end
+        content_end = end - 1 if end > pos and raw[end - 1] == 13 else end   # 13: CR
+        if content_end > pos:                    # (blank lines are skipped)
+            last = rfind(b',', pos, content_end)
+            fields = 1 if last < 0 else raw[pos:last].count(b',') + 2
+            if fields != len(names):
+                raise UserError('{} line {} has {} fields, expected {}{}.'.format(
+                    path, line, fields, len(names),
+                    ' (is the row cut short?)' if fields < len(names) else ''))
+            starts.append(pos)
+            image_starts.append(last + 1)
+            ends.append(end)
+            file_lines.append(line)
+        pos = end + 1
+    file_lines = np.array(file_lines, np.int64)
     small = b'\n'.join([first[:first.rindex(b',')]] +
-                        [raw[a:b] for a, b in zip(starts, image_starts - 1)])
+                        [raw[a:b - 1] for a, b in zip(starts, image_starts)])
     try:
         head = pd.read_csv(io.BytesIO(small), encoding='utf-8', dtype=str)
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as e:
