@@ -48,6 +48,8 @@ def test_crlf_bom_and_compression_read_the_same(tmp_path):
     for name, content in (
             ('crlf', ('\ufeff' + valid_text(eol='\r\n')).encode('utf-8')),
             ('gz', gzip.compress(valid_text().encode())),
+            ('no final newline', valid_text().rstrip('\n').encode()),
+            ('blank lines', valid_text().replace('\n', '\n\n\r\n').encode()),
     ):
         d = tmp_path / name
         d.mkdir()
