@@ -111,8 +111,8 @@ def worker_train(variant, data_dir, epochs):
         if variant == 'kernels_only':
             # One batch held in the graph: no feed, no copy, no Python per
             # sample. No input path can make a step cheaper than this.
-            x = tf.Variable(X[:64], name='x_batch')
-            y_ = tf.Variable(y[:64], name='y_batch')
+            x = tf.Variable(X[:64], trainable=False, name='x_batch')
+            y_ = tf.Variable(y[:64], trainable=False, name='y_batch')
         y_conv, rmse = model.model(x, y_, keep_prob)
         train_step = tf1.train.AdamOptimizer(1e-3).minimize(rmse)
         with tf1.Session(config=config) as sess:

@@ -38,10 +38,16 @@ def flip_horizontal(X, y):
     to 95 - x (in /96 units: 95/96 - x), and each left point becomes the
     right one. Flipping twice gives back the input exactly.
     """
-    Xf = X[:, :, ::-1, :]
+    return X[:, :, ::-1, :], flip_keypoints(y)
+
+
+def flip_keypoints(y, mirror=IMAGE_SIZE - 1):
+    """Keypoints [N, 30] (/96) of the mirrored faces: x goes to mirror - x
+    (in pixels) and left and right swap. mirror 95 is the pixel-exact flip;
+    labels that sit d pixels right of their pixels mirror at 95 + 2d."""
     yf = y[:, FLIP_PERMUTATION]
-    yf[:, 0::2] = np.float32((IMAGE_SIZE - 1) / IMAGE_SIZE) - yf[:, 0::2]
-    return Xf, yf
+    yf[:, 0::2] = np.float32(mirror / IMAGE_SIZE) - yf[:, 0::2]
+    return yf
 
 
 def shift(X, y, dx, dy):

@@ -142,6 +142,17 @@ class ImprovedRecipe(BlogRecipe):
         X, y, flipped = augment.augment_batch(X, y, rng)
         return X, y, {self.flipped: flipped}
 
+    def predict(self, net, X, best):
+        """Each face's prediction averaged with its mirror image's, mirrored
+        back at 95 + 2d (d: the learned label offset); on faces15's validation
+        groups 1.6335 px against 1.6658 for one pass. Checkpoints saved
+        without d get one pass."""
+        y = net(X)
+        if 'label_x_offset_px' not in best:
+            return y
+        mirror = IMAGE_SIZE - 1 + 2 * best['label_x_offset_px']
+        return (y + augment.flip_keypoints(net(X[:, :, ::-1, :]), mirror)) / 2
+
     def report(self, sess):
         return {'label_x_offset_px': float(sess.run(self.label_x_offset)) * IMAGE_SIZE}
 

@@ -48,10 +48,13 @@ class Predictor:
         self.checkpoint = path
 
     def predict(self, X, batch_size=constants.BATCH_SIZE, clip=True):
-        """X float32 [N, 96, 96, 1] in [0, 1] -> keypoints in pixels [N, 30]
-        (keep_prob stays at its default, 1.0). clip: keep them inside the
-        image, where every true keypoint lies."""
-        y = unscale_keypoints(run_in_batches(self.sess, self.y_conv, self.x, X, batch_size))
+        """X float32 [N, 96, 96, 1] in [0, 1] -> keypoints in pixels [N, 30],
+        as the recipe predicts (the improved one also looks at each mirror
+        image); keep_prob stays at its default, 1.0. clip: keep them inside
+        the image, where every true keypoint lies."""
+        def net(images):
+            return run_in_batches(self.sess, self.y_conv, self.x, images, batch_size)
+        y = unscale_keypoints(self.recipe.predict(net, X, self.hparams.get('best') or {}))
         return np.clip(y, 0.0, float(constants.IMAGE_SIZE)) if clip else y
 
     def close(self):

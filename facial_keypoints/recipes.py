@@ -44,6 +44,12 @@ class BlogRecipe:
         """A training batch as fed: (X, y, extra feed_dict entries)."""
         return X, y, {}
 
+    def predict(self, net, X, best):
+        """Keypoints /96 [N, 30] for images X; net(X) runs the restored graph.
+        best: the best checkpoint's entry in hparams.json (with report()'s
+        values as they were when it was saved)."""
+        return net(X)
+
     def report(self, sess):
         """Learned scalars worth a line in history.json, by name."""
         return {}

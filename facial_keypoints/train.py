@@ -226,8 +226,9 @@ class _Run:
         self.best_path = checkpoints.save(self.best_saver, self.sess, self.cfg.model_dir,
                                           checkpoints.BEST_PREFIX, epoch,
                                           checkpoints.BEST_STATE)
-        self.hparams['best'] = {'epoch': epoch, 'validation_rmse_px': validation_loss,
-                                'checkpoint': os.path.basename(self.best_path)}
+        self.hparams['best'] = dict({'epoch': epoch, 'validation_rmse_px': validation_loss,
+                                     'checkpoint': os.path.basename(self.best_path)},
+                                    **self.recipe.report(self.sess))
         checkpoints.write_hparams(self.cfg.model_dir, self.hparams)
 
     def record(self, entry):

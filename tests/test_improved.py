@@ -144,6 +144,30 @@ def test_learned_label_offset_is_lowest_loss_at_the_datas_offset():
     assert np.isclose(losses[0], np.sqrt(0.25 * 2 ** 2), atol=1e-3)   # half of x off by 2
 
 
+def test_mirror_averaging_keeps_a_consistent_nets_answer():
+    """A net that is right on a face and on its mirror image (labels 1.3 px
+    right of the pixels): averaging with the mirror, mirrored back at
+    95 + 2 * 1.3, changes nothing; the exact 95 - x mirror moves every x by
+    1.3 px; a checkpoint without the learned offset gets one pass."""
+    from facial_keypoints.improved import ImprovedRecipe
+    rng = np.random.default_rng(4)
+    X = rng.random((3, 96, 96, 1), dtype=np.float32)
+    truth = rng.uniform(0.2, 0.8, (3, 30)).astype(np.float32)
+    mirror = 95 + 2 * 1.3
+
+    def net(images):
+        flipped = np.array_equal(images, X[:, :, ::-1, :])
+        assert flipped or np.array_equal(images, X)
+        return augment.flip_keypoints(truth, mirror) if flipped else truth
+    recipe = ImprovedRecipe()
+    y = recipe.predict(net, X, {'label_x_offset_px': 1.3})
+    assert np.allclose(y, truth, atol=1e-6)
+    y95 = recipe.predict(net, X, {'label_x_offset_px': 0.0}) * 96
+    assert np.allclose(y95[:, 0::2] - truth[:, 0::2] * 96, -1.3, atol=1e-4)
+    assert np.allclose(y95[:, 1::2], truth[:, 1::2] * 96, atol=1e-4)
+    assert recipe.predict(net, X, {}) is truth
+
+
 def test_augment_batch_leaves_inputs_alone_and_stays_in_range():
     rng = np.random.default_rng(5)
     X = rng.random((8, 96, 96, 1), dtype=np.float32)
@@ -189,3 +213,4 @@ def test_improved_checkpoint_predicts_without_being_told_the_recipe(tmp_path):
     assert clipped.min() >= 0 and clipped.max() <= 96
     assert np.isfinite(result['best_validation_rmse_px'])
     assert all(np.isfinite(h['label_x_offset_px']) for h in result['history'])
+    assert np.isfinite(hp['best']['label_x_offset_px'])
