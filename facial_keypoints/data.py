@@ -120,8 +120,8 @@ def _read_bytes(path, mapped=False):
             with open(path, 'rb') as f:
                 return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         if path.endswith('.gz'):
-            with gzip.open(path, 'rb') as f:
-                return f.read()
+            with open(path, 'rb') as f:         # in one call: faster than gzip.open's reads
+                return gzip.decompress(f.read())
         if path.endswith('.zip'):
             _compression(path)          # checks it holds exactly one .csv
             with zipfile.ZipFile(path) as z:
