@@ -25,22 +25,13 @@ from facial_keypoints import augment, improved, model  # noqa: E402
 from facial_keypoints.train import TrainConfig, train  # noqa: E402
 
 
-class NoFlips(improved.ImprovedRecipe):
-    def augment(self, X, y, rng):
-        X, y, flipped = augment.augment_batch(X, y, rng, flips=False)
-        return X, y, {self.flipped: flipped}
-
-
-class NoShifts(improved.ImprovedRecipe):
-    def augment(self, X, y, rng):
-        X, y, flipped = augment.augment_batch(X, y, rng, shifts=False)
-        return X, y, {self.flipped: flipped}
-
-
-class NoLighting(improved.ImprovedRecipe):
-    def augment(self, X, y, rng):
-        X, y, flipped = augment.augment_batch(X, y, rng, lighting=False)
-        return X, y, {self.flipped: flipped}
+def without(part):
+    """The improved recipe with one part of augment_batch switched off."""
+    class Variant(improved.ImprovedRecipe):
+        def augment(self, X, y, rng):
+            X, y, flipped = augment.augment_batch(X, y, rng, **{part: False})
+            return X, y, {self.flipped: flipped}
+    return Variant
 
 
 class NoLabelOffset(improved.ImprovedRecipe):
@@ -77,8 +68,9 @@ class BlogNet(improved.ImprovedRecipe):
         pass
 
 
-VARIANTS = {'improved': improved.ImprovedRecipe, 'no_flips': NoFlips, 'no_shifts': NoShifts,
-            'no_lighting': NoLighting, 'no_label_offset': NoLabelOffset,
+VARIANTS = {'improved': improved.ImprovedRecipe, 'no_flips': without('flips'),
+            'no_shifts': without('shifts'), 'no_lighting': without('lighting'),
+            'no_label_offset': NoLabelOffset,
             'no_centring': NoCentring, 'constant_rate': ConstantRate,
             'complete_rows_only': CompleteRowsOnly, 'blog_net': BlogNet}
 
