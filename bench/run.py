@@ -1,6 +1,6 @@
 """Benchmarks for issue #5: every figure is a ratio measured in this one run.
 
-    python bench/run.py            # full (about 10 minutes on 2 CPU cores)
+    python bench/run.py            # full (about 13 minutes on 2 CPU cores)
     python bench/run.py --quick    # under 5 minutes
 
 Data: ../shared/data/faces15 when present, else a demo set it makes. Each
@@ -178,9 +178,9 @@ def _keras(X, y, epochs):
 
 
 def _report_epochs(n, times):
-    times = sorted(times)
-    median = times[len(times) // 2]
-    print(json.dumps({'samples_per_s': n / median, 'epoch_s': median, 'epochs': len(times)}))
+    # The fastest epoch: other work on a shared machine only ever slows one down.
+    fastest = min(times)
+    print(json.dumps({'samples_per_s': n / fastest, 'epoch_s': fastest, 'epochs': len(times)}))
 
 
 def worker_matmul():
@@ -317,17 +317,21 @@ def main():
                       r['post_s'] / r['cache_hit_s'], r['identical']))
     parse = parses[0]
 
-    print('\n2. training throughput, blog graph, batch 64, Adam 1e-3 (median epoch of {}):'
-          .format(epochs))
+    rounds = 1 if args.quick else 2
+    print('\n2. training throughput, blog graph, batch 64, Adam 1e-3 (fastest of {} epochs, '
+          'in each of {} round(s) through the variants, best round):'.format(epochs, rounds))
     peak, _ = run_worker('matmul')
     speeds = {}
     # TensorFlow's x86 build runs convolutions through oneDNN unless told not to.
     variants = [('post_literal', None), ('keras', None), ('project', None),
                 ('project_threads_2x1', None), ('project_xla', None),
                 ('project_onednn_off', {'TF_ENABLE_ONEDNN_OPTS': '0'}), ('kernels_only', None)]
-    for variant, env in variants:
-        r, _ = run_worker('train', variant, data_dir, str(epochs), env=env)
-        speeds[variant] = r['samples_per_s']
+    # Round-robin, so a spell of noise on the machine hits one round of a
+    # variant rather than all of it.
+    for _ in range(rounds):
+        for variant, env in variants:
+            r, _ = run_worker('train', variant, data_dir, str(epochs), env=env)
+            speeds[variant] = max(speeds.get(variant, 0.0), r['samples_per_s'])
     base = speeds['project']
     for variant, sps in speeds.items():
         gflops = sps * POST_MFLOP_PER_SAMPLE / 1000
