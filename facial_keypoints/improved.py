@@ -122,7 +122,8 @@ class ImprovedRecipe(BlogRecipe):
         A net cannot tell a flipped face from a real one, so it would learn
         half that error as a bias on every face. Adding 2d to the x targets of
         flipped rows, with d a trained scalar, removes the conflict: the loss
-        is lowest when d is the data's offset. Prediction never uses d.
+        is lowest when d is the data's offset. Prediction uses d only to
+        mirror its look at each mirror image back (predict()).
         """
         self.flipped = tf1.placeholder_with_default(
             tf.zeros_like(y_[:, 0], dtype=tf.bool), shape=[None], name='flipped')

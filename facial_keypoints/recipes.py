@@ -51,7 +51,8 @@ class BlogRecipe:
         return net(X)
 
     def report(self, sess):
-        """Learned scalars worth a line in history.json, by name."""
+        """Learned scalars by name: recorded in history.json each epoch and,
+        with the best checkpoint, in hparams.json (where predict() finds them)."""
         return {}
 
     def initialize(self, sess, X_train, y_train):
