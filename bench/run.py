@@ -1,6 +1,6 @@
 """Benchmarks for issue #5: every figure is a ratio measured in this one run.
 
-    python bench/run.py            # full (about 13 minutes on 2 CPU cores)
+    python bench/run.py            # full (about 10 minutes on 2 CPU cores)
     python bench/run.py --quick    # under 5 minutes
 
 Data: ../shared/data/faces15 when present, else a demo set it makes. Each
@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -117,36 +116,37 @@ def worker_train(variant, data_dir, epochs):
         train_step = tf1.train.AdamOptimizer(1e-3).minimize(rmse)
         with tf1.Session(config=config) as sess:
             sess.run(tf1.global_variables_initializer())
-            times = []
             if variant == 'kernels_only':
-                for epoch in range(epochs + 1):
-                    t = time.perf_counter()
-                    for j in range(0, len(X), 64):
+                def epoch():
+                    for _ in range(0, len(X), 64):
                         sess.run(train_step, {keep_prob: 0.5})
-                    times.append(time.perf_counter() - t)
             elif variant == 'post_literal':
                 # The post's loop: float64 arrays (np.fromstring / 255.0), the whole
                 # training set re-indexed every epoch, float64 slices fed.
                 X_train, y_train = X.astype(np.float64), y.astype(np.float64)
-                train_index = list(range(len(X_train)))
-                for epoch in range(epochs + 1):
-                    t = time.perf_counter()
+                train_index = list(range(len(X)))
+
+                def epoch():
+                    nonlocal X_train, y_train
                     np.random.shuffle(train_index)
                     X_train, y_train = X_train[train_index], y_train[train_index]
                     for j in range(0, len(X_train), 64):
                         train_step.run(feed_dict={x: X_train[j:j + 64], y_: y_train[j:j + 64],
                                                   keep_prob: 0.5})
-                    times.append(time.perf_counter() - t)
             else:
                 # The project's loop (train.py): float32, one batch gathered per step.
                 rng = np.random.default_rng(0)
-                for epoch in range(epochs + 1):
-                    t = time.perf_counter()
+
+                def epoch():
                     perm = rng.permutation(len(X))
                     for j in range(0, len(X), 64):
                         idx = perm[j:j + 64]
                         sess.run(train_step, {x: X[idx], y_: y[idx], keep_prob: 0.5})
-                    times.append(time.perf_counter() - t)
+            times = []
+            for _ in range(epochs + 1):
+                t = time.perf_counter()
+                epoch()
+                times.append(time.perf_counter() - t)
     _report_epochs(len(X), times[1:])      # the first epoch warms up
 
 
@@ -222,15 +222,13 @@ def worker_predict(data_dir, model_dir, photos):
 # ---- the driver ----------------------------------------------------------------
 
 def run_worker(*args, timeout=900, env=None):
-    """Run a worker in a fresh process: (its JSON, its peak RSS in MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run a worker in a fresh process; returns the JSON it prints last."""
     p = subprocess.run([sys.executable, os.path.abspath(__file__), '--worker'] + list(args),
                        capture_output=True, text=True, timeout=timeout,
                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', **(env or {})))
     if p.returncode != 0:
         raise RuntimeError('worker {} failed:\n{}'.format(args, p.stderr[-3000:]))
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return json.loads(p.stdout.strip().splitlines()[-1]), (rss if rss > before else None)
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def peak_rss_mb(cmd, timeout=3600):
@@ -301,7 +299,7 @@ def main():
     print('\n1. input_data (best of {}):'.format(repeats))
     parses = []
     for d in parse_dirs:
-        result, _ = run_worker('parse', d, str(repeats))
+        result = run_worker('parse', d, str(repeats))
         parses.append(result)
         print('   {} ({:.0f} MB; reading{} its bytes alone takes {:.2f} s):'.format(
             result['file'], os.path.getsize(result['file']) / 1e6,
@@ -320,7 +318,7 @@ def main():
     rounds = 1 if args.quick else 2
     print('\n2. training throughput, blog graph, batch 64, Adam 1e-3 (fastest of {} epochs, '
           'in each of {} round(s) through the variants, best round):'.format(epochs, rounds))
-    peak, _ = run_worker('matmul')
+    peak = run_worker('matmul')
     speeds = {}
     # TensorFlow's x86 build runs convolutions through oneDNN unless told not to.
     variants = [('post_literal', None), ('keras', None), ('project', None),
@@ -330,7 +328,7 @@ def main():
     # variant rather than all of it.
     for _ in range(rounds):
         for variant, env in variants:
-            r, _ = run_worker('train', variant, data_dir, str(epochs), env=env)
+            r = run_worker('train', variant, data_dir, str(epochs), env=env)
             speeds[variant] = max(speeds.get(variant, 0.0), r['samples_per_s'])
     base = speeds['project']
     for variant, sps in speeds.items():
@@ -380,7 +378,7 @@ def main():
     if os.path.isdir(os.path.join(SHARED, 'photos')):
         photos = sorted(os.path.join(SHARED, 'photos', n)
                         for n in os.listdir(os.path.join(SHARED, 'photos')))
-    pred, _ = run_worker('predict', data_dir, model_dir, *photos)
+    pred = run_worker('predict', data_dir, model_dir, *photos)
     print('   test set: {:.2f} ms per image ({} images, batches of 64)'.format(
         pred['test_ms_per_image'], pred['test_images']))
     if 'photo_ms_per_face' in pred:

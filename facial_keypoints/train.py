@@ -219,8 +219,9 @@ class _Run:
         return checkpoints.save(self.last_saver, self.sess, self.cfg.model_dir,
                                 checkpoints.LAST_PREFIX, epoch, checkpoints.LAST_STATE)
 
-    def save_best(self, epoch, validation_loss):
-        """The post's save_model(): keep the model with the best validation RMSE."""
+    def save_best(self, epoch, validation_loss, learned):
+        """The post's save_model(): keep the model with the best validation RMSE.
+        learned: the recipe's report() now, saved beside it in hparams.json."""
         self.state['best_validation_loss'] = validation_loss
         self.state['best_epoch'] = epoch
         self.best_path = checkpoints.save(self.best_saver, self.sess, self.cfg.model_dir,
@@ -228,7 +229,7 @@ class _Run:
                                           checkpoints.BEST_STATE)
         self.hparams['best'] = dict({'epoch': epoch, 'validation_rmse_px': validation_loss,
                                      'checkpoint': os.path.basename(self.best_path)},
-                                    **self.recipe.report(self.sess))
+                                    **learned)
         checkpoints.write_hparams(self.cfg.model_dir, self.hparams)
 
     def record(self, entry):
@@ -287,9 +288,9 @@ class _Run:
                 g.predict(sess, X_train[:TRAIN_EVAL_ROWS], cfg.batch_size),
                 y_train[:TRAIN_EVAL_ROWS])
             improved = validation_loss < state['best_validation_loss']
-            if improved:
-                self.save_best(epoch, validation_loss)
             learned = self.recipe.report(sess)
+            if improved:
+                self.save_best(epoch, validation_loss, learned)
             self.record(dict({'epoch': epoch, 'train_rmse_px': train_loss,
                               'validation_rmse_px': validation_loss,
                               'seconds': time.time() - epoch_start,
