@@ -1,38 +1,43 @@
 """Predict with a trained model: python run_predict.py [--data-dir DIR] [--demo].
 
-Writes Kaggle's submit.csv from test.csv and IdLookupTable.csv; see --help.
+Writes Kaggle's submit.csv from test.csv and IdLookupTable.csv, or annotates
+photographs; parses arguments and calls the package (facial_keypoints.cli).
 """
 
-import argparse
 import sys
 
-from facial_keypoints import constants
+from facial_keypoints import constants, demo
+from facial_keypoints.cli import ArgumentParser
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description='Predict the test set with the best checkpoint and write a Kaggle '
-                    'submission (RowId,Location).',
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--data-dir', default='.',
-                   help='folder holding test.csv (or .csv.gz / .zip) and IdLookupTable.csv')
-    p.add_argument('--model-dir', default=None,
-                   help='folder the training run saved into (default: {}, or '
-                        'demo_data/model with --demo)'.format(constants.SAVE_PATH))
-    p.add_argument('--output', default=None,
-                   help='submission file to write (default: submit.csv, or '
-                        'demo_data/submit.csv with --demo); with --image, the annotated '
-                        'picture for one photo or a folder for several (default: '
-                        'PHOTO_keypoints.png and .csv in the current folder)')
-    p.add_argument('--lookup', default=None,
-                   help='IdLookupTable.csv to follow (default: the one in --data-dir)')
+    p = ArgumentParser(description='Predict the test set with the best checkpoint and write a '
+                                   'Kaggle submission (RowId,Location), or find faces and '
+                                   'their keypoints in photos.')
+    p.add_argument('--data-dir', default='.', help='folder holding test.csv (or .csv.gz / '
+                   '.zip) and IdLookupTable.csv (default: the current folder)')
+    p.add_argument('--model-dir', help='a model folder that run_train.py saved into, or an '
+                   'export from run_export.py (default: {}, or {} with --demo)'.format(
+                       constants.SAVE_PATH, demo.DEMO_MODEL_DIR))
+    p.add_argument('--output', help='submission file to write (default: submit.csv, or {} '
+                   'with --demo); with --image, the picture for one photo or a folder for '
+                   'several (default: PHOTO_keypoints.EXT and .csv in the current folder)'
+                   .format(demo.DEMO_OUTPUT))
+    p.add_argument('--lookup', help='IdLookupTable.csv to follow (default: the one in '
+                   '--data-dir)')
     p.add_argument('--image', nargs='+', metavar='PHOTO',
                    help='instead of test.csv: find the faces in these photographs (files or '
                         'folders) and write each one annotated, with a CSV of its keypoints '
                         '(needs requirements-extra.txt)')
+    p.add_argument('--detector', choices=('auto', 'dlib', 'haar'), default='auto',
+                   help="face detector for --image: dlib's HOG detector, or OpenCV's Haar "
+                        'cascade (default: dlib where installed, else haar)')
     p.add_argument('--demo', action='store_true',
                    help='predict the synthetic demo test set that run_train.py --demo made')
-    p.add_argument('--batch-size', type=int, default=constants.BATCH_SIZE)
+    p.add_argument('--batch-size', type=int, default=constants.BATCH_SIZE,
+                   help='(default: {})'.format(constants.BATCH_SIZE))
+    p.add_argument('--bf16', action='store_true',
+                   help='bfloat16 arithmetic on CPUs that have it (default: float32)')
     args = p.parse_args(argv)
     if args.batch_size < 1:
         p.error('--batch-size must be at least 1')

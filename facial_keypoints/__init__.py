@@ -1,14 +1,9 @@
 """facial-keypoints: the blog post "Tensorflow实现卷积神经网络,用于人脸关键点识别"
 as a maintained Python 3 / tf.compat.v1 package.
 
-Modules: constants (the post's numbers), data (CSV in, arrays out), model
-(the graph), recipes (blog vs improved), train, predict, checkpoints, demo
-(synthetic faces), errors, fileio.
+The post's program: constants, data (input_data), model (model()), train
+(its __main__ loop) and predict (submit.csv). Beside it: improved and
+improved_model (the improved recipe), runs and modeldir (what both training
+loops share), photo, video, detect and export (using a model), demo
+(synthetic faces), cli (what the run scripts call).
 """
-
-import os
-
-# TensorFlow's C++ start-up chatter (CUDA probing on machines without a GPU,
-# CPU feature notes) buries the post's own progress lines. Real failures
-# still reach Python as exceptions. Set TF_CPP_MIN_LOG_LEVEL=0 to see it all.
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')

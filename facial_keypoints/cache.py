@@ -18,11 +18,12 @@ from .errors import UserError
 from .fileio import atomic_write_bytes
 
 FOLDER_NAME = '.facial_keypoints_cache'
+FORMAT = 2                 # bumped whenever what load() returns changes
 HOME_FOLDER = os.path.join(os.path.expanduser('~'), '.cache', 'facial_keypoints')
 
 
 def file_key(path):
-    """'<name>.<size>.<mtime_ns>.<hash>' of the file at path."""
+    """'<name>.<size>.<mtime_ns>.<crc32>' of the file at path."""
     st = os.stat(path)
     crc = 0
     if st.st_size:
@@ -38,25 +39,24 @@ def _folders(path):
     return [os.path.join(os.path.dirname(os.path.abspath(path)), FOLDER_NAME), HOME_FOLDER]
 
 
-def cached_arrays(path, kind, load):
+def cached_arrays(path, load):
     """The arrays load() returns for the data file at path, from the cache when
-    the file is unchanged. kind names what load() makes (e.g. 'train-dropna').
-    load: () -> dict of name -> numpy array."""
-    name = '{}.{}.npz'.format(file_key(path), kind)
+    the file is unchanged. load: () -> dict of name -> numpy array."""
+    name = '{}.v{}.npz'.format(file_key(path), FORMAT)
     for folder in _folders(path):
         try:
             with np.load(os.path.join(folder, name)) as z:
                 return {k: z[k] for k in z.files}
-        except (OSError, ValueError, EOFError):
-            pass                  # absent, or damaged: parse again
+        except Exception:         # noqa: BLE001 -- absent, or damaged in any way: parse again
+            pass
     arrays = load()
     for folder in _folders(path):
-        if _store(folder, name, arrays, os.path.basename(path), kind):
+        if _store(folder, name, arrays, os.path.basename(path)):
             break
     return arrays
 
 
-def _store(folder, name, arrays, data_name, kind):
+def _store(folder, name, arrays, data_name):
     """Write arrays to folder/name atomically and drop that file's older
     caches; False if the folder cannot be written."""
     npz = io.BytesIO()
@@ -67,7 +67,7 @@ def _store(folder, name, arrays, data_name, kind):
     except (OSError, UserError):
         return False
     for old in os.listdir(folder):
-        if old.startswith(data_name + '.') and old.endswith('.' + kind + '.npz') and old != name:
+        if old.startswith(data_name + '.') and old.endswith('.npz') and old != name:
             try:
                 os.remove(os.path.join(folder, old))
             except OSError:

@@ -1,7 +1,15 @@
 """What run_train.py and run_predict.py call with their parsed arguments:
-fill in the --demo defaults, explain missing Kaggle data, run, report."""
+fill in the --demo defaults, explain missing Kaggle data, run, report.
 
+Unlike the rest of the package, this module is for the scripts' own process:
+it filters TensorFlow's C++ start-up lines out of their stderr.
+"""
+
+import argparse
 import os
+import re
+import sys
+import tempfile
 
 from . import constants, demo
 from .errors import UserError
@@ -10,43 +18,65 @@ KAGGLE_HELP = ('get Kaggle\'s files with "kaggle competitions download -c '
                'facial-keypoints-detection" and unzip them there, or try the built-in '
                'demo with --demo')
 
+# What TensorFlow's C++ side prints on every start on a machine without a GPU:
+# absl's note, the oneDNN notice, the CUDA probe, and the CPU-feature note.
+# The CUDA probe's cuInit error is dropped only where no driver was found.
+_STARTUP_NOISE = re.compile(
+    r'All log messages before absl::InitializeLog\(\) is called|'
+    r'\] oneDNN custom operations are on|\] Could not find cuda drivers|'
+    r'\] This TensorFlow binary is optimized to use available CPU instructions|'
+    r'^To enable the following instructions:.*rebuild TensorFlow')
 
-# Settings a resumed run takes from its hparams.json unless given again.
-RESUMED_SETTINGS = ('data_dir', 'recipe', 'epochs', 'batch_size', 'validation_size',
-                    'patience', 'learning_rate', 'seed')
+
+def import_tensorflow_quietly():
+    """Import TensorFlow and let it probe its devices with stderr captured at
+    the file-descriptor level, then pass on every captured line except the
+    known start-up lines above. Later INFO lines are hidden too
+    (TF_CPP_MIN_LOG_LEVEL=1, unless set already); warnings and errors show."""
+    if 'tensorflow' in sys.modules:
+        return
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')     # its INFO lines; not W or E
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+            tf.config.list_physical_devices()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode('utf-8', 'replace').splitlines()
+            no_driver = any('Could not find cuda drivers' in line for line in lines)
+            for line in lines:
+                if not (_STARTUP_NOISE.search(line)
+                        or (no_driver and 'failed call to cuInit' in line)):
+                    print(line, file=sys.stderr)
 
 
 def train_main(args):
-    """Returns 0, or 130 when Ctrl-C stopped training (state saved)."""
+    """Train as args say; returns 0."""
+    from .config import TrainConfig
     from .data import find_data_file
-    from .recipes import get_recipe
-    model_dir = args.model_dir or (demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
-    settings = {}
-    if args.resume:
-        from .checkpoints import read_hparams
-        saved = read_hparams(model_dir)
-        settings.update({k: saved[k] for k in RESUMED_SETTINGS if k in saved})
-    settings.update({k: v for k, v in vars(args).items()
-                     if k in RESUMED_SETTINGS and v is not None})
+    settings = {k: v for k, v in vars(args).items() if v is not None and k != 'demo'}
+    settings.setdefault('model_dir', demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
     if args.demo:
-        settings.setdefault('data_dir', demo.make_demo_data())
+        settings.setdefault('data_dir', demo.DEMO_DIR)
         settings.setdefault('epochs', demo.DEMO_EPOCHS)
-    recipe = get_recipe(settings.get('recipe') or 'blog')
-    defaults = dict(data_dir='.', recipe=recipe.name, epochs=recipe.epochs,
-                    batch_size=constants.BATCH_SIZE, validation_size=constants.VALIDATION_SIZE,
-                    patience=recipe.patience, learning_rate=constants.LEARNING_RATE)
-    for k, v in defaults.items():
-        settings.setdefault(k, v)
+    cfg = TrainConfig(**settings)
+    if args.demo:
+        demo.make_demo_data(cfg.data_dir)
     try:
-        find_data_file(settings['data_dir'], constants.TRAIN_FILE)
+        find_data_file(cfg.data_dir, constants.TRAIN_FILE)
     except UserError as e:
         raise UserError('found no training data: {} To train: {}.'.format(e, KAGGLE_HELP))
-    from .train import TrainConfig, train     # TensorFlow loads here, once the data is found
-    cfg = TrainConfig(model_dir=model_dir, resume=args.resume, overwrite=args.overwrite,
-                      quiet=args.quiet, **settings)
+    import_tensorflow_quietly()
+    if cfg.recipe == 'improved':
+        from .improved import train_improved as train
+    else:
+        from .train import train
     result = train(cfg)
-    if result['interrupted']:
-        return 130
     print('best validation RMSE {:.4f} px at epoch {}; {} epochs in {:.0f} s; model in {}'
           .format(result['best_validation_rmse_px'], result['best_epoch'],
                   result['epochs_run'], result['seconds'], cfg.model_dir))
@@ -54,23 +84,31 @@ def train_main(args):
 
 
 def predict_main(args):
-    """Returns 0, or 1 when --image photos held no face."""
-    from .predict import predict_test_set
-    data_dir, model_dir, output = args.data_dir, args.model_dir, args.output
+    """Predict as args say; returns 0, or 1 when --image photos held no face."""
+    model_dir = args.model_dir or (demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
     if args.image:
         from .photo import annotate_photos
-        if args.demo:
-            model_dir = model_dir or demo.DEMO_MODEL_DIR
-        no_face = annotate_photos(args.image, model_dir or constants.SAVE_PATH, output)
+        import_tensorflow_quietly()
+        no_face = annotate_photos(args.image, model_dir, args.output, detector=args.detector,
+                                  use_bf16=args.bf16)
         return 1 if no_face else 0
+    data_dir, output = args.data_dir, args.output
     if args.demo:
         data_dir = demo.DEMO_DIR
-        model_dir = model_dir or demo.DEMO_MODEL_DIR
         output = output or demo.DEMO_OUTPUT
         if not os.path.isdir(data_dir):
             raise UserError('no demo data in {}: run "python run_train.py --demo" first.'
                             .format(data_dir))
-    predict_test_set(data_dir=data_dir, model_dir=model_dir or constants.SAVE_PATH,
-                     output=output or 'submit.csv', lookup_file=args.lookup,
-                     batch_size=args.batch_size)
+    import_tensorflow_quietly()
+    from .predict import predict_test_set
+    predict_test_set(data_dir=data_dir, model_dir=model_dir, output=output or 'submit.csv',
+                     lookup_file=args.lookup, batch_size=args.batch_size, use_bf16=args.bf16)
     return 0
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with a wrong flag reported like every other user error: one
+    line, exit status 2 (the usage is in --help)."""
+
+    def error(self, message):
+        self.exit(2, 'error: {} (see --help).\n'.format(message))

@@ -8,7 +8,6 @@ defined once, side by side, below.
 
 import gzip
 import io
-import mmap
 import os
 import re
 import zipfile
@@ -17,20 +16,24 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from .cache import cached_arrays
 from .constants import (IMAGE_SIZE, KEYPOINT_COLUMNS, LOOKUP_FILE, PIXEL_MAX,
                         TEST_FILE, TRAIN_FILE, keypoint_index)
-from .cache import cached_arrays
-from .errors import UserError, first_line
+from .errors import UserError, reason
 
 PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE   # 9,216 values in each Image field
 
 
 # ---- scaling, and its inverse -------------------------------------------
 
+# pixel / 255.0 for each of the 256 values, as the post computes it (in float64), then
+# float32: one table lookup per pixel instead of a conversion and a division.
+_PIXEL_SCALE = (np.arange(256) / PIXEL_MAX).astype(np.float32)
+
+
 def scale_images(pixels):
-    """uint8/float pixels 0..255, [N, 9216] -> float32 [N, 96, 96, 1] in [0, 1]."""
-    return (np.asarray(pixels, np.float32) / np.float32(PIXEL_MAX)).reshape(
-        -1, IMAGE_SIZE, IMAGE_SIZE, 1)
+    """uint8 pixels 0..255, [N, 9216] or [N, 96, 96] -> float32 [N, 96, 96, 1] in [0, 1]."""
+    return _PIXEL_SCALE[np.asarray(pixels, np.uint8)].reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
 
 
 def scale_keypoints(points):
@@ -43,6 +46,39 @@ def unscale_keypoints(y):
     return np.asarray(y, np.float32) * np.float32(IMAGE_SIZE)
 
 
+# ---- the post's input_data() ------------------------------------------------
+
+def input_data(test=False, data_dir='.', dropna=True):
+    """The post's input_data(): returns (X, y).
+
+    X: float32 [N, 96, 96, 1], pixels / 255.
+    y: float32 [N, 30], keypoints / 96 (NaN where missing, only when
+       dropna=False); None when test=True.
+    """
+    file_name = find_data_file(data_dir, TEST_FILE if test else TRAIN_FILE)
+    df = read_csv(file_name)        # checked, with the Image column already as pixel rows
+    cols = df.columns[:-1]
+    # dropna()是丢弃有缺失数据的样本: only rows with all 30 keypoints (Kaggle: 2,140 of 7,049).
+    if dropna:
+        df = df.dropna()
+    X = scale_images(_stack(df['Image']))
+    if test:
+        y = None
+    else:
+        y = scale_keypoints(df[cols].values)     # 将y值缩放到[0,1]区间
+    return X, y
+
+
+def test_data(data_dir='.'):
+    """test.csv as (X float32 [N, 96, 96, 1] in [0, 1], ImageId int64 [N])."""
+    df = read_csv(find_data_file(data_dir, TEST_FILE))
+    return scale_images(_stack(df['Image'])), df['ImageId'].to_numpy(np.int64)
+
+
+def _stack(images):
+    return np.vstack(images) if len(images) else np.zeros((0, PIXELS_PER_IMAGE), np.uint8)
+
+
 # ---- finding and reading files -------------------------------------------
 
 def find_data_file(data_dir, file_name):
@@ -50,7 +86,10 @@ def find_data_file(data_dir, file_name):
 
     Raises UserError naming every place it looked.
     """
-    stem = file_name[:-len('.csv')] if file_name.endswith('.csv') else file_name
+    if os.path.isfile(data_dir):
+        raise UserError('{} is a file, not a folder: give the folder that holds {}.'.format(
+            data_dir, file_name))
+    stem = file_name[:-len('.csv')]
     candidates = [file_name, file_name + '.gz', stem + '.zip']
     for name in candidates:
         path = os.path.join(data_dir, name)
@@ -62,361 +101,242 @@ def find_data_file(data_dir, file_name):
         file_name, data_dir, ' and '.join(candidates[1:])))
 
 
+# The columns each file must have; Image is read into pixel rows.
+TRAIN_COLUMNS = KEYPOINT_COLUMNS + ['Image']
+TEST_COLUMNS = ['ImageId', 'Image']
+LOOKUP_COLUMNS = ['RowId', 'ImageId', 'FeatureName']
+
+
 def read_csv(path):
-    """Read a Kaggle CSV with pandas, whatever its line endings, BOM or
-    compression; every failure becomes a UserError naming the file."""
-    try:
-        df = pd.read_csv(path, encoding='utf-8-sig', dtype={'Image': str},
-                         compression=_compression(path))
-    except pd.errors.EmptyDataError:
-        raise UserError('{} is empty.'.format(path))
-    except FileNotFoundError:
-        raise UserError('{} does not exist.'.format(path))
-    except pd.errors.ParserError as e:
-        raise UserError('{} is not a well-formed CSV file: {}.'.format(
-            path, first_line(e)))
-    except UnicodeDecodeError:
-        raise UserError('{} is not a text CSV file (it is not UTF-8).'.format(path))
-    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, ValueError) as e:
-        raise UserError('cannot read {}: {} (is it truncated or damaged?).'.format(
-            path, first_line(e)))
-    _check_duplicate_columns(df, path)
+    """A training.csv or test.csv as a DataFrame with the Image column turned
+    into uint8 pixel rows (9,216 each), every value checked.
+
+    Kaggle's column order whatever the file's; the index is each row's line in
+    the file, minus 2. Parsed once: later calls read the cache (cache.py).
+    """
+    columns = TEST_COLUMNS if os.path.basename(path).startswith('test') else TRAIN_COLUMNS
+    arrays = cached_arrays(path, lambda: _parse(path, columns))
+    df = pd.DataFrame({c: arrays[c] for c in columns[:-1]}, index=arrays['index'])
+    df['Image'] = list(arrays['pixels'])
     return df
 
 
-def _compression(path):
-    if path.endswith('.zip'):
-        try:
-            with zipfile.ZipFile(path) as z:
-                csvs = [n for n in z.namelist() if n.endswith('.csv')]
-        except (zipfile.BadZipFile, OSError) as e:
-            raise UserError('cannot read {}: {}.'.format(path, first_line(e)))
-        if len(csvs) != 1:
-            raise UserError('{} should hold exactly one .csv file, it holds {}.'.format(
-                path, len(csvs)))
-        return 'zip'
-    return 'infer'
+def _parse(path, columns):
+    df = read_table(path, columns[:-1] + ['Image'])
+    lines = df.index.to_numpy() + 2
+    out = {'index': df.index.to_numpy(np.int64)}
+    if columns == TEST_COLUMNS:
+        out['ImageId'] = whole_numbers(df, 'ImageId', path, lines)
+        _no_duplicates(out['ImageId'], 'ImageId', path, lines)
+    else:
+        for c in columns[:-1]:
+            out[c] = _keypoint_column(df, c, path, lines)
+    out['pixels'] = parse_images(df['Image'].to_numpy(), path, lines)
+    return out
 
 
-def _check_duplicate_columns(df, path):
-    # pandas renames a repeated header name "a" to "a.1"; undo that to report it.
-    names = list(df.columns)
-    for name in names:
-        m = re.match(r'^(.*)\.(\d+)$', str(name))
-        if m and m.group(1) in names:
-            raise UserError('{} has the column {} more than once.'.format(
-                path, m.group(1)))
-
-
-def _read_bytes(path, mapped=False):
-    """The file's bytes, decompressed (.gz, or the one .csv in Kaggle's .zip).
-
-    mapped: give an uncompressed, non-empty file as a read-only mmap (it
-    supports find, rfind, slicing and indexing like bytes), so the text is
-    never copied whole; only the parts read are.
-    """
+def read_table(path, required):
+    """Read a Kaggle CSV with pandas, whatever its line endings, BOM or
+    compression. Blank lines are dropped; the index stays the file line
+    minus 2. Every failure is a UserError naming the file."""
+    # pandas reads a plain file itself; archives are inflated here first.
+    source = path if not path.endswith(('.gz', '.zip')) else io.BytesIO(_read_bytes(path))
     try:
-        if mapped and not path.endswith(('.gz', '.zip')) and os.path.getsize(path) > 0:
-            with open(path, 'rb') as f:
-                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        df = pd.read_csv(source, encoding='utf-8-sig', dtype={'Image': str},
+                         skip_blank_lines=False)
+    except pd.errors.EmptyDataError:
+        raise UserError('{} is empty.'.format(path))
+    except UnicodeDecodeError:
+        raw = _read_bytes(path)
+        try:
+            raw.decode('utf-8')
+            raise UserError('{} is not a UTF-8 text file.'.format(path))
+        except UnicodeDecodeError as e:
+            raise UserError('{} line {} is not UTF-8 text (byte 0x{:02x}); save the file '
+                            'as UTF-8.'.format(path, raw.count(b'\n', 0, e.start) + 1,
+                                               raw[e.start]))
+    except OSError as e:
+        raise UserError('cannot read {}: {}.'.format(path, reason(e)))
+    except pd.errors.ParserError as e:
+        m = re.search(r'Expected (\d+) fields in line (\d+), saw (\d+)', str(e))
+        if m:
+            raise UserError('{} line {} has {} fields, expected {}.'.format(
+                path, m.group(2), m.group(3), m.group(1)))
+        raise UserError('{} is not a well-formed CSV file: {}.'.format(path, reason(e)))
+    df.columns = [str(c).strip() for c in df.columns]
+    _check_columns(df, path, required)
+    df = df[required].dropna(how='all')
+    if df.empty:
+        raise UserError('{} has a header but no data rows.'.format(path))
+    return df
+
+
+def _read_bytes(path):
+    """The file's bytes, decompressed (.gz, or the one .csv in Kaggle's .zip)."""
+    try:
         if path.endswith('.gz'):
             with open(path, 'rb') as f:         # in one call: faster than gzip.open's reads
                 return gzip.decompress(f.read())
         if path.endswith('.zip'):
-            _compression(path)          # checks it holds exactly one .csv
             with zipfile.ZipFile(path) as z:
-                name = [n for n in z.namelist() if n.endswith('.csv')][0]
-                return z.read(name)
+                return z.read(_zip_member(z, path))
         with open(path, 'rb') as f:
             return f.read()
     except FileNotFoundError:
         raise UserError('{} does not exist.'.format(path))
+    except IsADirectoryError:
+        raise UserError('{} is a folder, not a file.'.format(path))
     except (OSError, EOFError, zlib.error, zipfile.BadZipFile) as e:
         raise UserError('cannot read {}: {} (is it truncated or damaged?).'.format(
-            path, first_line(e)))
+            path, reason(e)))
 
 
-class Table:
-    """A Kaggle CSV: its small columns as a DataFrame (`head`, every column but
-    Image), the file line of each data row (`lines`), and its Image fields,
-    parsed on demand by pixels(rows) -> uint8 [len(rows), 9216]."""
-
-    def __init__(self, path, head, lines, pixels):
-        self.path, self.head, self.lines, self._pixels = path, head, lines, pixels
-
-    def pixels(self, rows):
-        return self._pixels(np.asarray(rows, np.int64))
+def _zip_member(z, path):
+    """The one .csv in a zip, ignoring folders and macOS's __MACOSX/._ extras."""
+    csvs = [n for n in z.namelist() if n.lower().endswith('.csv') and not n.endswith('/')
+            and not n.startswith('__MACOSX/') and not os.path.basename(n).startswith('._')]
+    if len(csvs) != 1:
+        raise UserError('{} should hold exactly one .csv file, it holds {}{}.'.format(
+            path, len(csvs), ': ' + ', '.join(csvs) if csvs else ''))
+    return csvs[0]
 
 
-def read_table(path):
-    """Read a Kaggle CSV whose last column is Image.
-
-    The fast path splits each line at its last comma: pandas parses only the
-    short part before it, and the Image text goes straight from the file's
-    bytes to numpy (no Python string per image). Files it cannot split that
-    way (quoted fields, Image not last) go through pandas whole.
-    """
-    raw = _read_bytes(path, mapped=True)
-    begin = 3 if raw[:3] == b'\xef\xbb\xbf' else 0           # a UTF-8 BOM
-    header_end = raw.find(b'\n', begin)
-    first = raw[begin:len(raw) if header_end < 0 else header_end].rstrip(b'\r')
-    if raw.find(b'"', begin) >= 0 or not first.endswith(b',Image'):
-        return _pandas_table(path)      # (which also reports empty files)
-    try:
-        names = first.decode('utf-8').split(',')
-    except UnicodeDecodeError:
-        raise UserError('{} is not a text CSV file (it is not UTF-8).'.format(path))
-    _check_names(names, path)
-    # Each line's end and last comma, found with bytes.find/rfind (memchr):
-    # several times faster than numpy passes over the whole file.
-    find, rfind = raw.find, raw.rfind
-    starts, image_starts, ends, file_lines = [], [], [], []
-    n, pos, line = len(raw), header_end + 1, 1
-    while 0 < pos < n:
-        line += 1
-        end = find(b'\n', pos)
-        end = n if end < 0 else end
-        content_end = end - 1 if end > pos and raw[end - 1] == 13 else end   # 13: CR
-        if content_end > pos:                    # (blank lines are skipped)
-            last = rfind(b',', pos, content_end)
-            fields = 1 if last < 0 else raw[pos:last].count(b',') + 2
-            if fields != len(names):
-                raise UserError('{} line {} has {} fields, expected {}{}.'.format(
-                    path, line, fields, len(names),
-                    ' (is the row cut short?)' if fields < len(names) else ''))
-            starts.append(pos)
-            image_starts.append(last + 1)
-            ends.append(end)
-            file_lines.append(line)
-        pos = end + 1
-    file_lines = np.array(file_lines, np.int64)
-    small = b'\n'.join([first[:first.rindex(b',')]] +
-                        [raw[a:b - 1] for a, b in zip(starts, image_starts)])
-    try:
-        head = pd.read_csv(io.BytesIO(small), encoding='utf-8', dtype=str)
-    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as e:
-        raise UserError('{} is not a well-formed CSV file: {}.'.format(path, first_line(e)))
-
-    def pixels(rows):
-        out = np.empty((len(rows), PIXELS_PER_IMAGE), np.uint8)
-        for lo in range(0, len(rows), CHUNK_ROWS):
-            chunk = rows[lo:lo + CHUNK_ROWS]
-            blob = b'\n'.join([raw[image_starts[r]:ends[r]] for r in chunk]) + b'\n'
-            out[lo:lo + len(chunk)] = _parse_blob(blob, path, file_lines[chunk])
-        return out
-    return Table(path, head, file_lines, pixels)
-
-
-def _pandas_table(path):
-    df = read_csv(path)
-    lines = np.arange(len(df)) + 2
-    images = df.pop('Image').to_numpy() if 'Image' in df.columns else None
-
-    def pixels(rows):
-        return parse_images(images[rows], path, lines[rows])
-    return Table(path, df, lines, pixels)
-
-
-def _check_names(names, path):
-    seen = set()
+def _check_columns(df, path, required):
+    names = list(df.columns)
     for name in names:
-        if name in seen:
-            raise UserError('{} has the column {} more than once.'.format(path, name))
-        seen.add(name)
+        # pandas renames a repeated header name "a" to "a.1"; undo that to report it.
+        m = re.match(r'^(.*)\.(\d+)$', name)
+        if m and m.group(1) in names and m.group(1) in required:
+            raise UserError('{} has the column {} more than once.'.format(path, m.group(1)))
+    missing = [c for c in required if c not in names]
+    if len(missing) == len(required):
+        raise UserError('{} has no header line: its first line should name the columns '
+                        '({}).'.format(path, ','.join(required[:3] + ['...'] * (len(required) > 3))))
+    if missing:
+        raise UserError('{} lacks the column{} {}.'.format(
+            path, 's' if len(missing) > 1 else '', ', '.join(missing)))
+    extra = [c for c in names if c not in required and c != 'Location']
+    if extra:
+        raise UserError('{} has unexpected column{} {}.'.format(
+            path, 's' if len(extra) > 1 else '', ', '.join(extra)))
+
+
+def _first_bad(mask, df, column, path, lines, problem):
+    if mask.any():
+        i = int(np.flatnonzero(mask)[0])
+        raise UserError('{} line {}: {} is {!r}, {}.'.format(
+            path, lines[i], column, df[column].iloc[i], problem))
+
+
+def _keypoint_column(df, column, path, lines):
+    """Keypoint values in pixels, float32; NaN where empty. Each must be a
+    number inside the 96x96 image."""
+    values = pd.to_numeric(df[column], errors='coerce').to_numpy(np.float64)
+    _first_bad(np.isnan(values) & df[column].notna().to_numpy(), df, column, path, lines,
+               'not a number')
+    _first_bad(~(np.isnan(values) | ((values >= 0) & (values <= IMAGE_SIZE))), df, column,
+               path, lines, 'outside the 96x96 image (0 to 96 pixels)')
+    return values.astype(np.float32)
+
+
+def whole_numbers(df, column, path, lines):
+    """A column of positive whole numbers, int64; empty or other values refused."""
+    values = pd.to_numeric(df[column], errors='coerce').to_numpy(np.float64)
+    _first_bad(~(values >= 1) | (values != np.floor(values)), df, column, path, lines,
+               'not a whole number of at least 1')
+    return values.astype(np.int64)
+
+
+def _no_duplicates(values, column, path, lines):
+    dup = pd.Series(values).duplicated().to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise UserError('{} line {}: {} {} appears more than once.'.format(
+            path, lines[i], column, values[i]))
 
 
 # ---- images ----------------------------------------------------------------
-
-def parse_images(images, path, lines=None):
-    """Image strings -> uint8 pixels [N, 9216], checking each one.
-
-    images: sequence of str, each 9,216 space-separated integers 0..255.
-    lines: the file line of each string (for messages; default 2, 3, ...).
-    """
-    images = list(images)
-    lines = np.arange(len(images)) + 2 if lines is None else np.asarray(lines)
-    for i, s in enumerate(images):
-        if not isinstance(s, str):
-            raise UserError('{} line {}: the Image field is empty.'.format(path, lines[i]))
-    out = np.empty((len(images), PIXELS_PER_IMAGE), np.uint8)
-    for lo in range(0, len(images), CHUNK_ROWS):
-        hi = min(lo + CHUNK_ROWS, len(images))
-        blob = ('\n'.join(images[lo:hi]) + '\n').encode('ascii', errors='replace')
-        out[lo:hi] = _parse_blob(blob, path, lines[lo:hi])
-    return out
-
 
 # Rows parsed at once: 64 images (about 2 MB of text) keep every temporary
 # array in the CPU's cache, which makes the passes below several times faster
 # than over whole files.
 CHUNK_ROWS = 64
-_DIGITS_AND_SEPARATORS = b'0123456789 \t\r\n'
+_SEPARATORS = b' \t\r\n'
 
 
-def _parse_blob(blob, path, lines):
-    """Pixels of len(lines) images held in blob, one per '\n'-ended line
-    (lines: their file lines, for messages) -> uint8 [len(lines), 9216].
+def parse_images(images, path, lines):
+    """Image strings -> uint8 pixels [N, 9216].
 
-    Reads digits with numpy instead of float-parsing each string (the post's
-    np.fromstring): the values are small integers, so this is exact and many
-    times faster. Each number ends where a digit is followed by a separator;
-    its value is read from the (at most three) bytes before that end. Every
-    malformed value is reported with its file line.
+    images: sequence of str, each 9,216 whole numbers 0..255 separated by
+    spaces (the post's np.fromstring(img, sep=' ')). lines: each string's
+    file line, for messages. Anything else is a UserError naming the line.
     """
-    pad = 3         # separators in front, so the three bytes before any end exist
-    buf = np.frombuffer(b' ' * pad + blob, np.uint8)
-    newlines = np.flatnonzero(buf == ord('\n')) - pad
-    junk = blob.translate(None, _DIGITS_AND_SEPARATORS)
+    out = np.empty((len(images), PIXELS_PER_IMAGE), np.uint8)
+    for lo in range(0, len(images), CHUNK_ROWS):
+        hi = min(lo + CHUNK_ROWS, len(images))
+        out[lo:hi] = _parse_chunk(images[lo:hi], path, lines[lo:hi])
+    return out
+
+
+def _parse_chunk(images, path, lines):
+    """Reads digits with numpy instead of float-parsing each string: the values
+    are small integers, so this is exact and many times faster. Each number
+    ends where a digit meets a separator; its value is read from the last
+    three digits, and any earlier digit must be a leading zero."""
+    for s, line in zip(images, lines):
+        if not isinstance(s, str) or not s.strip():
+            raise UserError('{} line {}: the Image field is empty (is the row cut short?).'.format(
+                path, line))
+    blob = ('\n'.join(images) + '\n').encode('ascii', errors='backslashreplace')
+    junk = blob.translate(None, b'0123456789' + _SEPARATORS)
+    newlines = np.flatnonzero(np.frombuffer(blob, np.uint8) == ord('\n'))
     if junk:
         pos = blob.index(junk[:1])
-        i = int(np.searchsorted(newlines, pos))
-        raise UserError('{} line {}: the Image holds {!r}, not a whole number '
-                        '0..255.'.format(path, lines[i], _token_at(blob, pos)))
-    d = buf - np.uint8(ord('0'))             # digit values; separators wrap to >= 10
+        raise UserError('{} line {}: the Image holds {!r}, not a whole number 0..255.'.format(
+            path, lines[np.searchsorted(newlines, pos)], _token_at(blob, pos)))
+    pad = 4         # separators in front, so the four bytes before any digit exist
+    d = np.frombuffer(b' ' * pad + blob, np.uint8) - np.uint8(ord('0'))   # separators >= 10
     digit = d < 10
-    # e: where each number's last digit is, minus pad (so d[pad:][e] is that digit)
-    e = np.flatnonzero(np.greater(digit[pad:-1], digit[pad + 1:]))
-    counts = np.diff(np.searchsorted(e, newlines), prepend=0)
+    ends = np.flatnonzero(digit[pad:-1] & ~digit[pad + 1:])    # last digit of each number
+    counts = np.diff(np.searchsorted(ends, newlines), prepend=0)
     wrong = np.flatnonzero(counts != PIXELS_PER_IMAGE)
     if wrong.size:
         i = int(wrong[0])
-        raise UserError('{} line {}: the Image has {} values, expected {} '
-                        '(96x96).'.format(path, lines[i], counts[i], PIXELS_PER_IMAGE))
-    tens = d[pad - 1:].take(e)
-    has_tens = tens < 10
-    hundreds = d[pad - 2:].take(e)
-    has_hundreds = has_tens & (hundreds < 10)
-    values = d[pad:].take(e).astype(np.int16)
-    values += np.where(has_tens, tens, 0).astype(np.int16) * np.int16(10)
-    values += np.where(has_hundreds, hundreds, 0).astype(np.int16) * np.int16(100)
-    too_long = has_hundreds & (d.take(e) < 10)
-    bad = np.flatnonzero(too_long | (values > PIXEL_MAX))
+        raise UserError('{} line {}: the Image has {} values, expected {} (96x96).'.format(
+            path, lines[i], counts[i], PIXELS_PER_IMAGE))
+    values = np.zeros(len(ends), np.int32)
+    contiguous = np.ones(len(ends), bool)
+    for k in range(4):                # ones, tens, hundreds; then: is there a fourth digit?
+        place = d[pad - k:len(d) - k].take(ends)
+        contiguous &= place < 10
+        if k < 3:
+            values += np.where(contiguous, place, 0).astype(np.int32) * 10 ** k
+    # Numbers of four or more digits are rare: only leading zeros ("0012") pass.
+    for j in np.flatnonzero(contiguous):
+        values[j] = min(int(_token_at(blob, int(ends[j]))), 256)
+    bad = np.flatnonzero(values > PIXEL_MAX)
     if bad.size:
         j = int(bad[0])
         raise UserError('{} line {}: the Image holds {}, outside 0..255.'.format(
-            path, lines[j // PIXELS_PER_IMAGE], _token_at(blob, int(e[j]))))
+            path, lines[j // PIXELS_PER_IMAGE], _token_at(blob, int(ends[j]))))
     return values.astype(np.uint8).reshape(len(lines), PIXELS_PER_IMAGE)
 
 
 def _token_at(blob, pos):
     lo = pos
-    while lo > 0 and blob[lo - 1:lo] not in (b' ', b'\n'):
+    while lo > 0 and blob[lo - 1:lo] not in (b' ', b'\n', b'\t'):
         lo -= 1
     hi = pos
-    while hi < len(blob) and blob[hi:hi + 1] not in (b' ', b'\n') and hi - lo < 20:
+    while hi < len(blob) and blob[hi:hi + 1] not in (b' ', b'\n', b'\t') and hi - lo < 20:
         hi += 1
     return blob[lo:hi].decode('ascii', errors='replace')
 
 
-# ---- the data sets -----------------------------------------------------------
-
-def load_training(data_dir='.', dropna=True, cache=True):
-    """Read training.csv from data_dir.
-
-    Returns (pixels uint8 [N, 9216], keypoints float32 in pixels [N, 30] with
-    NaN where missing). dropna=True keeps only complete rows, as the post does.
-    cache: reuse the arrays parsed from this very file before (cache.py).
-    """
-    path = find_data_file(data_dir, TRAIN_FILE)
-    if cache:
-        a = cached_arrays(path, 'train-dropna' if dropna else 'train-all',
-                          lambda: dict(zip(('pixels', 'points'),
-                                           load_training(data_dir, dropna, cache=False))))
-        return a['pixels'], a['points']
-    table = read_table(path)
-    _check_columns(table.head, path, KEYPOINT_COLUMNS, 'Image')
-    if table.head.empty:
-        raise UserError('{} has a header but no data rows.'.format(path))
-    points = _numeric_columns(table, KEYPOINT_COLUMNS)
-    keep = np.ones(len(points), bool)
-    if dropna:
-        # dropna(): 丢弃有缺失数据的样本 -- only rows with all 30 values.
-        keep = ~np.isnan(points).any(axis=1)
-        if not keep.any():
-            raise UserError('{} has no complete rows (every row lacks some of the '
-                            '30 keypoints).'.format(path))
-    rows = np.flatnonzero(keep)
-    return table.pixels(rows), points[rows]
-
-
-def load_test(data_dir='.', cache=True):
-    """Read test.csv: returns (pixels uint8 [N, 9216], ImageId int64 [N])."""
-    path = find_data_file(data_dir, TEST_FILE)
-    if cache:
-        a = cached_arrays(path, 'test', lambda: dict(zip(('pixels', 'ids'),
-                                                         load_test(data_dir, cache=False))))
-        return a['pixels'], a['ids']
-    table = read_table(path)
-    _check_columns(table.head, path, ['ImageId'], 'Image')
-    if table.head.empty:
-        raise UserError('{} has a header but no data rows.'.format(path))
-    ids = _integer_column(table.head, path, 'ImageId', table.lines)
-    dup = pd.Series(ids).duplicated().to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        raise UserError('{} line {}: ImageId {} appears more than once.'.format(
-            path, table.lines[i], ids[i]))
-    return table.pixels(np.arange(len(ids))), ids
-
-
-def input_data(test=False, data_dir='.', dropna=True, cache=True):
-    """The post's input_data(): returns (X, y).
-
-    X: float32 [N, 96, 96, 1], pixels / 255.
-    y: float32 [N, 30], keypoints / 96 (NaN where missing, only when
-       dropna=False); None when test=True.
-    """
-    if test:
-        pixels, _ = load_test(data_dir, cache)
-        return scale_images(pixels), None
-    pixels, points = load_training(data_dir, dropna=dropna, cache=cache)
-    return scale_images(pixels), scale_keypoints(points)
-
-
-def _check_columns(df, path, expected, image=None):
-    """df must hold exactly the expected columns (plus Image, read apart)."""
-    names = list(df.columns) + ([image] if image and image not in df.columns else [])
-    expected = expected + ([image] if image else [])
-    missing = [c for c in expected if c not in names]
-    extra = [c for c in names if c not in expected]
-    if missing:
-        raise UserError('{} lacks the column{} {}.'.format(
-            path, 's' if len(missing) > 1 else '', ', '.join(missing)))
-    if extra:
-        raise UserError('{} has unexpected column{} {}.'.format(
-            path, 's' if len(extra) > 1 else '', ', '.join(map(str, extra))))
-
-
-def _numeric_columns(table, columns):
-    df, path = table.head, table.path
-    out = np.empty((len(df), len(columns)), np.float32)
-    for j, c in enumerate(columns):
-        values = pd.to_numeric(df[c], errors='coerce')
-        bad = values.isna() & df[c].notna()
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise UserError('{} line {}: {} is {!r}, not a number.'.format(
-                path, table.lines[i], c, df[c].iloc[i]))
-        out[:, j] = values.to_numpy(np.float32)
-    inf = ~np.isfinite(out) & ~np.isnan(out)
-    if inf.any():
-        i, j = np.argwhere(inf)[0]
-        raise UserError('{} line {}: {} is not finite.'.format(
-            path, table.lines[i], columns[j]))
-    return out
-
-
-def _integer_column(df, path, column, lines):
-    values = pd.to_numeric(df[column], errors='coerce')
-    bad = values.isna() | (values != np.floor(values))
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise UserError('{} line {}: {} is {!r}, not a whole number.'.format(
-            path, lines[i], column, df[column].iloc[i]))
-    return values.to_numpy().astype(np.int64)
-
-
 # ---- the lookup table ----------------------------------------------------------
+
+def lookup_path(data_dir):
+    return os.path.join(data_dir, LOOKUP_FILE)
+
 
 def read_lookup_table(path, image_ids):
     """Read IdLookupTable.csv (Kaggle's: a 4-name header over 3-field rows).
@@ -427,16 +347,12 @@ def read_lookup_table(path, image_ids):
     """
     if not os.path.isfile(path):
         raise UserError('lookup table {} does not exist.'.format(path))
-    df = read_csv(path)
-    for c in ('RowId', 'ImageId', 'FeatureName'):
-        if c not in df.columns:
-            raise UserError('{} lacks the column {}.'.format(path, c))
-    if df.empty:
-        raise UserError('{} has a header but no data rows.'.format(path))
-    lines = np.arange(len(df)) + 2
-    row_ids = _integer_column(df, path, 'RowId', lines)
-    lookup_images = _integer_column(df, path, 'ImageId', lines)
-    features = df['FeatureName'].astype(str).str.strip()
+    df = read_table(path, LOOKUP_COLUMNS)
+    lines = df.index.to_numpy() + 2
+    row_ids = whole_numbers(df, 'RowId', path, lines)
+    _no_duplicates(row_ids, 'RowId', path, lines)
+    lookup_images = whole_numbers(df, 'ImageId', path, lines)
+    features = df['FeatureName'].fillna('').str.strip()
     known = features.isin(keypoint_index).to_numpy()
     if not known.all():
         i = int(np.flatnonzero(~known)[0])
@@ -451,7 +367,3 @@ def read_lookup_table(path, image_ids):
             path, lines[i], lookup_images[i]))
     return (row_ids, image_rows.astype(np.int64),
             features.map(keypoint_index).to_numpy().astype(np.int64))
-
-
-def lookup_path(data_dir):
-    return os.path.join(data_dir, LOOKUP_FILE)

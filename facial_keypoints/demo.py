@@ -13,6 +13,7 @@ import numpy as np
 
 from .constants import (IMAGE_SIZE, KEYPOINT_COLUMNS, LOOKUP_FILE, TEST_FILE,
                         TRAIN_FILE)
+from .errors import UserError, reason
 from .fileio import atomic_write_text
 
 DEMO_DIR = 'demo_data'
@@ -201,7 +202,11 @@ def make_demo_data(folder=DEMO_DIR, n_train=DEMO_TRAIN_ROWS, n_test=DEMO_TEST_RO
     names = (TRAIN_FILE, TEST_FILE, LOOKUP_FILE)
     if all(os.path.exists(os.path.join(folder, n)) for n in names):
         return folder
-    os.makedirs(folder, exist_ok=True)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        raise UserError('cannot create the demo folder {}: {} (run it from a folder you can '
+                        'write in).'.format(os.path.abspath(folder), reason(e)))
     train_rng = np.random.default_rng([seed, 0])
     test_rng = np.random.default_rng([seed, 1])
     train = [draw_face(train_rng) for _ in range(n_train)]

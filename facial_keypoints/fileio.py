@@ -2,44 +2,65 @@
 
 import json
 import os
-import tempfile
+import secrets
 
-from .errors import UserError
-
-
-def atomic_write_text(path, text):
-    """Write text to path through a temporary file in the same folder.
-
-    The old file (if any) stays whole until the new one is complete: the
-    final os.replace is atomic on POSIX file systems.
-    """
-    atomic_write_bytes(path, text.encode('utf-8'))
+from .errors import UserError, reason
 
 
 def atomic_write_bytes(path, data):
-    """atomic_write_text for bytes."""
+    """Write data to path through a temporary file in the same folder.
+
+    The old file (if any) stays whole until the new one is complete: the
+    final os.replace is atomic on POSIX file systems. A new file gets the
+    permissions the user's umask gives; a replaced one keeps its own.
+    """
     folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, '.{}.{}.tmp'.format(os.path.basename(path), secrets.token_hex(4)))
     try:
-        fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.',
-                                   suffix='.tmp', dir=folder)
+        # os.open applies the umask to 0o666, as a plain open() would.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as e:
-        raise UserError('cannot write {}: {}.'.format(path, e.strerror or e))
+        raise UserError('cannot write {}: {}.'.format(path, reason(e)))
     try:
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        try:
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        except FileNotFoundError:
+            pass
         os.replace(tmp, path)
     except OSError as e:
         _remove_quietly(tmp)
-        raise UserError('cannot write {}: {}.'.format(path, e.strerror or e))
+        raise UserError('cannot write {}: {}.'.format(path, reason(e)))
     except BaseException:
         _remove_quietly(tmp)
         raise
 
 
+def atomic_write_text(path, text):
+    atomic_write_bytes(path, text.encode('utf-8'))
+
+
 def atomic_write_json(path, obj):
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + '\n')
+
+
+def same_file(a, b):
+    """True if paths a and b name one existing file (links and case included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_overwriting_inputs(output, inputs, flag='--output'):
+    """UserError if output is one of the input files (it would be replaced)."""
+    for item in inputs:
+        if item and same_file(output, item):
+            raise UserError('{} {} is an input file; writing there would destroy it.'.format(
+                flag, output))
 
 
 def _remove_quietly(path):

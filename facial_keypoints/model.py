@@ -1,6 +1,6 @@
 """The post's network, as a tf.compat.v1 graph. Graph only: no files, no sessions.
 
-Shapes (the post leaves padding implicit; the 11*11*128 it flattens forces
+Shapes (the post leaves padding implicit; the 11*11*128 it flattens needs
 VALID convolutions and SAME pooling): 96 -conv3-> 94 -pool-> 47 -conv2-> 46
 -pool-> 23 -conv2-> 22 -pool-> 11.
 Inputs are pixels / 255 in [0, 1]; outputs are keypoints / 96.
@@ -18,7 +18,8 @@ def placeholders():
 
     x: float32 [None, 96, 96, 1], pixels / 255.
     y_: float32 [None, 30], keypoints / 96.
-    keep_prob: float32 scalar, 0.5 while training and 1.0 when evaluating.
+    keep_prob: float32 scalar, 0.5 while training and 1.0 when evaluating
+    (1.0 when not fed).
     """
     x = tf1.placeholder(tf.float32, shape=[None, IMAGE_SIZE, IMAGE_SIZE, 1], name='x')
     y_ = tf1.placeholder(tf.float32, shape=[None, NUM_OUTPUTS], name='y_')
@@ -26,6 +27,10 @@ def placeholders():
     return x, y_, keep_prob
 
 
+# weight_variable, bias_variable and conv2d are used but not shown in the post.
+# The starting values are those of the TensorFlow MNIST tutorial the post
+# mentions; padding is VALID (the tutorial's is SAME), because the 11*11*128
+# the post flattens needs it.
 def weight_variable(shape):
     return tf.Variable(tf1.truncated_normal(shape, stddev=0.1))
 
@@ -42,21 +47,12 @@ def max_pool_2x2(x):
     return tf.nn.max_pool2d(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')
 
 
-def dropout(h, keep_prob, seed=None):
-    """The post's tf.nn.dropout(h, keep_prob).
+def model(x, y_, keep_prob):
+    """The post's model(): x [N, 96, 96, 1] -> (y_conv [N, 30], rmse).
 
-    TF2's tf.nn.dropout takes the drop rate, so pass 1 - keep_prob for the
-    post's behaviour. With seed (an int32 [2] tensor; training feeds its run
-    seed and step number) the mask is a function of the seed alone, so a
-    resumed run drops exactly what an uninterrupted one would.
+    The post's model() read x, y_ and keep_prob as globals; here they are
+    passed in, so each caller (and each test) builds its own graph.
     """
-    if seed is None:
-        return tf.nn.dropout(h, rate=1.0 - keep_prob)
-    return tf.nn.experimental.stateless_dropout(h, rate=1.0 - keep_prob, seed=seed)
-
-
-def inference(x, keep_prob, dropout_seed=None):
-    """The post's layers: x [N, 96, 96, 1] -> y_conv [N, 30] (keypoints / 96)."""
     W_conv1 = weight_variable([3, 3, 1, 32])
     b_conv1 = bias_variable([32])
     h_conv1 = tf.nn.relu(conv2d(x, W_conv1) + b_conv1)
@@ -80,25 +76,12 @@ def inference(x, keep_prob, dropout_seed=None):
     W_fc2 = weight_variable([500, 500])
     b_fc2 = bias_variable([500])
     h_fc2 = tf.nn.relu(tf.matmul(h_fc1, W_fc2) + b_fc2)
-    h_fc2_drop = dropout(h_fc2, keep_prob, dropout_seed)
+    # The post: tf.nn.dropout(h_fc2, keep_prob). TensorFlow 2 takes the drop rate.
+    h_fc2_drop = tf.nn.dropout(h_fc2, rate=1 - keep_prob)
 
     W_fc3 = weight_variable([500, 30])
     b_fc3 = bias_variable([30])
-    y_conv = tf.add(tf.matmul(h_fc2_drop, W_fc3), b_fc3, name='y_conv')
-    return y_conv
+    y_conv = tf.matmul(h_fc2_drop, W_fc3) + b_fc3
 
-
-def loss(y_conv, y_):
-    """The post's loss: root of the mean squared error over all 30 outputs (units of /96)."""
-    return tf.sqrt(tf.reduce_mean(tf.square(y_ - y_conv)), name='rmse')
-
-
-def model(x, y_, keep_prob):
-    """The post's model(): returns (y_conv, rmse).
-
-    The post's model() read x, y_ and keep_prob as globals; here they are
-    passed in so each caller (and each test) builds its own graph.
-    """
-    y_conv = inference(x, keep_prob)
-    rmse = loss(y_conv, y_)
+    rmse = tf.sqrt(tf.reduce_mean(tf.square(y_ - y_conv)))
     return y_conv, rmse

@@ -185,10 +185,13 @@ def output_paths(photo, output, many):
     return os.path.join(folder, stem + '.png'), os.path.join(folder, stem + '.csv')
 
 
-def annotate_photos(inputs, model_dir, output=None, detector=detect_faces, log=print):
+def annotate_photos(inputs, model_dir, output=None, detector=detect_faces, use_bf16=False,
+                    log=print):
     """Predict keypoints on each photo; write the annotated picture and a CSV
     of faces beside it. Returns the number of photos in which no face was found."""
     from .predict import Predictor
+    if isinstance(detector, str):
+        detector = detect_faces
     cv2 = cv2_or_error()
     paths = photo_paths(inputs)
     photos = [(p, read_photo(p)) for p in paths]        # all readable before any work
@@ -196,7 +199,7 @@ def annotate_photos(inputs, model_dir, output=None, detector=detect_faces, log=p
     if many and output:
         os.makedirs(output, exist_ok=True)
     no_face = 0
-    with Predictor(model_dir) as predictor:
+    with Predictor(model_dir, use_bf16) as predictor:
         for path, img in photos:
             boxes, points = predict_photo(img, predictor, detector)
             if len(boxes) == 0:

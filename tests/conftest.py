@@ -11,8 +11,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, '..', 'shared', 'data')
 sys.path.insert(0, ROOT)
 
-from facial_keypoints import demo  # noqa: E402
-from facial_keypoints.train import TrainConfig, train  # noqa: E402
+from facial_keypoints import demo, runs  # noqa: E402
+from facial_keypoints.config import TrainConfig  # noqa: E402
+from facial_keypoints.train import train  # noqa: E402
+
+# Tests save the training state after every epoch (a run saves it once a minute).
+runs.STATE_EVERY_SECONDS = 0
 
 
 def shared_path(*parts):
@@ -36,8 +40,18 @@ def tiny_data(tmp_path):
 def tiny_config(data_dir, model_dir, **kw):
     base = dict(data_dir=data_dir, model_dir=str(model_dir), epochs=2, batch_size=16,
                 validation_size=8, seed=3, quiet=True)
+    if kw.get('recipe') == 'improved':
+        del base['validation_size']
     base.update(kw)
     return TrainConfig(**base)
+
+
+def fit(cfg, log=lambda *a: None):
+    """Train with cfg's recipe, quietly."""
+    if cfg.recipe == 'improved':
+        from facial_keypoints.improved import train_improved
+        return train_improved(cfg, log=log)
+    return train(cfg, log=log)
 
 
 @pytest.fixture(scope='session')

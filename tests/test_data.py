@@ -2,6 +2,7 @@
 
 import gzip
 import os
+import shutil
 import zipfile
 
 import numpy as np
@@ -84,12 +85,26 @@ def test_reads_gz_zip_crlf_and_bom(tmp_path):
         assert X[1, 0, 0, 0] == np.float32(2 / 255.0), name
 
 
-def test_fast_parser_equals_the_posts_fromstring(tmp_path):
+def test_fast_parser_equals_the_posts_fromstring():
     rng = np.random.default_rng(5)
     images = [' '.join(map(str, rng.integers(0, 256, 9216))) for _ in range(5)]
-    ours = data.scale_images(data.parse_images(images, 'x.csv'))
+    images[1] = images[1].replace(' 7 ', ' 007 ').replace(' 12 ', '  0012\t')
+    ours = data.scale_images(data.parse_images(images, 'x.csv', np.arange(5) + 2))
     posts = np.vstack([np.array(s.split(), float) / 255.0 for s in images])
     assert np.array_equal(ours.reshape(5, -1), posts.astype(np.float32))
+
+
+@pytest.mark.parametrize('token, expect', [
+    ('256', r'line 3: the Image holds 256, outside 0..255'),
+    ('0300', r'line 3: the Image holds 0300, outside 0..255'),
+    ('1000', r'line 3: the Image holds 1000, outside 0..255'),
+    ('12.5', r"line 3: the Image holds '12.5', not a whole number 0..255"),
+    ('-4', r"line 3: the Image holds '-4', not a whole number 0..255"),
+])
+def test_parser_names_the_line_and_the_value(token, expect):
+    images = [' '.join(['1'] * 9216), ' '.join(['1'] * 9000 + [token] + ['1'] * 215)]
+    with pytest.raises(UserError, match=expect):
+        data.parse_images(images, 'x.csv', np.array([2, 3]))
 
 
 def test_lookup_table_follows_kaggle_header_with_four_names(tmp_path):
@@ -108,10 +123,10 @@ def test_unknown_feature_in_lookup_is_refused(tmp_path):
 
 def test_cache_serves_identical_arrays_and_never_stale_ones(tmp_path):
     small_training(tmp_path)
-    first = data.load_training(str(tmp_path))
+    first = data.input_data(data_dir=str(tmp_path), dropna=False)
     cache_dir = tmp_path / '.facial_keypoints_cache'
     assert len(list(cache_dir.iterdir())) == 1
-    again = data.load_training(str(tmp_path))
+    again = data.input_data(data_dir=str(tmp_path), dropna=False)
     assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(first, again))
     # Same size, same time stamp, one digit changed: must be parsed again.
     path = tmp_path / 'training.csv'
@@ -121,7 +136,18 @@ def test_cache_serves_identical_arrays_and_never_stale_ones(tmp_path):
     path.write_text(text[:-2] + ('0' if last != '0' else '1') + '\n')
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert os.path.getsize(path) == st.st_size and os.stat(path).st_mtime_ns == st.st_mtime_ns
-    changed = data.load_training(str(tmp_path))
+    changed = data.input_data(data_dir=str(tmp_path), dropna=False)
     assert not np.array_equal(changed[0], first[0])
-    assert np.array_equal(changed[0], data.load_training(str(tmp_path), cache=False)[0])
     assert len(list(cache_dir.iterdir())) == 1          # the stale entry was replaced
+    shutil.rmtree(cache_dir)
+    assert np.array_equal(changed[0], data.input_data(data_dir=str(tmp_path), dropna=False)[0])
+
+
+def test_a_damaged_cache_is_rebuilt(tmp_path):
+    small_training(tmp_path)
+    first = data.input_data(data_dir=str(tmp_path))
+    (entry,) = (tmp_path / '.facial_keypoints_cache').iterdir()
+    entry.write_bytes(entry.read_bytes()[:1000])            # truncated
+    again = data.input_data(data_dir=str(tmp_path))
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+    assert entry.stat().st_size > 1000                        # written whole again

@@ -59,7 +59,7 @@ def training_file(tmp_path, image=None, header=None, points=None):
     (lambda d: training_file(d, image=image_field([0] * 9000 + [1000] + [0] * 215)),
      r'training.csv line 2: the Image holds 1000, outside 0..255'),
     (lambda d: training_file(d, points=[''] + [1.0] * 29),
-     r'training.csv has no complete rows'),
+     r'training.csv has no rows with all 30 keypoints'),
     (lambda d: training_file(d, points=['abc'] + [1.0] * 29),
      r"training.csv line 2: left_eye_center_x is 'abc', not a number"),
     (lambda d: open(d / 'training.csv', 'w').close(), r'training.csv is empty'),
@@ -100,7 +100,7 @@ def test_checkpoint_of_a_different_graph(trained, tmp_path, capsys):
     status, err = predict_cli(capsys, '--data-dir', data_dir, '--model-dir', str(tmp_path),
                               '--output', str(tmp_path / 's.csv'))
     line = one_line(err)
-    assert status == 2 and 'does not fit the blog model graph' in line
+    assert status == 2 and 'does not fit the blog network' in line
 
 
 def test_lookup_errors_leave_the_old_submission_alone(trained, tmp_path, capsys):

@@ -31,12 +31,12 @@ def load(tmp_path, content, name='training.csv'):
 
 
 @pytest.mark.parametrize('content, expect', [
-    (HEADER + '\n1,2\n', r'training.csv line 2 has 2 fields, expected 31 \(is the row cut short'),
+    (HEADER + '\n1,2\n', r'training.csv line 2: the Image field is empty \(is the row cut short'),
     (HEADER.replace('nose_tip_x', 'left_eye_center_x') + '\n',
      r'training.csv has the column left_eye_center_x more than once'),
     (valid_text().replace('\n', '\n7,', 2).replace('\n7,', '\n', 1),
      r'training.csv line 3 has 32 fields, expected 31'),
-    (b'\xff\xfe\x00\x01garbage', r'training.csv (is not a text CSV file|lacks the column)'),
+    (b'\xff\xfe\x00\x01garbage', r'training.csv line 1 is not UTF-8 text \(byte 0xff\)'),
 ], ids=['short row', 'duplicated column', 'long row', 'binary'])
 def test_named_refusals(tmp_path, content, expect):
     with pytest.raises(UserError, match=expect):

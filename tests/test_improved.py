@@ -1,20 +1,17 @@
 """The improved recipe: masked loss, flips that move keypoints with pixels,
 group validation, and prediction that finds the recipe by itself."""
 
-import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-from conftest import tiny_config
-from facial_keypoints import augment, constants, data, demo, splits
-from facial_keypoints.improved import masked_rmse
+from conftest import fit, make_tiny_data, tiny_config
+from facial_keypoints import augment, constants, data, demo, improved_model, predict, splits
+from facial_keypoints.improved_model import masked_rmse
 from facial_keypoints.predict import Predictor
-from facial_keypoints.train import train
 
 tf1 = tf.compat.v1
-tf1.disable_eager_execution()
 NAMES = constants.KEYPOINT_NAMES
 
 
@@ -112,7 +109,6 @@ def test_shift_moves_keypoints_with_the_pixels():
 def test_learned_label_offset_is_lowest_loss_at_the_datas_offset():
     """Labels 1 px right of the pixels: with flips mirrored at 95 - x, only
     d = 1 px makes a net that is right on real faces right on flipped ones."""
-    from facial_keypoints.improved import ImprovedRecipe
     rng = np.random.default_rng(3)
     content = rng.uniform(20, 76, (16, 30)).astype(np.float32)   # pixel indices
     labels = content.copy()
@@ -128,44 +124,54 @@ def test_learned_label_offset_is_lowest_loss_at_the_datas_offset():
     net = seen.copy()
     net[:, 0::2] += 1.0            # a net that learned the real faces' labels
     with tf.Graph().as_default():
-        recipe = ImprovedRecipe()
         y_ = tf1.placeholder(tf.float32, [None, 30])
-        loss = recipe.loss(tf.constant(net / 96), y_)
+        fed = tf1.placeholder_with_default(np.zeros(16, bool), [None])
+        loss = improved_model.loss(tf.constant(net / 96), y_, fed)
+        d = improved_model.label_x_offset()
         with tf1.Session() as sess:
             sess.run(tf1.global_variables_initializer())
             losses = []
-            for d in (0.0, 0.5, 1.0, 1.5):
-                recipe.label_x_offset.load(d / 96, sess)
-                losses.append(sess.run(loss, {y_: targets, recipe.flipped: flipped}) * 96)
-            assert recipe.report(sess) == {'label_x_offset_px': 1.5}
+            for offset in (0.0, 0.5, 1.0, 1.5):
+                sess.run(d.assign(offset / 96))
+                losses.append(sess.run(loss, {y_: targets, fed: flipped}) * 96)
             unfed = sess.run(loss, {y_: targets}) * 96      # default: no row flipped
     assert np.isclose(unfed, losses[0], atol=1e-4)
     assert np.argmin(losses) == 2 and losses[2] < 1e-3
     assert np.isclose(losses[0], np.sqrt(0.25 * 2 ** 2), atol=1e-3)   # half of x off by 2
 
 
-def test_mirror_averaging_keeps_a_consistent_nets_answer():
-    """A net that is right on a face and on its mirror image (labels 1.3 px
-    right of the pixels): averaging with the mirror, mirrored back at
-    95 + 2 * 1.3, changes nothing; the exact 95 - x mirror moves every x by
-    1.3 px; a checkpoint without the learned offset gets one pass."""
-    from facial_keypoints.improved import ImprovedRecipe
+def improved_prediction(X, offset_px, seed=0):
+    """What an improved model with random weights and the learned offset predicts."""
+    with tf.Graph().as_default():
+        tf1.set_random_seed(seed)
+        x = tf1.placeholder(tf.float32, [None, 96, 96, 1])
+        keypoints = predict.keypoints_graph(x, 'improved')
+        with tf1.Session() as sess:
+            sess.run(tf1.global_variables_initializer())
+            sess.run(improved_model.label_x_offset().assign(offset_px / 96))
+            return sess.run(keypoints, {x: X})
+
+
+def test_mirror_averaging_is_exactly_mirror_symmetric_at_the_learned_offset():
+    """The prediction for a mirror image is the prediction mirrored at 95 + 2d,
+    whatever the weights; and the offset moves every x by d, nothing else."""
     rng = np.random.default_rng(4)
     X = rng.random((3, 96, 96, 1), dtype=np.float32)
-    truth = rng.uniform(0.2, 0.8, (3, 30)).astype(np.float32)
-    mirror = 95 + 2 * 1.3
+    d = 1.3
+    p = improved_prediction(X, d)
+    p_mirror = improved_prediction(X[:, :, ::-1, :], d)
+    assert np.allclose(p_mirror, augment.flip_keypoints(p / 96, 95 + 2 * d) * 96, atol=1e-3)
+    p0 = improved_prediction(X, 0.0)
+    assert np.allclose(p[:, 0::2] - p0[:, 0::2], d, atol=1e-3)
+    assert np.allclose(p[:, 1::2], p0[:, 1::2], atol=1e-4)
 
-    def net(images):
-        flipped = np.array_equal(images, X[:, :, ::-1, :])
-        assert flipped or np.array_equal(images, X)
-        return augment.flip_keypoints(truth, mirror) if flipped else truth
-    recipe = ImprovedRecipe()
-    y = recipe.predict(net, X, {'label_x_offset_px': 1.3})
-    assert np.allclose(y, truth, atol=1e-6)
-    y95 = recipe.predict(net, X, {'label_x_offset_px': 0.0}) * 96
-    assert np.allclose(y95[:, 0::2] - truth[:, 0::2] * 96, -1.3, atol=1e-4)
-    assert np.allclose(y95[:, 1::2], truth[:, 1::2] * 96, atol=1e-4)
-    assert recipe.predict(net, X, {}) is truth
+
+def test_graph_and_numpy_mirrors_agree():
+    y = np.random.default_rng(5).random((4, 30)).astype(np.float32)
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        graph = sess.run(improved_model.flip_keypoints(tf.constant(y), 97.6 / 96,
+                                                       augment.FLIP_PERMUTATION))
+    assert np.allclose(graph, augment.flip_keypoints(y, 97.6), atol=1e-6)
 
 
 def test_augment_batch_leaves_inputs_alone_and_stays_in_range():
@@ -197,20 +203,16 @@ def test_group_split_keeps_near_duplicates_together():
 
 
 def test_improved_checkpoint_predicts_without_being_told_the_recipe(tmp_path):
-    from conftest import make_tiny_data
     data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
     model_dir = tmp_path / 'model'
-    result = train(tiny_config(data_dir, model_dir, recipe='improved', epochs=2),
-                   log=lambda *a: None)
-    hp = json.load(open(os.path.join(model_dir, 'hparams.json')))
-    assert hp['recipe'] == 'improved' and hp['train_rows'] + hp['validation_rows'] <= 80
+    result = fit(tiny_config(data_dir, model_dir, recipe='improved', epochs=2))
+    os.remove(model_dir / 'hparams.json')         # the checkpoint alone says what it is
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     with Predictor(str(model_dir)) as p:
-        assert p.hparams['recipe'] == 'improved'
+        assert p.recipe == 'improved'
         pred = p.predict(X, clip=False)
         clipped = p.predict(X)
     assert pred.shape == (80, 30) and np.isfinite(pred).all()
     assert clipped.min() >= 0 and clipped.max() <= 96
     assert np.isfinite(result['best_validation_rmse_px'])
     assert all(np.isfinite(h['label_x_offset_px']) for h in result['history'])
-    assert np.isfinite(hp['best']['label_x_offset_px'])

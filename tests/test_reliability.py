@@ -10,10 +10,9 @@ import time
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, make_tiny_data, run_script, tiny_config
-from facial_keypoints import checkpoints
-from facial_keypoints.errors import UserError
-from facial_keypoints.train import train
+from conftest import ROOT, fit, make_tiny_data, run_script, tiny_config
+from facial_keypoints import modeldir
+from facial_keypoints.errors import Interrupted, UserError
 
 QUIET = dict(log=lambda *a: None)
 
@@ -28,9 +27,9 @@ def data_dir(tmp_path_factory):
 
 
 def test_same_seed_same_numbers_every_epoch(data_dir, tmp_path):
-    a = train(tiny_config(data_dir, tmp_path / 'a', epochs=3, seed=11), **QUIET)
-    b = train(tiny_config(data_dir, tmp_path / 'b', epochs=3, seed=11), **QUIET)
-    c = train(tiny_config(data_dir, tmp_path / 'c', epochs=3, seed=12), **QUIET)
+    a = fit(tiny_config(data_dir, tmp_path / 'a', epochs=3, seed=11))
+    b = fit(tiny_config(data_dir, tmp_path / 'b', epochs=3, seed=11))
+    c = fit(tiny_config(data_dir, tmp_path / 'c', epochs=3, seed=12))
     assert val_curve(a) == val_curve(b)
     assert val_curve(a) != val_curve(c)
 
@@ -38,51 +37,66 @@ def test_same_seed_same_numbers_every_epoch(data_dir, tmp_path):
 @pytest.mark.parametrize('recipe', ['blog', 'improved'])
 def test_ctrl_c_mid_epoch_then_resume_repeats_the_uninterrupted_run(data_dir, tmp_path, recipe):
     kw = dict(epochs=4, recipe=recipe, patience=10)
-    full = train(tiny_config(data_dir, tmp_path / 'full', **kw), **QUIET)
+    full = fit(tiny_config(data_dir, tmp_path / 'full', **kw))
 
     def interrupt_soon(line):
         # Once epoch 1 is done, Ctrl-C lands somewhere inside epoch 2.
         if line.startswith('epoch 1 done'):
             threading.Timer(0.15, os.kill, (os.getpid(), signal.SIGINT)).start()
-    part = train(tiny_config(data_dir, tmp_path / 'part', quiet=False, **kw), log=interrupt_soon)
-    assert part['interrupted'] and part['epochs_run'] == 2
+    with pytest.raises(Interrupted, match=r'--resume continues from the training state saved '
+                                          r'after epoch 1'):
+        fit(tiny_config(data_dir, tmp_path / 'part', quiet=False, **kw), log=interrupt_soon)
     lines = []
-    rest = train(tiny_config(data_dir, tmp_path / 'part', resume=True, quiet=False, **kw),
-                 log=lines.append)
-    assert any(l.startswith('resuming') and 'at epoch 2, batch' in l for l in lines), lines
+    rest = fit(tiny_config(data_dir, tmp_path / 'part', resume=True, quiet=False,
+                           **dict(kw, recipe=None, validation_size=None)),
+               log=lines.append)
+    assert any(l.startswith('resuming') and 'at epoch 2' in l for l in lines), lines
     assert val_curve(rest) == val_curve(full)
     assert rest['best_validation_rmse_px'] == full['best_validation_rmse_px']
+
+
+def test_resume_takes_the_saved_settings_and_refuses_changing_them(data_dir, tmp_path):
+    model_dir = tmp_path / 'm'
+    fit(tiny_config(data_dir, model_dir, epochs=1, batch_size=8, seed=5))
+    with pytest.raises(UserError, match=r'trained with --seed 5; a resumed run keeps it'):
+        fit(tiny_config(data_dir, model_dir, resume=True, seed=99, batch_size=None))
+    result = fit(tiny_config(data_dir, model_dir, resume=True, epochs=2, seed=None,
+                             batch_size=None, validation_size=None))
+    hp = modeldir.read_hparams(str(model_dir))
+    assert hp['batch_size'] == 8 and hp['seed'] == 5 and hp['epochs'] == 2
+    assert [h['epoch'] for h in result['history']] == [0, 1]
 
 
 def test_save_failure_is_a_clear_error_and_keeps_the_previous_checkpoint(
         data_dir, tmp_path, monkeypatch):
     model_dir = tmp_path / 'm'
-    train(tiny_config(data_dir, model_dir, epochs=1), **QUIET)
-    before = checkpoints.best_checkpoint(str(model_dir))
-    real_save = tf.compat.v1.train.Saver.save
+    fit(tiny_config(data_dir, model_dir, epochs=1))
+    before = modeldir.best_checkpoint(str(model_dir))
 
     def full_disk(self, sess, path, *a, **kw):
-        raise tf.errors.ResourceExhaustedError(None, None, 'No space left on device')
+        raise tf.errors.ResourceExhaustedError(
+            None, None, 'Graph execution error:\n\nDetected at node save/SaveV2\n'
+                        'could not write file: No space left on device')
     monkeypatch.setattr(tf.compat.v1.train.Saver, 'save', full_disk)
-    with pytest.raises(UserError, match=r'cannot save a checkpoint in .*No space left'):
-        train(tiny_config(data_dir, model_dir, epochs=3, resume=True), **QUIET)
-    monkeypatch.setattr(tf.compat.v1.train.Saver, 'save', real_save)
-    assert checkpoints.best_checkpoint(str(model_dir)) == before
+    with pytest.raises(UserError, match=r'cannot save a checkpoint in .*: No space left on '
+                                        r'device; the previous one is unchanged'):
+        fit(tiny_config(data_dir, model_dir, epochs=3, resume=True))
+    monkeypatch.undo()
+    assert modeldir.best_checkpoint(str(model_dir)) == before
 
 
 @pytest.mark.skipif(hasattr(os, 'geteuid') and os.geteuid() == 0,
                     reason='root writes into read-only folders')
 def test_read_only_model_dir(data_dir, tmp_path):
     model_dir = tmp_path / 'ro'
-    train(tiny_config(data_dir, model_dir, epochs=1), **QUIET)
+    fit(tiny_config(data_dir, model_dir, epochs=1))
     files = sorted(os.listdir(model_dir))
     os.chmod(model_dir, 0o555)
     try:
-        status, _, err = run_script('run_train.py', '--data-dir', data_dir, '--model-dir',
-                                    str(model_dir), '--resume')
+        status, _, err = run_script('run_train.py', '--model-dir', str(model_dir), '--resume')
     finally:
         os.chmod(model_dir, 0o755)
-    assert status == 2 and 'is not writable' in err
+    assert status == 2 and str(model_dir) in err
     assert sorted(os.listdir(model_dir)) == files
 
 
@@ -115,25 +129,22 @@ def test_kill_9_leaves_a_checkpoint_that_predicts(data_dir, tmp_path):
                                      model_dir, '--output', out)
     assert status == 0, err
     assert sum(1 for _ in open(out)) > 1
-    status, stdout, err = run_script('run_train.py', '--data-dir', data_dir, '--model-dir',
-                                     model_dir, '--resume', '--epochs', '1')
+    # The lock died with the process: the run can be resumed at once.
+    status, stdout, err = run_script('run_train.py', '--model-dir', model_dir, '--resume',
+                                     '--epochs', '1')
     assert status == 0, err
     assert 'resuming' in stdout
 
 
-def test_ctrl_c_saves_says_where_and_resumes(data_dir, tmp_path):
+def test_ctrl_c_says_what_was_kept_and_resumes(data_dir, tmp_path):
     model_dir = str(tmp_path / 'interrupted')
     proc = start_training(data_dir, model_dir)
-    wait_for(os.path.join(model_dir, 'checkpoint_last'), proc)
+    wait_for(os.path.join(model_dir, 'checkpoint'), proc)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
-    assert 'interrupted: training state saved in' in out and 'Traceback' not in out
-    saved = [l for l in out.splitlines() if l.startswith('interrupted')][0]
-    path = saved.split('saved in ')[1].split(' ')[0]
-    assert os.path.exists(path + '.index')
-    status, stdout, err = run_script('run_train.py', '--data-dir', data_dir, '--model-dir',
-                                     model_dir, '--resume', '--epochs', '200', '--patience',
-                                     '1', '--batch-size', '8', '--validation-size', '8')
+    assert 'interrupted: the best model so far is' in out and 'Traceback' not in out
+    status, stdout, err = run_script('run_train.py', '--model-dir', model_dir, '--resume',
+                                     '--epochs', '3')
     assert status == 0, err
-    assert 'resuming {} at epoch'.format(path) in stdout
+    assert 'resuming' in stdout

@@ -1,0 +1,129 @@
+"""The improved recipe's network and loss (--recipe improved): graph only. Not in the post.
+
+- a deeper, wider network with batch normalisation: 3x3 SAME convolutions
+  with 32-64-128-256 channels, each followed by batch norm, ReLU and 2x2
+  pooling, then 512 units with dropout, then 30 outputs;
+- outputs centred on the training set's mean face (a variable set once
+  before training and saved with the weights, so prediction needs no data);
+- a masked RMSE over the values a row has (NaN marks a missing keypoint);
+- a learned label x-offset for mirrored faces (see loss()).
+
+Inputs are pixels / 255 in [0, 1]; outputs keypoints / 96.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from .constants import NUM_OUTPUTS
+
+tf1 = tf.compat.v1
+
+CHANNELS = (32, 64, 128, 256)
+FC_UNITS = 512
+
+
+def masked_rmse(y_conv, y_):
+    """RMSE over the values y_ has: NaN in y_ marks a missing keypoint.
+
+    A missing value adds nothing to the loss and nothing to any gradient.
+    """
+    have = tf.math.is_finite(y_)
+    diff = tf.where(have, y_, tf.zeros_like(y_)) - y_conv
+    diff = tf.where(have, diff, tf.zeros_like(diff))
+    n = tf.maximum(tf.reduce_sum(tf.cast(have, tf.float32)), 1.0)
+    return tf.sqrt(tf.reduce_sum(tf.square(diff)) / n)
+
+
+def batch_norm(h, training, decay=0.9, epsilon=1e-3):
+    """Batch normalisation over all axes but the last, with tf.nn ops.
+
+    training: False (a Python bool) builds the prediction form, which uses
+    the moving averages only; a bool tensor chooses per run. The moving
+    averages' updates join UPDATE_OPS, which the training step runs.
+    """
+    c = h.shape[-1]
+    gamma = tf1.get_variable('gamma', [c], initializer=tf1.ones_initializer())
+    beta = tf1.get_variable('beta', [c], initializer=tf1.zeros_initializer())
+    moving_mean = tf1.get_variable('moving_mean', [c], trainable=False,
+                                   initializer=tf1.zeros_initializer())
+    moving_var = tf1.get_variable('moving_variance', [c], trainable=False,
+                                  initializer=tf1.ones_initializer())
+    if training is False:
+        return tf.nn.batch_normalization(h, moving_mean, moving_var, beta, gamma, epsilon)
+    mean, var = tf.nn.moments(h, axes=list(range(len(h.shape) - 1)))
+    for avg, value in ((moving_mean, mean), (moving_var, var)):
+        tf1.add_to_collection(tf1.GraphKeys.UPDATE_OPS,
+                              tf1.assign(avg, avg * decay + value * (1 - decay)))
+    mean, var = tf.cond(training, lambda: (mean, var), lambda: (moving_mean, moving_var))
+    return tf.nn.batch_normalization(h, mean, var, beta, gamma, epsilon)
+
+
+def network(x, keep_prob, training):
+    """x [N, 96, 96, 1] in [0, 1] -> y_conv [N, 30], keypoints / 96.
+
+    keep_prob: dropout's keep probability (1.0, a Python float, builds no
+    dropout at all). training: see batch_norm(). Also creates the learned
+    label offset (label_x_offset()), so every checkpoint of the network has it.
+    """
+    h = x - 0.5
+    for i, c in enumerate(CHANNELS):
+        with tf1.variable_scope('conv{}'.format(i + 1)):
+            W = tf1.get_variable('W', [3, 3, h.shape[-1], c],
+                                 initializer=tf1.initializers.he_normal())
+            h = tf.nn.relu(batch_norm(tf.nn.conv2d(h, W, strides=1, padding='SAME'), training))
+        h = tf.nn.max_pool2d(h, 2, 2, 'SAME')
+    h = tf.reshape(h, [-1, int(np.prod(h.shape[1:]))])
+    with tf1.variable_scope('fc1'):
+        W1 = tf1.get_variable('W', [h.shape[-1], FC_UNITS],
+                              initializer=tf1.initializers.he_normal())
+        h = tf.nn.relu(batch_norm(tf.matmul(h, W1), training))
+    h = tf.nn.dropout(h, rate=1 - keep_prob)
+    # Small output weights: training starts at the mean face instead of far
+    # from it (a large first loss kills the dense layer's ReLUs under Adam).
+    W2 = tf1.get_variable('W_fc2', [FC_UNITS, NUM_OUTPUTS],
+                          initializer=tf1.truncated_normal_initializer(stddev=1e-3))
+    b2 = tf1.get_variable('b_fc2', [NUM_OUTPUTS], initializer=tf1.zeros_initializer())
+    label_x_offset()
+    return tf.matmul(h, W2) + b2 + mean_face()
+
+
+def mean_face():
+    """The training set's mean keypoints (/96) [30]; set once before training."""
+    with tf1.variable_scope(tf1.get_variable_scope(), reuse=tf1.AUTO_REUSE):
+        return tf1.get_variable('mean_face', [NUM_OUTPUTS], trainable=False,
+                                initializer=tf1.constant_initializer(0.5))
+
+
+def label_x_offset():
+    """How far right of the pixels they mark the data's x labels sit (/96), learned."""
+    with tf1.variable_scope(tf1.get_variable_scope(), reuse=tf1.AUTO_REUSE):
+        return tf1.get_variable('label_x_offset', [], initializer=tf1.zeros_initializer())
+
+
+def loss(y_conv, y_, flipped):
+    """Masked RMSE against targets whose mirrored rows are corrected by a
+    learned label x-offset d.
+
+    augment.flip_horizontal mirrors a keypoint at pixel index x to 95 - x.
+    If a data set's x labels sit d pixels right of the pixels they mark
+    (faces15's do, by about 1 px: landmarks counted from 1 rather than 0
+    would do that), a mirrored label is 2d short of the mirrored feature.
+    A network cannot tell a mirrored face from a real one, so it would learn
+    half that error as a bias on every face. Adding 2d to the x targets of
+    mirrored rows (flipped: bool [N]), with d trained, removes the conflict:
+    the loss is lowest when d is the data's offset. Prediction mirrors its
+    look at each mirror image back at 95 + 2d (predict.py).
+    """
+    x_columns = tf.constant(np.arange(NUM_OUTPUTS) % 2 == 0, dtype=tf.float32)
+    correction = (2.0 * label_x_offset() * tf.cast(flipped, tf.float32)[:, None]
+                  * x_columns[None, :])
+    return masked_rmse(y_conv, y_ + correction)
+
+
+def flip_keypoints(y, mirror, permutation):
+    """Keypoints [N, 30] (/96) of the mirror images, in the graph: columns
+    permuted (left and right swap), x at mirror - x (mirror in /96 units)."""
+    y = tf.gather(y, permutation, axis=1)
+    x_columns = tf.constant(np.arange(NUM_OUTPUTS) % 2 == 0)
+    return tf.where(x_columns[None, :], mirror - y, y)
+

@@ -1,0 +1,253 @@
+"""What a training run keeps in its model folder (--model-dir), and nothing else.
+
+  model-E.index, .data-*   the best model so far (validation), after epoch E:
+                           the network's weights, what prediction needs.
+                           `checkpoint` names the newest.
+  last-N.index, .data-*,   the whole training state after N epochs (weights,
+  last-N.json              Adam's slots, early-stopping counters) for --resume;
+                           `checkpoint_last` names the newest.
+  hparams.json             the settings the run used, and its best result.
+  history.json             training and validation RMSE of every epoch.
+  events.out.tfevents.*    TensorBoard's.
+  learning_curve.png, validation_faces.png   with matplotlib.
+
+Every checkpoint is written under a new name before the state file naming it
+is replaced, and the one before is kept, so a run killed at any moment
+leaves a loadable model. Names in the state files are relative and are
+always looked up inside the folder, so a folder can be moved or copied.
+"""
+
+import contextlib
+import json
+import os
+import re
+import shutil
+
+from .errors import UserError, reason
+from .fileio import atomic_write_json
+
+BEST_PREFIX, BEST_STATE = 'model', 'checkpoint'
+LAST_PREFIX, LAST_STATE = 'last', 'checkpoint_last'
+HPARAMS_FILE = 'hparams.json'
+HISTORY_FILE = 'history.json'
+LOCK_FILE = '.lock'
+PICTURES = ('learning_curve.png', 'validation_faces.png')
+
+# Exactly the names a run writes (TensorFlow's _temp folders are what a run
+# killed while saving leaves behind).
+_RUN_FILE = re.compile(r'^(?:(?:model|last)-\d+(?:\.index|\.data-\d{5}-of-\d{5}|\.json|_temp)'
+                       r'|checkpoint|checkpoint_last|hparams\.json|history\.json|\.lock'
+                       r'|events\.out\.tfevents\..+|learning_curve\.png|validation_faces\.png)$')
+
+
+def run_files(model_dir):
+    """Names in model_dir that a training run wrote (sorted)."""
+    if not os.path.isdir(model_dir):
+        return []
+    return sorted(n for n in os.listdir(model_dir) if _RUN_FILE.match(n))
+
+
+def holds_a_run(model_dir):
+    """True if model_dir holds anything a run wrote but the lock file."""
+    return any(n != LOCK_FILE for n in run_files(model_dir))
+
+
+def remove_run(model_dir):
+    """Delete what a previous run wrote (for --overwrite); the user's own
+    files stay, whatever their names."""
+    for name in run_files(model_dir):
+        if name == LOCK_FILE:
+            continue
+        path = os.path.join(model_dir, name)
+        try:
+            if name.endswith('_temp') and os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            elif os.path.isfile(path) or os.path.islink(path):
+                os.remove(path)
+        except OSError as e:
+            raise UserError('cannot remove {}: {}.'.format(path, reason(e)))
+
+
+@contextlib.contextmanager
+def locked(model_dir):
+    """Hold model_dir for one training run. The operating system releases the
+    lock when the process ends, however it ends, so a killed run leaves none."""
+    path = os.path.join(model_dir, LOCK_FILE)
+    try:
+        f = open(path, 'a+')
+    except OSError as e:
+        raise UserError('cannot write in model folder {}: {}.'.format(model_dir, reason(e)))
+    try:
+        try:
+            _try_lock(f)
+        except OSError:
+            f.seek(0)
+            pid = f.read().strip()
+            raise UserError('another training run{} is using {}; wait for it to finish or '
+                            'choose another --model-dir.'.format(
+                                ' (process {})'.format(pid) if pid else '', model_dir))
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        yield
+    finally:
+        f.close()
+
+
+def _try_lock(f):
+    try:
+        import fcntl
+    except ImportError:                 # Windows
+        import msvcrt
+        msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+# ---- checkpoints -------------------------------------------------------------
+
+def best_checkpoint(model_dir):
+    """Path prefix of the best checkpoint in model_dir, or None."""
+    return _newest(model_dir, BEST_PREFIX, BEST_STATE)
+
+
+def last_checkpoint(model_dir):
+    """Path prefix of the newest training-state checkpoint in model_dir, or None."""
+    path = _newest(model_dir, LAST_PREFIX, LAST_STATE)
+    return path if path and os.path.exists(path + '.json') else None
+
+
+def _complete(path):
+    folder, stem = os.path.split(path)
+    return (os.path.exists(path + '.index')
+            and any(n.startswith(stem + '.data-') for n in os.listdir(folder)))
+
+
+def _newest(model_dir, prefix, state_file):
+    """The checkpoint the state file names, looked up inside model_dir; if that
+    file is missing or damaged, the highest-numbered complete one there."""
+    if not os.path.isdir(model_dir):
+        return None
+    try:
+        with open(os.path.join(model_dir, state_file)) as f:
+            m = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', f.read(), re.M)
+        named = os.path.join(model_dir, os.path.basename(m.group(1).replace('\\', '/')))
+        if re.match(r'^{}-\d+$'.format(prefix), os.path.basename(named)) and _complete(named):
+            return named
+    except (OSError, AttributeError, UnicodeDecodeError):
+        pass
+    steps = [int(m.group(1)) for m in (re.match(r'^{}-(\d+)\.index$'.format(prefix), n)
+                                       for n in os.listdir(model_dir)) if m]
+    for step in sorted(steps, reverse=True):
+        path = os.path.join(model_dir, '{}-{}'.format(prefix, step))
+        if _complete(path):
+            return path
+    return None
+
+
+def save(saver, sess, model_dir, prefix, step):
+    """saver.save as prefix-step in model_dir, then drop all but this one and
+    the one before. A failure (full disk, read-only folder) is a UserError,
+    and the checkpoint before stays usable. Returns the path prefix."""
+    import tensorflow as tf
+    state_file = BEST_STATE if prefix == BEST_PREFIX else LAST_STATE
+    try:
+        path = saver.save(sess, os.path.join(model_dir, prefix), global_step=step,
+                          latest_filename=state_file, write_meta_graph=False)
+    except (tf.errors.OpError, OSError) as e:
+        raise UserError('cannot save a checkpoint in {}: {}; the previous one is '
+                        'unchanged.'.format(model_dir, reason(e)))
+    pattern = re.compile(r'^{}-(\d+)(\.index|\.data-.*|\.json)$'.format(prefix))
+    keep = sorted({int(m.group(1)) for m in map(pattern.match, os.listdir(model_dir)) if m
+                   and int(m.group(1)) <= step})[-2:]
+    for name in os.listdir(model_dir):
+        m = pattern.match(name)
+        if m and int(m.group(1)) not in keep:
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(model_dir, name))
+    return os.path.join(model_dir, os.path.basename(path))
+
+
+def saver(var_list=None):
+    """A Saver whose state file holds relative names (a movable folder); old
+    checkpoints are removed by save(), not by TensorFlow."""
+    import tensorflow as tf
+    return tf.compat.v1.train.Saver(var_list=var_list, max_to_keep=None,
+                                    save_relative_paths=True)
+
+
+def variables(path):
+    """{name: shape} of the variables in the checkpoint at path; a damaged
+    checkpoint is a UserError that says so."""
+    import tensorflow as tf
+    try:
+        return dict(tf.train.list_variables(path))
+    except (tf.errors.OpError, ValueError) as e:
+        raise UserError('checkpoint {} is damaged or unreadable ({}); train again, or copy '
+                        'the model folder again.'.format(path, reason(e)))
+
+
+def restore(saver_, sess, path):
+    """saver.restore; a damaged checkpoint is a UserError that says so."""
+    import tensorflow as tf
+    try:
+        saver_.restore(sess, path)
+    except (tf.errors.OpError, ValueError) as e:
+        raise UserError('checkpoint {} is damaged or unreadable ({}); train again, or copy '
+                        'the model folder again.'.format(path, reason(e)))
+
+
+# ---- hparams.json, history.json, last-N.json -------------------------------------
+
+def read_json(path, kind, missing=None):
+    """The JSON object or list at path (missing if the file is absent); the
+    wrong kind of value or a damaged file is a UserError."""
+    if not os.path.exists(path):
+        return missing
+    try:
+        with open(path, encoding='utf-8') as f:
+            value = json.load(f)
+    except (OSError, ValueError) as e:
+        raise UserError('cannot read {}: {}.'.format(path, reason(e)))
+    if not isinstance(value, kind):
+        raise UserError('{} should hold a JSON {}; it was edited or damaged.'.format(
+            path, 'object' if kind is dict else 'list'))
+    return value
+
+
+def read_hparams(model_dir):
+    """The hparams.json a training run wrote into model_dir ({} if none)."""
+    return read_json(os.path.join(model_dir, HPARAMS_FILE), dict, {})
+
+
+def write_hparams(model_dir, hparams):
+    atomic_write_json(os.path.join(model_dir, HPARAMS_FILE), hparams)
+
+
+def read_history(model_dir):
+    """Per-epoch entries (history.json), [] if none; each must be an object
+    with a whole-number 'epoch'."""
+    path = os.path.join(model_dir, HISTORY_FILE)
+    history = read_json(path, list, [])
+    for k, entry in enumerate(history):
+        if not (isinstance(entry, dict) and type(entry.get('epoch')) is int):
+            raise UserError('{} entry {} has no whole-number "epoch"; it was edited or '
+                            'damaged (remove the file to start the history afresh).'.format(
+                                path, k + 1))
+    return history
+
+
+def write_history(model_dir, history):
+    atomic_write_json(os.path.join(model_dir, HISTORY_FILE), history)
+
+
+def read_state(path):
+    """The counters saved beside a training-state checkpoint (last-N.json)."""
+    state = read_json(path + '.json', dict, {})
+    for key, kind in (('epochs_done', int), ('best_epoch', int), ('best_validation_loss', float),
+                      ('seed', int)):
+        if type(state.get(key)) is not kind:
+            raise UserError('{}.json lacks a valid "{}"; it was edited or damaged (train '
+                            'again with --overwrite).'.format(path, key))
+    return state
