@@ -8,6 +8,7 @@ import sys
 
 from facial_keypoints import constants, demo
 from facial_keypoints.cli import ArgumentParser
+from facial_keypoints.detect import DETECTORS
 
 
 def parse_args(argv=None):
@@ -29,9 +30,16 @@ def parse_args(argv=None):
                    help='instead of test.csv: find the faces in these photographs (files or '
                         'folders) and write each one annotated, with a CSV of its keypoints '
                         '(needs requirements-extra.txt)')
-    p.add_argument('--detector', choices=('auto', 'dlib', 'haar'), default='auto',
-                   help="face detector for --image: dlib's HOG detector, or OpenCV's Haar "
-                        'cascade (default: dlib where installed, else haar)')
+    p.add_argument('--video', metavar='VIDEO_OR_CAMERA',
+                   help='instead of test.csv: annotate a video file, or camera N (a number) '
+                        'until Ctrl-C; writes --output (default NAME_keypoints.mp4) and a CSV '
+                        'with one row per frame and face (needs requirements-extra.txt)')
+    p.add_argument('--no-smoothing', action='store_true',
+                   help='--video: draw each frame as predicted, without smoothing the '
+                        'keypoints over time')
+    p.add_argument('--detector', choices=DETECTORS, default='auto',
+                   help="face detector for --image and --video: dlib's HOG detector, or "
+                        "OpenCV's Haar cascade (default: auto, dlib where installed)")
     p.add_argument('--demo', action='store_true',
                    help='predict the synthetic demo test set that run_train.py --demo made')
     p.add_argument('--batch-size', type=int, default=constants.BATCH_SIZE,
@@ -41,6 +49,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.batch_size < 1:
         p.error('--batch-size must be at least 1')
+    if args.image and args.video:
+        p.error('give --image or --video, not both')
     return args
 
 

@@ -86,6 +86,12 @@ def train_main(args):
 def predict_main(args):
     """Predict as args say; returns 0, or 1 when --image photos held no face."""
     model_dir = args.model_dir or (demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
+    if args.video:
+        from .video import annotate_video
+        import_tensorflow_quietly()
+        annotate_video(args.video, model_dir, args.output, detector=args.detector,
+                       use_bf16=args.bf16, smooth=not args.no_smoothing)
+        return 0
     if args.image:
         from .photo import annotate_photos
         import_tensorflow_quietly()

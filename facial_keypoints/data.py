@@ -224,8 +224,9 @@ def _check_columns(df, path, required):
 def _first_bad(mask, df, column, path, lines, problem):
     if mask.any():
         i = int(np.flatnonzero(mask)[0])
-        raise UserError('{} line {}: {} is {!r}, {}.'.format(
-            path, lines[i], column, df[column].iloc[i], problem))
+        value = df[column].iloc[i]
+        raise UserError('{} line {}: {} is {}, {}.'.format(
+            path, lines[i], column, repr(value) if isinstance(value, str) else value, problem))
 
 
 def _keypoint_column(df, column, path, lines):

@@ -1,7 +1,7 @@
 """Keypoints on real photographs (the post's last paragraph, as a feature).
 
-Needs the optional extra opencv-python-headless 4.x (requirements-extra.txt):
-its Haar cascade finds frontal faces; each face is cropped to Kaggle's 96x96
+Needs the optional extras (requirements-extra.txt): OpenCV, and dlib for its
+face detector (detect.py). Each face found is cropped to Kaggle's 96x96
 framing, predicted, and mapped back to photo pixels.
 """
 
@@ -11,35 +11,12 @@ import numpy as np
 
 from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
 from .data import scale_images
-from .errors import UserError
-from .fileio import atomic_write_bytes, atomic_write_text
+from .detect import Detector, cv2_or_error, face_frame
+from .errors import UserError, reason
+from .fileio import atomic_write_bytes, atomic_write_text, same_file
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
-
-# Kaggle's 96x96 frame relative to the cascade's face box, measured by running
-# the cascade on faces15's own 96x96 training faces (medians over 301 faces):
-# the frame starts 1.3% of the box width left of the box and 1.8% above it,
-# and is 1.024 box widths wide.
-FRAME_LEFT, FRAME_TOP, FRAME_SIZE = -0.013, -0.018, 1.024
-# Detections narrower than this fraction of the widest face are dropped (a
-# cascade's false hits on texture are much smaller than the real faces), as
-# are any under MIN_FACE_FRACTION of the photo's shorter side.
-RELATIVE_MIN_FACE = 0.5
-MIN_FACE_FRACTION = 0.04
-DETECT_MAX_SIDE = 1024      # detect on a copy no larger than this (speed)
-
-
-def cv2_or_error():
-    try:
-        import cv2
-    except ImportError:
-        raise UserError('predicting on photographs needs OpenCV: pip install -r '
-                        'requirements-extra.txt (opencv-python-headless 4.x).')
-    if not hasattr(cv2, 'CascadeClassifier'):
-        raise UserError('this OpenCV ({}) has no CascadeClassifier; install '
-                        'opencv-python-headless 4.x (pip install -r requirements-extra.txt).'
-                        .format(cv2.__version__))
-    return cv2
+OUTPUT_TAG = '_keypoints'       # photo.jpg -> photo_keypoints.jpg and photo_keypoints.csv
 
 
 def read_photo(path):
@@ -47,38 +24,17 @@ def read_photo(path):
     cv2 = cv2_or_error()
     if not os.path.isfile(path):
         raise UserError('{} does not exist.'.format(path))
-    data = np.fromfile(path, np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    try:
+        data = np.fromfile(path, np.uint8)
+        img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except (OSError, MemoryError) as e:
+        raise UserError('cannot read {}: {}.'.format(path, reason(e)))
+    except cv2.error as e:
+        raise UserError('{} cannot be decoded ({}); is it too large?'.format(
+            path, reason(e).split(') ')[-1]))
     if img is None:
         raise UserError('{} is not an image OpenCV can read.'.format(path))
     return img
-
-
-def detect_faces(gray):
-    """Frontal faces in a grayscale photo: int array [K, 4] of (x, y, w, h) in
-    photo pixels, largest first, small spurious detections removed."""
-    cv2 = cv2_or_error()
-    h, w = gray.shape
-    scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
-    small = cv2.resize(gray, (round(w * scale), round(h * scale)),
-                       interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    cascade = cv2.CascadeClassifier(os.path.join(
-        cv2.data.haarcascades, 'haarcascade_frontalface_default.xml'))
-    min_side = max(20, int(MIN_FACE_FRACTION * min(small.shape)))
-    found = cascade.detectMultiScale(cv2.equalizeHist(small), scaleFactor=1.1,
-                                     minNeighbors=5, minSize=(min_side, min_side))
-    boxes = np.round(np.asarray(found, float).reshape(-1, 4) / scale).astype(int)
-    if len(boxes):
-        boxes = boxes[np.argsort(-boxes[:, 2])]
-        boxes = boxes[boxes[:, 2] >= RELATIVE_MIN_FACE * boxes[0, 2]]
-    return boxes
-
-
-def face_frame(box):
-    """The square (x0, y0, size) in photo pixels that Kaggle's 96x96 framing
-    of the face in box (x, y, w, h) covers."""
-    x, y, w, h = box
-    return x + FRAME_LEFT * w, y + FRAME_TOP * h, FRAME_SIZE * w
 
 
 def crop_face(gray, frame):
@@ -119,6 +75,26 @@ def to_photo(points, frame):
     return out
 
 
+def predict_faces(gray, boxes, predictor, frame):
+    """Keypoints in photo pixels [K, 30] of the faces in boxes [K, 4]."""
+    if len(boxes) == 0:
+        return np.zeros((0, len(KEYPOINT_COLUMNS)))
+    frames = [face_frame(b, frame) for b in boxes]
+    crops = np.stack([crop_face(gray, fr) for fr in frames])
+    pred = predictor.predict(scale_images(crops))
+    return np.stack([to_photo(p, fr) for p, fr in zip(pred, frames)])
+
+
+def predict_photo(img, predictor, detector):
+    """Faces and keypoints of one BGR photo: (boxes [K, 4], points [K, 30] in
+    photo pixels). detector: a detect.Detector, or any gray -> boxes callable
+    with a .frame (tests pass fixed boxes)."""
+    cv2 = cv2_or_error()
+    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    boxes = np.asarray(detector(gray), int).reshape(-1, 4)
+    return boxes, predict_faces(gray, boxes, predictor, detector.frame)
+
+
 def draw(img, boxes, points):
     """Copy of the BGR photo with each face box and its 15 keypoints drawn."""
     cv2 = cv2_or_error()
@@ -144,27 +120,15 @@ def faces_csv(boxes, points):
     return '\n'.join(lines) + '\n'
 
 
-def predict_photo(img, predictor, detector=detect_faces):
-    """Faces and keypoints of one BGR photo: (boxes [K, 4], points [K, 30] in
-    photo pixels). detector(gray) -> boxes can be swapped (tests do)."""
-    cv2 = cv2_or_error()
-    gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    boxes = np.asarray(detector(gray), int).reshape(-1, 4)
-    if len(boxes) == 0:
-        return boxes, np.zeros((0, len(KEYPOINT_COLUMNS)))
-    frames = [face_frame(b) for b in boxes]
-    crops = np.stack([crop_face(gray, fr) for fr in frames])
-    pred = predictor.predict(scale_images(crops.reshape(len(crops), -1)))
-    return boxes, np.stack([to_photo(p, fr) for p, fr in zip(pred, frames)])
-
-
 def photo_paths(inputs):
-    """The photos named by inputs (files, or folders of photos), sorted per folder."""
+    """The photos named by inputs (files, or folders of photos, sorted), without
+    the pictures this command itself wrote (NAME_keypoints.EXT)."""
     paths = []
     for item in inputs:
         if os.path.isdir(item):
             found = sorted(os.path.join(item, n) for n in os.listdir(item)
-                           if n.lower().endswith(IMAGE_SUFFIXES))
+                           if n.lower().endswith(IMAGE_SUFFIXES)
+                           and not os.path.splitext(n)[0].endswith(OUTPUT_TAG))
             if not found:
                 raise UserError('folder {} holds no photos ({}).'.format(
                     item, ', '.join(IMAGE_SUFFIXES)))
@@ -174,46 +138,80 @@ def photo_paths(inputs):
     return paths
 
 
-def output_paths(photo, output, many):
-    """(picture, csv) to write for photo: --output itself for one photo, a
-    folder for many; by default <stem>_keypoints.png in the current folder."""
-    stem = os.path.splitext(os.path.basename(photo))[0] + '_keypoints'
-    if output and not many:
-        base, ext = os.path.splitext(output)
-        return (output if ext else output + '.png'), base + '.csv'
-    folder = output or '.'
-    return os.path.join(folder, stem + '.png'), os.path.join(folder, stem + '.csv')
+def output_paths(photos, output):
+    """([(picture, csv)] for each photo, the folder to create or None); the
+    pictures keep the photo's format.
 
-
-def annotate_photos(inputs, model_dir, output=None, detector=detect_faces, use_bf16=False,
-                    log=print):
-    """Predict keypoints on each photo; write the annotated picture and a CSV
-    of faces beside it. Returns the number of photos in which no face was found."""
-    from .predict import Predictor
-    if isinstance(detector, str):
-        detector = detect_faces
+    output: None (PHOTO_keypoints.EXT in the current folder), a folder (an
+    existing one, or a name ending in a separator), or, for one photo, a file
+    name. Two photos that would write the same name get _2, _3 ... instead of
+    overwriting each other; nothing may be written over an input.
+    """
     cv2 = cv2_or_error()
+    if output and len(photos) > 1 and os.path.isfile(output):
+        raise UserError('--output {} is a file; with several photos give a folder (it is '
+                        'created if needed).'.format(output))
+    folder = (output is None or output.endswith(('/', os.sep)) or os.path.isdir(output)
+              or len(photos) > 1)
+    taken, out = set(), []
+
+    def key(path):
+        return os.path.normcase(os.path.abspath(path))
+    for photo in photos:
+        stem, ext = os.path.splitext(os.path.basename(photo))
+        if folder:
+            name, n = stem + OUTPUT_TAG, 2
+            while {key(os.path.join(output or '.', name + e)) for e in (ext, '.csv')} & taken:
+                name, n = '{}_{}{}'.format(stem, n, OUTPUT_TAG), n + 1
+            base = os.path.join(output or '.', name)
+            picture = base + ext
+        else:
+            base, own_ext = os.path.splitext(output)
+            picture = output if own_ext else output + ext
+            if not cv2.haveImageWriter(picture):
+                raise UserError('--output {}: OpenCV cannot write {} pictures; use .jpg or '
+                                '.png.'.format(output, os.path.splitext(picture)[1] or 'such'))
+        taken |= {key(picture), key(base + '.csv')}
+        out.append((picture, base + '.csv'))
+    for picture, table in out:
+        for photo in photos:
+            if same_file(picture, photo) or same_file(table, photo):
+                raise UserError('writing {} would replace the photo {}; choose another '
+                                '--output.'.format(picture, photo))
+    return out, (output if folder and output else None)
+
+
+def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=False,
+                    log=print):
+    """Predict keypoints on each photo; write the annotated picture (in the
+    photo's format) and a CSV of its faces. Every photo is read and every
+    output name checked before anything is written. Returns the number of
+    photos in which no face was found."""
+    from .predict import Predictor
+    cv2 = cv2_or_error()
+    detector = Detector(detector) if isinstance(detector, str) else detector
     paths = photo_paths(inputs)
-    photos = [(p, read_photo(p)) for p in paths]        # all readable before any work
-    many = len(paths) > 1
-    if many and output:
-        os.makedirs(output, exist_ok=True)
+    targets, folder = output_paths(paths, output)
+    photos = [read_photo(p) for p in paths]
+    if folder:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            raise UserError('cannot create the folder {}: {}.'.format(folder, reason(e)))
     no_face = 0
     with Predictor(model_dir, use_bf16) as predictor:
-        for path, img in photos:
+        for path, img, (picture, table) in zip(paths, photos, targets):
             boxes, points = predict_photo(img, predictor, detector)
             if len(boxes) == 0:
                 log('{}: no face found.'.format(path))
                 no_face += 1
                 continue
-            picture, table = output_paths(path, output, many)
-            ok, encoded = cv2.imencode(os.path.splitext(picture)[1] or '.png',
-                                       draw(img, boxes, points))
+            ok, encoded = cv2.imencode(os.path.splitext(picture)[1], draw(img, boxes, points),
+                                       [cv2.IMWRITE_JPEG_QUALITY, 95])
             if not ok:
-                raise UserError('cannot encode {} (unknown picture suffix?).'.format(picture))
+                raise UserError('cannot encode {}.'.format(picture))
             atomic_write_bytes(picture, encoded.tobytes())
             atomic_write_text(table, faces_csv(boxes, points))
-            log('{}: {} face{} -> {}, {}'.format(path, len(boxes), 's' * (len(boxes) > 1),
-                                               picture, table))
+            log('{}: {} face{} ({} detector) -> {}, {}'.format(
+                path, len(boxes), 's' * (len(boxes) > 1), detector.name, picture, table))
     return no_face
-

@@ -1,0 +1,108 @@
+"""Face detectors for photos and video: dlib's HOG detector, or OpenCV's Haar cascade.
+
+Both are optional extras (requirements-extra.txt). dlib's detector (the
+dlib-bin wheel: no compiler, no model file) finds more of the faces people
+photograph and fewer of the things that are not faces; OpenCV's Haar cascade
+is the fallback where dlib is not installed. docs/detectors.md has the
+measurements behind that choice.
+
+A detector takes a grayscale photo (uint8 [H, W]) and returns int [K, 4]
+boxes (x, y, w, h) in photo pixels, largest first. Each detector comes with
+its own frame: where Kaggle's 96x96 framing of a face lies relative to the
+detector's box (see face_frame()).
+"""
+
+import os
+
+import numpy as np
+
+from .errors import UserError
+
+DETECTORS = ('auto', 'dlib', 'haar')
+DETECT_MAX_SIDE = 800       # detect on a copy no larger than this (speed)
+
+# Kaggle's 96x96 frame relative to each detector's box: (left, top, size) in
+# box widths. Measured by running each detector on faces15's own 96x96
+# training faces (bench/frame.py; medians).
+FRAMES = {'dlib': (-0.094, -0.205, 1.286), 'haar': (-0.007, -0.014, 1.036)}
+
+# Haar only: detections narrower than this fraction of the widest face are
+# dropped (its false hits on texture are much smaller than the real faces),
+# as are any under MIN_FACE_FRACTION of the photo's shorter side.
+RELATIVE_MIN_FACE = 0.5
+MIN_FACE_FRACTION = 0.04
+
+
+def cv2_or_error():
+    try:
+        import cv2
+    except ImportError:
+        raise UserError('photos and video need OpenCV: pip install -r requirements-extra.txt '
+                        '(opencv-python-headless 4.x).')
+    return cv2
+
+
+def dlib_or_none():
+    try:
+        import dlib
+    except ImportError:
+        return None
+    return dlib
+
+
+class Detector:
+    """detector(gray) -> boxes int [K, 4]; .name; .frame (see FRAMES)."""
+
+    def __init__(self, name='auto'):
+        if name not in DETECTORS:
+            raise UserError('unknown detector {!r}; choose from {}.'.format(
+                name, ', '.join(DETECTORS)))
+        if name == 'auto':
+            name = 'dlib' if dlib_or_none() else 'haar'
+        cv2 = cv2_or_error()
+        if name == 'dlib':
+            dlib = dlib_or_none()
+            if dlib is None:
+                raise UserError("--detector dlib needs dlib: pip install dlib-bin (or use "
+                                "--detector haar).")
+            self._hog = dlib.get_frontal_face_detector()
+        else:
+            if not hasattr(cv2, 'CascadeClassifier'):
+                raise UserError('this OpenCV ({}) has no Haar cascade; install '
+                                'opencv-python-headless 4.x.'.format(cv2.__version__))
+            self._cascade = cv2.CascadeClassifier(os.path.join(
+                cv2.data.haarcascades, 'haarcascade_frontalface_default.xml'))
+        self.name, self.frame = name, FRAMES[name]
+
+    def __call__(self, gray):
+        cv2 = cv2_or_error()
+        h, w = gray.shape
+        scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
+        small = cv2.resize(gray, (round(w * scale), round(h * scale)),
+                           interpolation=cv2.INTER_AREA) if scale < 1 else gray
+        boxes = self._dlib(small) if self.name == 'dlib' else self._haar(small, cv2)
+        boxes = np.round(np.asarray(boxes, float).reshape(-1, 4) / scale).astype(int)
+        return boxes[np.argsort(-boxes[:, 2], kind='stable')]
+
+    def _dlib(self, small):
+        # Upsampled once, the HOG detector's 80-pixel window finds faces from
+        # about 40 pixels wide.
+        found = self._hog(np.ascontiguousarray(small), 1)
+        return [(r.left(), r.top(), r.width(), r.height()) for r in found]
+
+    def _haar(self, small, cv2):
+        min_side = max(20, int(MIN_FACE_FRACTION * min(small.shape)))
+        boxes = np.asarray(self._cascade.detectMultiScale(
+            cv2.equalizeHist(small), scaleFactor=1.1, minNeighbors=5,
+            minSize=(min_side, min_side)), float).reshape(-1, 4)
+        if len(boxes):
+            boxes = boxes[boxes[:, 2] >= RELATIVE_MIN_FACE * boxes[:, 2].max()]
+        return boxes
+
+
+def face_frame(box, frame):
+    """The square (x0, y0, size) in photo pixels that Kaggle's 96x96 framing
+    of the face in box (x, y, w, h) covers; frame: a detector's (left, top, size)."""
+    x, y, w, h = box
+    left, top, size = frame
+    return x + left * w, y + top * w, size * w

@@ -1,0 +1,136 @@
+"""Video: the smoothing filter, face tracks, and whole videos from a file and
+from a (stand-in) camera."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from facial_keypoints import video
+from facial_keypoints.errors import UserError
+from test_photo import Fixed, photo_with_face
+
+cv2 = pytest.importorskip('cv2')
+
+
+def test_one_euro_holds_a_still_value_and_follows_a_move():
+    rng = np.random.default_rng(0)
+    f = video.OneEuro(fps=30)
+    still = [f(50 + rng.normal(0, 1, 2)) for _ in range(300)]
+    raw_jitter = np.sqrt(2)                      # frame-to-frame change of the raw values
+    assert np.diff(still[100:], axis=0).std() < 0.3 * raw_jitter
+    g = video.OneEuro(fps=30)
+    ramp = np.array([g(np.array([3.0 * k])) for k in range(60)])[:, 0]   # 90 px/s
+    assert abs(ramp[-1] - 3.0 * 59) < 6          # at most 2 frames behind when moving
+
+
+def test_tracks_keep_their_ids_and_survive_a_missed_detection():
+    t = video.Tracker(fps=30, smooth=False)
+    first = t.update(np.array([[100, 100, 50, 50], [300, 100, 60, 60]]))
+    ids = {tuple(tr.raw): tr.id for tr in first}
+    second = t.update(np.array([[305, 102, 60, 60], [103, 101, 50, 50]]))
+    assert {tr.id for tr in second} == set(ids.values())
+    assert [tr.id for tr in second if tr.box[0] > 200] == [ids[(300, 100, 60, 60)]]
+    for _ in range(video.MAX_MISSED):             # the left face is not detected a while
+        kept = t.update(np.array([[305, 102, 60, 60]]))
+        assert len(kept) == 2
+    assert len(t.update(np.array([[305, 102, 60, 60]]))) == 1
+    assert t.update(np.array([[100, 100, 50, 50], [305, 102, 60, 60]]))[-1].id == 2
+
+
+def moving_face_frames(n=12):
+    gray, _, _ = photo_with_face(scale=2, ox=60, oy=40)
+    frames = []
+    for k in range(n):
+        shifted = np.roll(gray, k, axis=1)
+        frames.append(cv2.cvtColor(shifted, cv2.COLOR_GRAY2BGR))
+    return frames
+
+
+def write_video(path, frames, fps=12.5):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'mp4v'), fps,
+                        (frames[0].shape[1], frames[0].shape[0]))
+    for f in frames:
+        w.write(f)
+    w.release()
+
+
+def count_frames(path):
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    return n, cap.get(cv2.CAP_PROP_FPS)
+
+
+def test_a_video_file_keeps_its_frame_count_and_rate_and_gets_a_csv(trained, tmp_path):
+    _, model_dir, _ = trained
+    src = tmp_path / 'clip.mp4'
+    write_video(src, moving_face_frames())
+    out = tmp_path / 'out.mp4'
+    n = video.annotate_video(str(src), model_dir, str(out), detector=Fixed([(60, 40, 190, 190)]),
+                             log=lambda *a: None)
+    assert n == 12 and count_frames(out) == (12, 12.5)
+    table = pd.read_csv(tmp_path / 'out.csv')
+    assert list(table.frame) == list(range(12)) and set(table.face) == {0}
+    assert table.shape[1] == 6 + 30 and table.box_w.between(189, 191).all()
+
+
+class StandInCamera:
+    """What cv2.VideoCapture(0) gives, without a camera: a few frames, no frame
+    rate, no frame count; Ctrl-C arrives after stop_after frames."""
+
+    def __init__(self, frames, stop_after=None):
+        self.frames, self.stop_after, self.released = list(frames), stop_after, False
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        return 0.0 if prop == cv2.CAP_PROP_FPS else -1.0
+
+    def read(self):
+        if self.stop_after is not None and self.stop_after == 0:
+            raise KeyboardInterrupt
+        if self.stop_after:
+            self.stop_after -= 1
+        return (True, self.frames.pop(0)) if self.frames else (False, None)
+
+    def release(self):
+        self.released = True
+
+
+def test_a_camera_records_until_ctrl_c(trained, tmp_path, monkeypatch):
+    _, model_dir, _ = trained
+    camera = StandInCamera(moving_face_frames(10), stop_after=7)
+    monkeypatch.setattr(video, 'open_capture', lambda source: camera)
+    out = tmp_path / 'cam.mp4'
+    n = video.annotate_video('0', model_dir, str(out), detector=Fixed([(60, 40, 190, 190)]),
+                             log=lambda *a: None)
+    assert n == 7 and camera.released
+    assert count_frames(out) == (7, video.CAMERA_FPS)
+    assert len(pd.read_csv(tmp_path / 'cam.csv')) == 7
+
+
+def test_ctrl_c_on_a_file_writes_nothing(trained, tmp_path, monkeypatch):
+    _, model_dir, _ = trained
+    src = tmp_path / 'clip.mp4'
+    write_video(src, moving_face_frames(4))
+    monkeypatch.setattr(video, 'open_capture', lambda s: StandInCamera(moving_face_frames(), 3))
+    with pytest.raises(KeyboardInterrupt):
+        video.annotate_video(str(src), model_dir, str(tmp_path / 'o.mp4'),
+                             detector=Fixed([(60, 40, 190, 190)]), log=lambda *a: None)
+    assert sorted(os.listdir(tmp_path)) == ['clip.mp4']
+
+
+def test_the_output_may_not_be_the_input(trained, tmp_path):
+    _, model_dir, _ = trained
+    src = tmp_path / 'clip.mp4'
+    write_video(src, moving_face_frames(2))
+    before = src.read_bytes()
+    with pytest.raises(UserError, match='is an input file'):
+        video.annotate_video(str(src), model_dir, str(src), detector=Fixed([]))
+    with pytest.raises(UserError, match=r'write the video as \.mp4 or \.avi'):
+        video.annotate_video(str(src), model_dir, str(tmp_path / 'o.gif'), detector=Fixed([]))
+    assert src.read_bytes() == before and sorted(os.listdir(tmp_path)) == ['clip.mp4']
