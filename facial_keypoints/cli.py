@@ -6,6 +6,7 @@ it filters TensorFlow's C++ start-up lines out of their stderr.
 """
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -18,41 +19,50 @@ KAGGLE_HELP = ('get Kaggle\'s files with "kaggle competitions download -c '
                'facial-keypoints-detection" and unzip them there, or try the built-in '
                'demo with --demo')
 
-# What TensorFlow's C++ side prints on every start on a machine without a GPU:
-# absl's note, the oneDNN notice, the CUDA probe, and the CPU-feature note.
-# The CUDA probe's cuInit error is dropped only where no driver was found.
-_STARTUP_NOISE = re.compile(
+# What TensorFlow's C++ side prints on every start on a machine without a GPU
+# (absl's note, the oneDNN notice, the CUDA probe, the CPU-feature note), and
+# the TFLite converter's notes on options it does not use. The CUDA probe's
+# cuInit error is dropped only where no driver was found.
+_NOISE = re.compile(
     r'All log messages before absl::InitializeLog\(\) is called|'
     r'\] oneDNN custom operations are on|\] Could not find cuda drivers|'
     r'\] This TensorFlow binary is optimized to use available CPU instructions|'
-    r'^To enable the following instructions:.*rebuild TensorFlow')
+    r'^To enable the following instructions:.*rebuild TensorFlow|'
+    r'\] Ignored (output_format|drop_control_dependency)\.$')
 
 
-def import_tensorflow_quietly():
-    """Import TensorFlow and let it probe its devices with stderr captured at
-    the file-descriptor level, then pass on every captured line except the
-    known start-up lines above. Later INFO lines are hidden too
-    (TF_CPP_MIN_LOG_LEVEL=1, unless set already); warnings and errors show."""
-    if 'tensorflow' in sys.modules:
-        return
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')     # its INFO lines; not W or E
+@contextlib.contextmanager
+def filtered_stderr():
+    """Capture stderr at the file-descriptor level (where C++ writes), then pass
+    on every captured line but the known ones above: warnings and errors show."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow as tf
-            tf.config.list_physical_devices()
+            yield
         finally:
+            sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
             captured.seek(0)
             lines = captured.read().decode('utf-8', 'replace').splitlines()
             no_driver = any('Could not find cuda drivers' in line for line in lines)
             for line in lines:
-                if not (_STARTUP_NOISE.search(line)
-                        or (no_driver and 'failed call to cuInit' in line)):
+                if not (_NOISE.search(line) or (no_driver and 'failed call to cuInit' in line)):
                     print(line, file=sys.stderr)
+
+
+def import_tensorflow_quietly():
+    """Import TensorFlow and let it probe its devices inside filtered_stderr().
+    Later INFO lines are hidden too (TF_CPP_MIN_LOG_LEVEL=1, unless set
+    already); warnings and errors show."""
+    if 'tensorflow' in sys.modules:
+        return
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
+    with filtered_stderr():
+        import tensorflow as tf
+        tf.config.list_physical_devices()
 
 
 def train_main(args):
@@ -118,3 +128,11 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, 'error: {} (see --help).\n'.format(message))
+
+
+def export_main(args):
+    import_tensorflow_quietly()
+    from .export import export
+    with filtered_stderr():
+        export(args.model_dir, args.output)
+    return 0

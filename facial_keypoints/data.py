@@ -225,8 +225,8 @@ def _first_bad(mask, df, column, path, lines, problem):
     if mask.any():
         i = int(np.flatnonzero(mask)[0])
         value = df[column].iloc[i]
-        raise UserError('{} line {}: {} is {}, {}.'.format(
-            path, lines[i], column, repr(value) if isinstance(value, str) else value, problem))
+        shown = repr(value) if isinstance(value, str) else 'empty' if pd.isna(value) else value
+        raise UserError('{} line {}: {} is {}, {}.'.format(path, lines[i], column, shown, problem))
 
 
 def _keypoint_column(df, column, path, lines):

@@ -1,0 +1,28 @@
+"""Export a trained model: python run_export.py --model-dir MODEL --output DIR.
+
+Writes a TensorFlow SavedModel (and a .tflite file) that predicts keypoints
+in pixels from uint8 images, usable without this repository; see --help.
+"""
+
+import sys
+
+from facial_keypoints import constants
+from facial_keypoints.cli import ArgumentParser
+
+
+def parse_args(argv=None):
+    p = ArgumentParser(description='Export the best checkpoint of a model folder as a '
+                                   'TensorFlow SavedModel (signature serving_default: images '
+                                   'uint8 [N, 96, 96, 1] -> keypoints float32 [N, 30] in '
+                                   'pixels) plus keypoints.tflite.')
+    p.add_argument('--model-dir', default=constants.SAVE_PATH,
+                   help='the model folder run_train.py saved into (default: {})'.format(
+                       constants.SAVE_PATH))
+    p.add_argument('--output', required=True, help='a new folder for the export')
+    return p.parse_args(argv)
+
+
+if __name__ == '__main__':
+    from facial_keypoints.cli import export_main
+    from facial_keypoints.errors import run_cli
+    sys.exit(run_cli(export_main, parse_args()))
