@@ -225,7 +225,8 @@ def _first_bad(mask, df, column, path, lines, problem):
     if mask.any():
         i = int(np.flatnonzero(mask)[0])
         value = df[column].iloc[i]
-        shown = repr(value) if isinstance(value, str) else 'empty' if pd.isna(value) else value
+        blank = pd.isna(value) or (isinstance(value, str) and not value.strip())
+        shown = 'empty' if blank else repr(value) if isinstance(value, str) else value
         raise UserError('{} line {}: {} is {}, {}.'.format(path, lines[i], column, shown, problem))
 
 

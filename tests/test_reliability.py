@@ -1,18 +1,22 @@
 """Nothing lost when a run is killed, exact resume, repeatable runs, save failures."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
 from conftest import ROOT, fit, make_tiny_data, run_script, tiny_config
 from facial_keypoints import modeldir
+from facial_keypoints.data import input_data
 from facial_keypoints.errors import Interrupted, UserError
+from facial_keypoints.predict import Predictor
 
 QUIET = dict(log=lambda *a: None)
 
@@ -148,3 +152,58 @@ def test_ctrl_c_says_what_was_kept_and_resumes(data_dir, tmp_path):
                                      '--epochs', '3')
     assert status == 0, err
     assert 'resuming' in stdout
+
+
+def test_a_model_folder_can_be_moved_or_copied(data_dir, tmp_path):
+    first = tmp_path / 'first'
+    fit(tiny_config(data_dir, first.resolve(), epochs=2))        # an absolute --model-dir
+    X, _ = input_data(data_dir=data_dir)
+    with Predictor(str(first)) as p:
+        expected = p.predict(X[:4])
+    moved, copied = tmp_path / 'moved', tmp_path / 'copied'
+    shutil.copytree(first, copied)
+    os.rename(first, moved)
+    for folder in (moved, copied):
+        with Predictor(str(folder)) as p:
+            assert p.checkpoint.startswith(str(folder))
+            assert np.array_equal(p.predict(X[:4]), expected)
+    shutil.rmtree(moved)
+    result = fit(tiny_config(data_dir, copied, resume=True, epochs=3, seed=None,
+                             batch_size=None, validation_size=None))
+    assert [h['epoch'] for h in result['history']] == [0, 1, 2]
+    assert modeldir.best_checkpoint(str(copied)).startswith(str(copied))
+    assert not moved.exists()
+
+
+def test_overwrite_removes_only_what_a_run_wrote(data_dir, tmp_path):
+    model_dir = tmp_path / 'm'
+    fit(tiny_config(data_dir, model_dir, epochs=1))
+    mine = ['model-notes.txt', 'last-minute-todo.txt', 'notes.md']
+    for name in mine:
+        (model_dir / name).write_text('mine')
+    (model_dir / 'model-old').mkdir()
+    (model_dir / 'model-old' / 'x.index').write_text('mine')
+    fit(tiny_config(data_dir, model_dir, epochs=1, overwrite=True, seed=4))
+    for name in mine:
+        assert (model_dir / name).read_text() == 'mine'
+    assert (model_dir / 'model-old' / 'x.index').read_text() == 'mine'
+    assert modeldir.read_hparams(str(model_dir))['seed'] == 4
+
+
+def test_outputs_follow_the_umask_and_keep_an_existing_files_mode(trained, tmp_path):
+    from facial_keypoints.predict import predict_test_set
+    data_dir, model_dir, _ = trained
+    old = os.umask(0o022)
+    try:
+        predict_test_set(data_dir, model_dir, str(tmp_path / 'new.csv'), log=lambda *a: None)
+        kept = tmp_path / 'kept.csv'
+        kept.write_text('old')
+        os.chmod(kept, 0o640)
+        predict_test_set(data_dir, model_dir, str(kept), log=lambda *a: None)
+        fit(tiny_config(data_dir, tmp_path / 'm', epochs=1))
+    finally:
+        os.umask(old)
+    assert oct(os.stat(tmp_path / 'new.csv').st_mode & 0o777) == '0o644'
+    assert oct(os.stat(kept).st_mode & 0o777) == '0o640'
+    for name in ('hparams.json', 'history.json', 'learning_curve.png'):
+        assert oct(os.stat(tmp_path / 'm' / name).st_mode & 0o777) == '0o644', name
