@@ -1,102 +1,127 @@
-"""Ablations of the improved recipe: what each of its changes buys (issue #3).
+"""What each part of the improved recipe buys, measured on validation.
 
-    python bench/ablations.py --epochs 20                  # all variants
-    python bench/ablations.py --epochs 20 no_flips no_shifts
+    python bench/ablations.py --data-dir DIR --epochs 30 --bf16            # every variant
+    python bench/ablations.py --data-dir DIR --epochs 30 no_flips rotate5  # some
+    python bench/ablations.py --data-dir DIR --evaluate RUN [RUN ...]      # prediction only
 
-Each variant is the improved recipe with one thing taken away, trained with
-the same seed, the same validation groups and the same number of epochs (the
-cosine schedule is squeezed into them), then scored like training scores
-(validation RMSE in pixels, complete rows of unseen near-duplicate groups).
-Data: ../shared/data/faces15 unless --data-dir says otherwise. Runs one after
-another; about 7 minutes per variant at 20 epochs on 2 CPU cores.
+Each variant is the recipe with one part changed (improved.Options), trained
+with the same seed, the same validation groups and the same number of epochs
+(the cosine schedule is squeezed into them). A line per variant: the best
+validation RMSE as training measures it (one pass), as prediction measures
+it (with the mirror image), and the seconds it took. The model folders stay
+in --keep (default: a temporary folder), so that --evaluate can score them
+again: alone, with test-time shifts, and together as an ensemble.
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
+import time
+
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import numpy as np  # noqa: E402
+from facial_keypoints import augment, data  # noqa: E402
+from facial_keypoints.config import TrainConfig  # noqa: E402
+from facial_keypoints.improved import Options, train_improved, validation_split  # noqa: E402
+from facial_keypoints.predict import Predictor  # noqa: E402
 
-from facial_keypoints import augment, improved, model  # noqa: E402
-from facial_keypoints.train import TrainConfig, train  # noqa: E402
-
-
-def without(part):
-    """The improved recipe with one part of augment_batch switched off."""
-    class Variant(improved.ImprovedRecipe):
-        def augment(self, X, y, rng):
-            X, y, flipped = augment.augment_batch(X, y, rng, **{part: False})
-            return X, y, {self.flipped: flipped}
-    return Variant
-
-
-class NoLabelOffset(improved.ImprovedRecipe):
-    """Flipped targets mirrored at 95 - x with no learned correction."""
-    def loss(self, y_conv, y_):
-        super().loss(y_conv, y_)            # keeps the flipped placeholder the feed uses
-        return improved.masked_rmse(y_conv, y_)
-
-
-class NoCentring(improved.ImprovedRecipe):
-    """The net's output is the keypoints themselves (mean_face stays 0.5)."""
-    def initialize(self, sess, X_train, y_train):
-        pass
+RECIPE = Options()
+VARIANTS = {
+    'recipe': RECIPE,
+    'no_flips': dataclasses.replace(RECIPE, flips=False),
+    'no_shifts': dataclasses.replace(RECIPE, shifts=False),
+    'no_lighting': dataclasses.replace(RECIPE, lighting=False),
+    'no_label_offset': dataclasses.replace(RECIPE, label_offset=False),
+    'no_centring': dataclasses.replace(RECIPE, centring=False),
+    'constant_rate': dataclasses.replace(RECIPE, cosine=False),
+    'rotate5': dataclasses.replace(RECIPE, rotation=5.0, zoom=0.05),
+    'rotate10': dataclasses.replace(RECIPE, rotation=10.0, zoom=0.1),
+    'wing': dataclasses.replace(RECIPE, wing=True),
+    'wide': dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)),
+}
+# Test-time shifts (pixels) averaged by --evaluate's "shifts" line.
+TTA_SHIFTS = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
 
 
-class ConstantRate(improved.ImprovedRecipe):
-    def learning_rate(self, base_rate, epoch, epochs):
-        return base_rate
+def validation_rows(data_dir):
+    """The improved recipe's validation faces and keypoints (pixels)."""
+    X, y = data.input_data(data_dir=data_dir, dropna=False)
+    _, valid = validation_split(X, y, data_dir)
+    return X[valid], data.unscale_keypoints(y[valid])
 
 
-class CompleteRowsOnly(improved.ImprovedRecipe):
-    """Trained on complete rows only, as the post's dropna() would."""
-    def split(self, X, y, validation_size, seed):
-        train_rows, valid_rows = super().split(X, y, validation_size, seed)
-        return train_rows[~np.isnan(y[train_rows]).any(axis=1)], valid_rows
+def predict_shifted(predictor, X, shifts):
+    """Mean prediction (pixels) over copies of X moved by each (dx, dy)."""
+    out = []
+    for dx, dy in shifts:
+        dx, dy = np.full(len(X), dx), np.full(len(X), dy)
+        moved, _ = augment.shift(X, np.zeros((len(X), 30), np.float32), dx, dy)
+        p = predictor.predict(moved, clip=False)
+        p[:, 0::2] -= dx[:, None]
+        p[:, 1::2] -= dy[:, None]
+        out.append(p)
+    return np.clip(np.mean(out, axis=0), 0, 96)
 
 
-class BlogNet(improved.ImprovedRecipe):
-    """The post's network (no batch norm, no centring) with everything else."""
-    def inference(self, x, keep_prob, training, dropout_seed=None):
-        return model.inference(x, keep_prob, dropout_seed)
-
-    def initialize(self, sess, X_train, y_train):
-        pass
+def rmse(pred, truth):
+    return float(np.sqrt(np.mean((pred - truth) ** 2)))
 
 
-VARIANTS = {'improved': improved.ImprovedRecipe, 'no_flips': without('flips'),
-            'no_shifts': without('shifts'), 'no_lighting': without('lighting'),
-            'no_label_offset': NoLabelOffset,
-            'no_centring': NoCentring, 'constant_rate': ConstantRate,
-            'complete_rows_only': CompleteRowsOnly, 'blog_net': BlogNet}
+def evaluate(data_dir, model_dirs):
+    X, truth = validation_rows(data_dir)
+    plain, shifted = [], []
+    for d in model_dirs:
+        with Predictor(d) as p:
+            plain.append(p.predict(X))
+            t = time.perf_counter()
+            shifted.append(predict_shifted(p, X, TTA_SHIFTS))
+            ms = 1000 * (time.perf_counter() - t) / len(X)
+        print('{}: {:.4f} px; with {} test-time shifts {:.4f} px ({:.1f} ms a face)'.format(
+            d, rmse(plain[-1], truth), len(TTA_SHIFTS), rmse(shifted[-1], truth), ms))
+    if len(model_dirs) > 1:
+        print('ensemble of {}: {:.4f} px; with shifts {:.4f} px'.format(
+            len(model_dirs), rmse(np.mean(plain, axis=0), truth),
+            rmse(np.mean(shifted, axis=0), truth)))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('variants', nargs='*',
-                    help='which to run (default: all): ' + ', '.join(VARIANTS))
-    ap.add_argument('--epochs', type=int, default=20)
+    ap.add_argument('variants', nargs='*', help='which to run (default: all): ' +
+                    ', '.join(VARIANTS))
+    ap.add_argument('--data-dir', required=True)
+    ap.add_argument('--epochs', type=int, default=30)
     ap.add_argument('--seed', type=int, default=1)
-    ap.add_argument('--data-dir', default=os.path.join(ROOT, '..', 'shared', 'data', 'faces15'))
+    ap.add_argument('--bf16', action='store_true')
+    ap.add_argument('--keep', help='folder for the model folders (default: a temporary one)')
+    ap.add_argument('--evaluate', nargs='+', metavar='RUN',
+                    help='score these model folders again, alone and as an ensemble')
     args = ap.parse_args()
+    if args.evaluate:
+        return evaluate(args.data_dir, args.evaluate)
     unknown = sorted(set(args.variants) - set(VARIANTS))
     if unknown:
-        ap.error('unknown variant(s) {}; choose from {}'.format(
-            ', '.join(unknown), ', '.join(VARIANTS)))
-    tmp = tempfile.mkdtemp(prefix='fkp-ablations-')
-    print('improved-recipe ablations on {}: {} epochs, seed {}'.format(
-        args.data_dir, args.epochs, args.seed))
+        ap.error('unknown variant(s) {}; choose from {}'.format(', '.join(unknown),
+                                                                ', '.join(VARIANTS)))
+    keep = args.keep or tempfile.mkdtemp(prefix='fkp-ablations-')
+    X, truth = validation_rows(args.data_dir)
+    print('improved-recipe ablations on {}: {} epochs, seed {}, {}; models in {}'.format(
+        args.data_dir, args.epochs, args.seed, 'bfloat16' if args.bf16 else 'float32', keep))
     for name in args.variants or list(VARIANTS):
-        cfg = TrainConfig(data_dir=args.data_dir, model_dir=os.path.join(tmp, name),
-                          recipe='improved', epochs=args.epochs, patience=args.epochs,
-                          seed=args.seed, quiet=True)
-        r = train(cfg, log=lambda *a: None, recipe=VARIANTS[name]())
-        print('{:20s} best validation RMSE {:.4f} px at epoch {:2d}   {:5.0f} s'.format(
-            name, r['best_validation_rmse_px'], r['best_epoch'], r['seconds']), flush=True)
+        model_dir = os.path.join(keep, '{}-e{}-s{}'.format(name, args.epochs, args.seed))
+        cfg = TrainConfig(data_dir=args.data_dir, model_dir=model_dir, recipe='improved',
+                          epochs=args.epochs, patience=args.epochs, seed=args.seed,
+                          bf16=args.bf16 or None, quiet=True)
+        r = train_improved(cfg, log=lambda *a: None, options=VARIANTS[name])
+        with Predictor(model_dir) as p:
+            predicted = rmse(p.predict(X), truth)
+        print('{:16s} best validation {:.4f} px at epoch {:3d}; predicted {:.4f} px; {:5.0f} s'
+              .format(name, r['best_validation_rmse_px'], r['best_epoch'], predicted,
+                      r['seconds']), flush=True)
 
 
 if __name__ == '__main__':

@@ -51,7 +51,8 @@ def flip_keypoints(y, mirror=IMAGE_SIZE - 1):
 
 
 def shift(X, y, dx, dy):
-    """Move each image by whole pixels (dx[i], dy[i]), edges repeated; keypoints follow."""
+    """Move each image by whole pixels (dx[i], dy[i]), edges repeated; keypoints
+    follow. The same as warp() without turn or scale, several times faster."""
     m = MAX_SHIFT
     padded = np.pad(X, ((0, 0), (m, m), (m, m), (0, 0)), mode='edge')
     out = np.empty_like(X)
@@ -64,10 +65,48 @@ def shift(X, y, dx, dy):
     return out, y
 
 
-def augment_batch(X, y, rng, flips=True, shifts=True, lighting=True):
+def warp(X, y, angle, scale, dx, dy):
+    """Turn each image by angle[i] degrees (counter-clockwise on screen) and
+    scale it by scale[i] about the image centre, then move it by (dx[i],
+    dy[i]) pixels; keypoints [N, 30] (/96) follow. Pixels are sampled
+    bilinearly, edges repeated, so whole-pixel moves copy pixels exactly and
+    angle 0, scale 1, no move gives the input back."""
+    n = len(X)
+    c = (IMAGE_SIZE - 1) / 2.0
+    a = np.deg2rad(np.asarray(angle, np.float32))[:, None, None]
+    s = np.asarray(scale, np.float32)[:, None, None]
+    cos, sin = np.cos(a), np.sin(a)
+    # Where each output pixel comes from: the inverse of the move, scale and turn.
+    grid = np.arange(IMAGE_SIZE, dtype=np.float32) - np.float32(c)
+    u = grid[None, None, :] - np.asarray(dx, np.float32)[:, None, None]
+    v = grid[None, :, None] - np.asarray(dy, np.float32)[:, None, None]
+    xs = c + (cos * u - sin * v) / s
+    ys = c + (sin * u + cos * v) / s
+    x0, y0 = np.floor(xs), np.floor(ys)
+    wx, wy = xs - x0, ys - y0
+    flat = X.reshape(-1)
+    base = (np.arange(n) * IMAGE_SIZE * IMAGE_SIZE)[:, None, None]
+    cols = [np.clip(x0 + k, 0, IMAGE_SIZE - 1).astype(np.int64) for k in (0, 1)]
+    rows = [np.clip(y0 + k, 0, IMAGE_SIZE - 1).astype(np.int64) * IMAGE_SIZE + base
+            for k in (0, 1)]
+    top = flat[rows[0] + cols[0]] * (1 - wx) + flat[rows[0] + cols[1]] * wx
+    bottom = flat[rows[1] + cols[0]] * (1 - wx) + flat[rows[1] + cols[1]] * wx
+    out = (top * (1 - wy) + bottom * wy).astype(X.dtype).reshape(X.shape)
+    px = y[:, 0::2] * IMAGE_SIZE - c
+    py = y[:, 1::2] * IMAGE_SIZE - c
+    cos, sin, s = cos[:, :, 0], sin[:, :, 0], s[:, :, 0]
+    y = y.astype(np.float32)
+    y[:, 0::2] = (c + s * (cos * px + sin * py) + np.asarray(dx)[:, None]) / IMAGE_SIZE
+    y[:, 1::2] = (c + s * (-sin * px + cos * py) + np.asarray(dy)[:, None]) / IMAGE_SIZE
+    return out, y
+
+
+def augment_batch(X, y, rng, flips=True, shifts=True, lighting=True, rotation=0.0, zoom=0.0):
     """Flip half the batch at random, shift by up to MAX_SHIFT pixels and
-    vary contrast and brightness. Returns new arrays (X, y, flipped), flipped
-    a bool [N] marking the mirrored rows; the inputs are not changed.
+    vary contrast and brightness; with rotation (degrees) and zoom (a
+    fraction), also turn and scale each face by up to that much. Returns new
+    arrays (X, y, flipped), flipped a bool [N] marking the mirrored rows; the
+    inputs are not changed.
 
     flips, shifts, lighting: switch one part off (for ablations); the random
     draws stay the same, so the other parts do not change.
@@ -77,11 +116,15 @@ def augment_batch(X, y, rng, flips=True, shifts=True, lighting=True):
     flip = (rng.random(len(X)) < 0.5) & flips
     if flip.any():
         X[flip], y[flip] = flip_horizontal(X[flip], y[flip])
-    dx, dy = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, (2, len(X)))
-    if shifts:
-        X, y = shift(X, y, dx, dy)
+    dx, dy = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, (2, len(X))) * shifts
     contrast = rng.uniform(0.8, 1.2, (len(X), 1, 1, 1)).astype(np.float32)
     brightness = rng.uniform(-0.1, 0.1, (len(X), 1, 1, 1)).astype(np.float32)
+    angle = rng.uniform(-rotation, rotation, len(X)) if rotation else np.zeros(len(X))
+    scale = 1 + (rng.uniform(-zoom, zoom, len(X)) if zoom else np.zeros(len(X)))
+    if rotation or zoom:
+        X, y = warp(X, y, angle, scale, dx, dy)
+    elif shifts:
+        X, y = shift(X, y, dx, dy)
     if lighting:
         mean = X.mean(axis=(1, 2, 3), keepdims=True)
         X = np.clip((X - mean) * contrast + mean + brightness, 0.0, 1.0)

@@ -17,7 +17,7 @@ import shutil
 
 import tensorflow as tf
 
-from . import modeldir
+from . import improved_model, modeldir
 from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
 from .errors import UserError, reason
 from .predict import SAVED_MODEL_FILE, clip_to_image, keypoints_graph, recipe_of
@@ -45,12 +45,14 @@ def export(model_dir, output, log=print):
     path = modeldir.best_checkpoint(model_dir)
     if path is None:
         raise UserError('no checkpoint in {}: train first.'.format(model_dir))
-    recipe = recipe_of(modeldir.variables(path))
+    saved = modeldir.variables(path)
+    recipe = recipe_of(saved)
     tmp = os.path.join(parent, '.{}.{}.tmp'.format(os.path.basename(output), secrets.token_hex(4)))
     try:
         with tf.Graph().as_default(), tf1.Session() as sess:
             images = tf1.placeholder(tf.uint8, [None, IMAGE_SIZE, IMAGE_SIZE, 1], name='images')
-            keypoints = clip_to_image(keypoints_graph(tf.cast(images, tf.float32) / 255.0, recipe))
+            keypoints = clip_to_image(keypoints_graph(tf.cast(images, tf.float32) / 255.0, recipe,
+                                                      improved_model.architecture(saved)))
             keypoints = tf.identity(keypoints, name='keypoints')
             columns = tf.constant(KEYPOINT_COLUMNS, name='keypoint_columns')
             modeldir.restore(modeldir.saver(), sess, path)

@@ -11,6 +11,8 @@ recipe changes:
 - Adam with a cosine learning-rate decay, and more patience.
 """
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
@@ -25,21 +27,41 @@ from .splits import group_split
 tf1 = tf.compat.v1
 
 VALIDATION_FRACTION = 0.2
+VALIDATION_SEED = 1             # the same held-out groups for every run on the same data
 FINAL_RATE_FRACTION = 0.01      # the cosine decay ends at 1% of the starting rate
 
 
-def learning_rate(base_rate, epoch, epochs):
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The parts of the recipe, each of which can be changed on its own
+    (bench/ablations.py measures what each buys). Saved in hparams.json."""
+    flips: bool = True              # mirror half of each batch (augment.py)
+    shifts: bool = True             # move faces by up to augment.MAX_SHIFT pixels
+    lighting: bool = True           # vary contrast and brightness
+    rotation: float = 0.0           # turn faces by up to this many degrees
+    zoom: float = 0.0               # scale faces by up to this fraction
+    label_offset: bool = True       # learn the labels' x offset (improved_model.loss)
+    centring: bool = True           # start from the training set's mean face
+    cosine: bool = True             # cosine learning-rate decay (else constant)
+    wing: bool = False              # minimise the wing loss instead of the RMSE
+    channels: tuple = improved_model.CHANNELS
+    fc_units: int = improved_model.FC_UNITS
+
+
+def learning_rate(base_rate, epoch, epochs, cosine=True):
     """Cosine decay from base_rate at epoch 0 to FINAL_RATE_FRACTION of it at the last."""
+    if not cosine:
+        return base_rate
     t = epoch / max(epochs - 1, 1)
     low = base_rate * FINAL_RATE_FRACTION
     return low + 0.5 * (base_rate - low) * (1 + np.cos(np.pi * t))
 
 
-def validation_split(X, y, seed, path):
+def validation_split(X, y, path):
     """(train_rows, valid_rows): whole near-duplicate groups validate; of them,
     only complete rows are scored, and their incomplete rows are used nowhere,
     so no frame of a validation group is trained on."""
-    train_rows, valid_rows = group_split(X, VALIDATION_FRACTION, seed)
+    train_rows, valid_rows = group_split(X, VALIDATION_FRACTION, VALIDATION_SEED)
     valid_rows = valid_rows[~np.isnan(y[valid_rows]).any(axis=1)]
     if len(valid_rows) == 0:
         raise UserError('{} has no row with all 30 keypoints among its validation groups, '
@@ -49,15 +71,17 @@ def validation_split(X, y, seed, path):
     return train_rows, valid_rows
 
 
-def train_improved(cfg=None, log=print):
-    """Train the improved recipe as cfg says; returns what train.train() does."""
+def train_improved(cfg=None, log=print, options=Options()):
+    """Train the improved recipe as cfg says; returns what train.train() does.
+    options: the recipe's parts (the default is the recipe)."""
     cfg = cfg or TrainConfig(recipe='improved')
     run = Run(cfg, log)
+    run.hparams['improved'] = dataclasses.asdict(options)
     log = run.log
     path = find_data_file(cfg.data_dir, TRAIN_FILE)
 
     X, y = input_data(data_dir=cfg.data_dir, dropna=False)
-    train_rows, valid_rows = validation_split(X, y, run.seed, path)
+    train_rows, valid_rows = validation_split(X, y, path)
     X_train, y_train, X_valid, y_valid = X[train_rows], y[train_rows], X[valid_rows], y[valid_rows]
     del X, y
 
@@ -66,43 +90,52 @@ def train_improved(cfg=None, log=print):
         x = tf1.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, 1], name='x')
         y_ = tf1.placeholder(tf.float32, [None, NUM_OUTPUTS], name='y_')
         keep_prob = tf1.placeholder_with_default(1.0, [], name='keep_prob')
-        training = tf1.placeholder_with_default(False, [], name='training')
         flipped = tf1.placeholder_with_default(tf.zeros_like(y_[:, 0], tf.bool), [None])
         rate = tf1.placeholder(tf.float32, [], name='learning_rate')
-        y_conv = improved_model.network(x, keep_prob, training)
+        # Two copies of the network with the same variables: one trains (batch
+        # statistics, dropout), one predicts (moving averages).
+        arch = options.channels, options.fc_units
+        y_fit = improved_model.network(x, keep_prob, True, *arch)
+        corrected = flipped if options.label_offset else tf.zeros_like(flipped)
+        rmse = improved_model.loss(y_fit, y_, corrected)
+        objective = improved_model.loss(y_fit, y_, corrected, wing_loss=True) \
+            if options.wing else rmse
+        y_conv = improved_model.network(x, 1.0, False, *arch)
+        validation_rmse = improved_model.masked_rmse(y_conv, y_)
         net_variables = tf1.global_variables()
-        rmse = improved_model.loss(y_conv, y_, flipped)
         with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
-            train_step = tf1.train.AdamOptimizer(rate).minimize(rmse)
+            train_step = tf1.train.AdamOptimizer(rate).minimize(objective)
         saver = modeldir.saver(net_variables)
         offset_px = improved_model.label_x_offset() * IMAGE_SIZE
         set_mean_face = tf1.assign(improved_model.mean_face(), np.nanmean(y_train, axis=0))
 
         with tf1.Session(config=run.session_config()) as sess:
             sess.run(tf1.global_variables_initializer())
-            sess.run(set_mean_face)
+            if options.centring:
+                sess.run(set_mean_face)
             TRAIN_SIZE = len(X_train)
             best_validation_loss, current_epoch, first_epoch = run.resume(
-                sess, batch_sizes(TRAIN_SIZE, cfg.batch_size)
-                + batch_sizes(len(X_valid), cfg.batch_size))
+                sess, batch_sizes(TRAIN_SIZE, cfg.batch_size))
             log('begin training..., train dataset size:{0} (validation: {1} complete rows of '
                 'held-out groups, on which the mean face scores {2:.2f} px)'.format(
                     TRAIN_SIZE, len(X_valid), mean_face_rmse(y_train, y_valid) * 96))
             i = first_epoch - 1
             for i in range(first_epoch, cfg.epochs):
                 train_index = run.shuffle(i, TRAIN_SIZE)
-                lr = learning_rate(cfg.learning_rate, i, cfg.epochs)
+                lr = learning_rate(cfg.learning_rate, i, cfg.epochs, options.cosine)
                 train_losses = []
                 for j in run.batches(TRAIN_SIZE, cfg.batch_size, 'epoch {}'.format(i)):
                     idx = train_index[j:j + cfg.batch_size]
                     # Random draws are a function of (seed, epoch, batch), for --resume.
                     xb, yb, fb = augment.augment_batch(
-                        X_train[idx], y_train[idx], np.random.default_rng([run.seed, i, j]))
+                        X_train[idx], y_train[idx], np.random.default_rng([run.seed, i, j]),
+                        options.flips, options.shifts, options.lighting, options.rotation,
+                        options.zoom)
                     _, loss = sess.run([train_step, rmse], feed_dict={
-                        x: xb, y_: yb, flipped: fb, keep_prob: cfg.keep_prob,
-                        training: True, rate: lr})
+                        x: xb, y_: yb, flipped: fb, keep_prob: cfg.keep_prob, rate: lr})
                     train_losses.append(loss)
-                validation_loss = evaluate(sess, rmse, {x: X_valid, y_: y_valid}, cfg.batch_size)
+                validation_loss = evaluate(sess, validation_rmse, {x: X_valid, y_: y_valid},
+                                           cfg.batch_size)
                 run.record(i, train_losses, validation_loss, learning_rate=lr,
                            label_x_offset_px=float(sess.run(offset_px)))
                 if validation_loss < best_validation_loss:

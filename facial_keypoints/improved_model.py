@@ -35,11 +35,12 @@ def masked_rmse(y_conv, y_):
 
 
 def batch_norm(h, training, decay=0.9, epsilon=1e-3):
-    """Batch normalisation over all axes but the last, with tf.nn ops.
+    """Batch normalisation over all axes but the last (TensorFlow's fused kernel,
+    which also runs in bfloat16 under --bf16).
 
-    training: False (a Python bool) builds the prediction form, which uses
-    the moving averages only; a bool tensor chooses per run. The moving
-    averages' updates join UPDATE_OPS, which the training step runs.
+    training: True normalises with the batch's statistics and adds the moving
+    averages' updates to UPDATE_OPS, which the training step runs; False uses
+    the moving averages (prediction, validation).
     """
     c = h.shape[-1]
     gamma = tf1.get_variable('gamma', [c], initializer=tf1.ones_initializer())
@@ -48,43 +49,57 @@ def batch_norm(h, training, decay=0.9, epsilon=1e-3):
                                    initializer=tf1.zeros_initializer())
     moving_var = tf1.get_variable('moving_variance', [c], trainable=False,
                                   initializer=tf1.ones_initializer())
-    if training is False:
-        return tf.nn.batch_normalization(h, moving_mean, moving_var, beta, gamma, epsilon)
-    mean, var = tf.nn.moments(h, axes=list(range(len(h.shape) - 1)))
-    for avg, value in ((moving_mean, mean), (moving_var, var)):
-        tf1.add_to_collection(tf1.GraphKeys.UPDATE_OPS,
-                              tf1.assign(avg, avg * decay + value * (1 - decay)))
-    mean, var = tf.cond(training, lambda: (mean, var), lambda: (moving_mean, moving_var))
-    return tf.nn.batch_normalization(h, mean, var, beta, gamma, epsilon)
+    x = h if len(h.shape) == 4 else h[:, None, None, :]
+    if not training:
+        y, _, _ = tf1.nn.fused_batch_norm(x, gamma, beta, moving_mean, moving_var, epsilon,
+                                          is_training=False)
+    else:
+        y, mean, var = tf1.nn.fused_batch_norm(x, gamma, beta, epsilon=epsilon)
+        for avg, value in ((moving_mean, mean), (moving_var, var)):
+            tf1.add_to_collection(tf1.GraphKeys.UPDATE_OPS,
+                                  tf1.assign(avg, avg * decay + value * (1 - decay)))
+    return y if len(h.shape) == 4 else y[:, 0, 0, :]
 
 
-def network(x, keep_prob, training):
+def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS):
     """x [N, 96, 96, 1] in [0, 1] -> y_conv [N, 30], keypoints / 96.
 
     keep_prob: dropout's keep probability (1.0, a Python float, builds no
-    dropout at all). training: see batch_norm(). Also creates the learned
-    label offset (label_x_offset()), so every checkpoint of the network has it.
+    dropout at all). training: a Python bool, see batch_norm(). Called again
+    in the same graph, it shares the variables (the training graph builds a
+    training and a validation copy). Also creates the learned label offset
+    (label_x_offset()), so every checkpoint of the network has it.
     """
-    h = x - 0.5
-    for i, c in enumerate(CHANNELS):
-        with tf1.variable_scope('conv{}'.format(i + 1)):
-            W = tf1.get_variable('W', [3, 3, h.shape[-1], c],
-                                 initializer=tf1.initializers.he_normal())
-            h = tf.nn.relu(batch_norm(tf.nn.conv2d(h, W, strides=1, padding='SAME'), training))
-        h = tf.nn.max_pool2d(h, 2, 2, 'SAME')
-    h = tf.reshape(h, [-1, int(np.prod(h.shape[1:]))])
-    with tf1.variable_scope('fc1'):
-        W1 = tf1.get_variable('W', [h.shape[-1], FC_UNITS],
-                              initializer=tf1.initializers.he_normal())
-        h = tf.nn.relu(batch_norm(tf.matmul(h, W1), training))
-    h = tf.nn.dropout(h, rate=1 - keep_prob)
-    # Small output weights: training starts at the mean face instead of far
-    # from it (a large first loss kills the dense layer's ReLUs under Adam).
-    W2 = tf1.get_variable('W_fc2', [FC_UNITS, NUM_OUTPUTS],
-                          initializer=tf1.truncated_normal_initializer(stddev=1e-3))
-    b2 = tf1.get_variable('b_fc2', [NUM_OUTPUTS], initializer=tf1.zeros_initializer())
-    label_x_offset()
-    return tf.matmul(h, W2) + b2 + mean_face()
+    with tf1.variable_scope(tf1.get_variable_scope(), reuse=tf1.AUTO_REUSE):
+        h = x - 0.5
+        for i, c in enumerate(channels):
+            with tf1.variable_scope('conv{}'.format(i + 1)):
+                W = tf1.get_variable('W', [3, 3, h.shape[-1], c],
+                                     initializer=tf1.initializers.he_normal())
+                h = tf.nn.relu(batch_norm(tf.nn.conv2d(h, W, strides=1, padding='SAME'),
+                                          training))
+            h = tf.nn.max_pool2d(h, 2, 2, 'SAME')
+        h = tf.reshape(h, [-1, int(np.prod(h.shape[1:]))])
+        with tf1.variable_scope('fc1'):
+            W1 = tf1.get_variable('W', [h.shape[-1], fc_units],
+                                  initializer=tf1.initializers.he_normal())
+            h = tf.nn.relu(batch_norm(tf.matmul(h, W1), training))
+        h = tf.nn.dropout(h, rate=1 - keep_prob)
+        # Small output weights: training starts at the mean face instead of far
+        # from it (a large first loss kills the dense layer's ReLUs under Adam).
+        W2 = tf1.get_variable('W_fc2', [fc_units, NUM_OUTPUTS],
+                              initializer=tf1.truncated_normal_initializer(stddev=1e-3))
+        b2 = tf1.get_variable('b_fc2', [NUM_OUTPUTS], initializer=tf1.zeros_initializer())
+        label_x_offset()
+        return tf.matmul(h, W2) + b2 + mean_face()
+
+
+def architecture(checkpoint_variables):
+    """(channels, fc_units) of the network whose checkpoint holds these {name: shape}."""
+    channels = []
+    while 'conv{}/W'.format(len(channels) + 1) in checkpoint_variables:
+        channels.append(checkpoint_variables['conv{}/W'.format(len(channels) + 1)][-1])
+    return tuple(channels), checkpoint_variables.get('W_fc2', [FC_UNITS])[0]
 
 
 def mean_face():
@@ -100,7 +115,19 @@ def label_x_offset():
         return tf1.get_variable('label_x_offset', [], initializer=tf1.zeros_initializer())
 
 
-def loss(y_conv, y_, flipped):
+def wing(y_conv, y_, w=10.0, epsilon=2.0):
+    """The wing loss (Feng et al., CVPR 2018) over the values y_ has, on
+    errors in pixels: logarithmic below w pixels, so small errors weigh more
+    than in a squared loss, linear above."""
+    have = tf.math.is_finite(y_)
+    d = tf.abs(tf.where(have, y_, tf.zeros_like(y_)) - y_conv) * 96.0
+    c = w - w * np.log(1 + w / epsilon)
+    loss = tf.where(d < w, w * tf.math.log(1 + d / epsilon), d - c)
+    loss = tf.where(have, loss, tf.zeros_like(loss))
+    return tf.reduce_sum(loss) / tf.maximum(tf.reduce_sum(tf.cast(have, tf.float32)), 1.0)
+
+
+def loss(y_conv, y_, flipped, wing_loss=False):
     """Masked RMSE against targets whose mirrored rows are corrected by a
     learned label x-offset d.
 
@@ -112,12 +139,13 @@ def loss(y_conv, y_, flipped):
     half that error as a bias on every face. Adding 2d to the x targets of
     mirrored rows (flipped: bool [N]), with d trained, removes the conflict:
     the loss is lowest when d is the data's offset. Prediction mirrors its
-    look at each mirror image back at 95 + 2d (predict.py).
+    look at each mirror image back at 95 + 2d (predict.py). wing_loss: the
+    wing loss of those targets instead of their RMSE.
     """
     x_columns = tf.constant(np.arange(NUM_OUTPUTS) % 2 == 0, dtype=tf.float32)
     correction = (2.0 * label_x_offset() * tf.cast(flipped, tf.float32)[:, None]
                   * x_columns[None, :])
-    return masked_rmse(y_conv, y_ + correction)
+    return (wing if wing_loss else masked_rmse)(y_conv, y_ + correction)
 
 
 def flip_keypoints(y, mirror, permutation):

@@ -24,18 +24,20 @@ tf1 = tf.compat.v1
 SAVED_MODEL_FILE = 'saved_model.pb'     # marks an export (run_export.py)
 
 
-def keypoints_graph(x, recipe):
+def keypoints_graph(x, recipe, architecture=None):
     """The prediction graph: x float32 [N, 96, 96, 1] in [0, 1] -> keypoints in
     pixels [N, 30], unclipped. Dropout is off (keep_prob 1.0).
 
     The improved recipe also predicts each face's mirror image, mirrors that
     answer back at 95 + 2d (d: its learned label offset, in pixels) and
-    averages the two.
+    averages the two. architecture: its (channels, fc_units), when not the
+    recipe's own (improved_model.architecture() reads them off a checkpoint).
     """
     if recipe == 'blog':
         y_conv, _ = model(x, tf.zeros([1, NUM_OUTPUTS]), 1.0)
     else:
-        both = improved_model.network(tf.concat([x, tf.reverse(x, axis=[2])], 0), 1.0, False)
+        both = improved_model.network(tf.concat([x, tf.reverse(x, axis=[2])], 0), 1.0, False,
+                                      *(architecture or ()))
         y_conv, y_mirror = tf.split(both, 2)
         mirror = (IMAGE_SIZE - 1) / IMAGE_SIZE + 2 * improved_model.label_x_offset()
         y_conv = (y_conv + improved_model.flip_keypoints(y_mirror, mirror, FLIP_PERMUTATION)) / 2
@@ -77,7 +79,8 @@ class Predictor:
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.x = tf1.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, 1], name='x')
-            self.keypoints = keypoints_graph(self.x, self.recipe)
+            self.keypoints = keypoints_graph(self.x, self.recipe,
+                                             improved_model.architecture(saved))
             self.clipped = clip_to_image(self.keypoints)
             wanted = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
             wrong = sorted(k for k, shape in wanted.items() if saved.get(k) != shape)
