@@ -44,6 +44,41 @@ VARIANTS = {
     'wing': dataclasses.replace(RECIPE, wing=True),
     'wide': dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)),
 }
+
+
+def heatmap_network(x, keep_prob, training, *architecture):
+    """Integral regression (Sun et al., ECCV 2018), tried as a variant: three
+    stages of the recipe's convolutions down to 12x12, one more convolution,
+    then a 12x12 heat map per keypoint whose softmax-weighted mean position
+    is the keypoint. Keeps the label offset; the mean face is not used."""
+    import tensorflow as tf
+    from facial_keypoints import improved_model as im
+    tf1 = tf.compat.v1
+    with tf1.variable_scope(tf1.get_variable_scope(), reuse=tf1.AUTO_REUSE):
+        h = x - 0.5
+        channels = (32, 64, 128)
+        for i, c in enumerate(channels + (256,)):
+            with tf1.variable_scope('conv{}'.format(i + 1)):
+                W = tf1.get_variable('W', [3, 3, h.shape[-1], c],
+                                     initializer=tf1.initializers.he_normal())
+                h = tf.nn.relu(im.batch_norm(tf.nn.conv2d(h, W, 1, 'SAME'), training))
+            if i < len(channels):
+                h = tf.nn.max_pool2d(h, 2, 2, 'SAME')
+        h = tf.nn.dropout(h, rate=1 - keep_prob)
+        W = tf1.get_variable('W_heat', [1, 1, h.shape[-1], 15],
+                             initializer=tf1.initializers.he_normal())
+        logits = tf.nn.conv2d(h, W, 1, 'SAME') + tf1.get_variable(
+            'b_heat', [15], initializer=tf1.zeros_initializer())
+        n = logits.shape[1]
+        p = tf.nn.softmax(tf.reshape(tf.transpose(logits, [0, 3, 1, 2]), [-1, 15, n * n]))
+        cells = (tf.range(n, dtype=tf.float32) + 0.5) * (96.0 / n) - 0.5
+        xs = tf.reduce_sum(p * tf.tile(cells, [n])[None, None, :], -1)
+        ys = tf.reduce_sum(p * tf.repeat(cells, n)[None, None, :], -1)
+        im.label_x_offset()
+        im.mean_face()
+        return tf.reshape(tf.stack([xs, ys], -1), [-1, 30]) / 96.0
+
+
 # Test-time shifts (pixels) averaged by --evaluate's "shifts" line.
 TTA_SHIFTS = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
 
@@ -98,9 +133,14 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--bf16', action='store_true')
     ap.add_argument('--keep', help='folder for the model folders (default: a temporary one)')
+    ap.add_argument('--heatmap', action='store_true',
+                    help='use heatmap_network() in place of the recipe\'s network')
     ap.add_argument('--evaluate', nargs='+', metavar='RUN',
                     help='score these model folders again, alone and as an ensemble')
     args = ap.parse_args()
+    if args.heatmap:
+        from facial_keypoints import improved_model
+        improved_model.network = heatmap_network
     if args.evaluate:
         return evaluate(args.data_dir, args.evaluate)
     unknown = sorted(set(args.variants) - set(VARIANTS))
@@ -112,7 +152,8 @@ def main():
     print('improved-recipe ablations on {}: {} epochs, seed {}, {}; models in {}'.format(
         args.data_dir, args.epochs, args.seed, 'bfloat16' if args.bf16 else 'float32', keep))
     for name in args.variants or list(VARIANTS):
-        model_dir = os.path.join(keep, '{}-e{}-s{}'.format(name, args.epochs, args.seed))
+        model_dir = os.path.join(keep, '{}{}-e{}-s{}'.format(
+            name, '-heatmap' if args.heatmap else '', args.epochs, args.seed))
         cfg = TrainConfig(data_dir=args.data_dir, model_dir=model_dir, recipe='improved',
                           epochs=args.epochs, patience=args.epochs, seed=args.seed,
                           bf16=args.bf16 or None, quiet=True)

@@ -1,18 +1,21 @@
-"""Benchmarks for issue #5: every figure is a ratio measured in this one run.
+"""Benchmarks: every figure is a ratio measured in this one run, on this machine.
 
-    python bench/run.py            # full (about 10 minutes on 2 CPU cores)
-    python bench/run.py --quick    # under 5 minutes
+    python bench/run.py --data-dir DIR             # about 25 minutes on 2 CPU cores
+    python bench/run.py --data-dir DIR --quick     # about 6 minutes
 
-Data: ../shared/data/faces15 when present, else a demo set it makes. Each
-training-speed variant runs in a fresh process (Keras 3 needs eager mode,
-the project runs graph mode), on the same rows, with the same batch size.
-Not a test: nothing here asserts a time.
+DIR holds Kaggle-format data (training.csv[.gz], test.csv[.gz]). Each
+training figure comes from a fresh process; the variants of one comparison
+take turns (round-robin), and each keeps its fastest epoch, because other
+work on a shared machine only ever slows one down. Not a test: nothing here
+asserts a time. docs/performance.md shows one run's output.
 """
 
 import argparse
 import json
 import os
 import platform
+import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,29 +23,29 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-SHARED = os.path.join(ROOT, '..', 'shared', 'data')
-POST_MFLOP_PER_SAMPLE = 261          # forward ~87 MFLOP (conv 71.5 + dense 15.7), x3 to train
 
 
-# ---- workers: each prints one JSON line -------------------------------------
+# ---- workers: each prints one JSON line --------------------------------------------
+
+def post_input_data(path, test=False):
+    """The post's input_data(), literally (np.fromstring is deprecated but works)."""
+    import numpy as np
+    import pandas as pd
+    df = pd.read_csv(path)
+    cols = df.columns[:-1]
+    df = df.dropna()
+    df['Image'] = df['Image'].apply(lambda img: np.fromstring(img, sep=' ') / 255.0)
+    X = np.vstack(df['Image']).reshape((-1, 96, 96, 1))
+    y = None if test else df[cols].values / 96.0
+    return X, y
+
 
 def worker_parse(data_dir, repeats):
     import numpy as np
-    import pandas as pd
-    from facial_keypoints import data
+    from facial_keypoints import cache, data
     path = data.find_data_file(data_dir, 'training.csv')
 
-    def post_input_data(dropna):
-        # The post's input_data(), literally (np.fromstring is deprecated but still works).
-        df = pd.read_csv(path)
-        cols = df.columns[:-1]
-        if dropna:
-            df = df.dropna()
-        df['Image'] = df['Image'].apply(lambda img: np.fromstring(img, sep=' ') / 255.0)
-        X = np.vstack(df['Image']).reshape((-1, 96, 96, 1))
-        return X, df[cols].values / 96.0
-
-    def best_of(fn):
+    def best(fn):
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
@@ -50,340 +53,304 @@ def worker_parse(data_dir, repeats):
             times.append(time.perf_counter() - t)
         return min(times), out
 
-    # Reading (and for .gz/.zip inflating) the bytes: a floor no parser goes under.
-    result = {'file': path, 'read_bytes_s': best_of(lambda: data._read_bytes(path))[0]}
-    for dropna in (True, False):
-        tag = 'complete_rows' if dropna else 'all_rows'
-        t_post, (Xp, _) = best_of(lambda: post_input_data(dropna))
-        t_ours, (X, _) = best_of(lambda: data.input_data(data_dir=data_dir, dropna=dropna,
-                                                          cache=False))
-        # A first run with the cache on also hashes the file and writes the
-        # cache: timed with an empty cache folder each time.
-        t_fill, _ = best_of(lambda: _with_empty_cache(
-            lambda: data.input_data(data_dir=data_dir, dropna=dropna)))
-        data.input_data(data_dir=data_dir, dropna=dropna)          # fill the cache
-        t_hit, (Xc, _) = best_of(lambda: data.input_data(data_dir=data_dir, dropna=dropna))
-        result[tag] = {'rows': len(X), 'post_s': t_post, 'ours_s': t_ours,
-                       'cache_fill_s': t_fill, 'cache_hit_s': t_hit,
-                       'identical': bool(np.array_equal(Xp.astype(np.float32), X)
-                                         and np.array_equal(X, Xc))}
-    print(json.dumps(result))
-
-
-def _with_empty_cache(fn):
-    import shutil
-    from facial_keypoints import cache
-    folder = tempfile.mkdtemp(prefix='fkp-cache-')
-    real = cache._folders
-    cache._folders = lambda path: [folder]
-    try:
-        return fn()
-    finally:
-        cache._folders = real
-        shutil.rmtree(folder)
-
-
-def _training_rows(data_dir):
-    from facial_keypoints import data
-    X, y = data.input_data(data_dir=data_dir, cache=False)
-    return X[100:], y[100:]            # the post's training rows (first 100 validate)
-
-
-def worker_train(variant, data_dir, epochs):
-    """Samples per second of the blog graph, as variant trains it."""
-    import numpy as np
-    X, y = _training_rows(data_dir)
-    if variant == 'keras':
-        return _keras(X, y, epochs)
-    import tensorflow as tf
-    from facial_keypoints import model
-    tf1 = tf.compat.v1
-    tf1.disable_eager_execution()
-    config = tf1.ConfigProto()
-    if variant == 'project_xla':
-        config.graph_options.optimizer_options.global_jit_level = tf1.OptimizerOptions.ON_1
-    if variant == 'project_threads_2x1':
-        config.intra_op_parallelism_threads, config.inter_op_parallelism_threads = 2, 1
-    with tf.Graph().as_default():
-        tf1.set_random_seed(0)
-        x, y_, keep_prob = model.placeholders()
-        if variant == 'kernels_only':
-            # One batch held in the graph: no feed, no copy, no Python per
-            # sample. No input path can make a step cheaper than this.
-            x = tf.Variable(X[:64], trainable=False, name='x_batch')
-            y_ = tf.Variable(y[:64], trainable=False, name='y_batch')
-        y_conv, rmse = model.model(x, y_, keep_prob)
-        train_step = tf1.train.AdamOptimizer(1e-3).minimize(rmse)
-        with tf1.Session(config=config) as sess:
-            sess.run(tf1.global_variables_initializer())
-            if variant == 'kernels_only':
-                def epoch():
-                    for _ in range(0, len(X), 64):
-                        sess.run(train_step, {keep_prob: 0.5})
-            elif variant == 'post_literal':
-                # The post's loop: float64 arrays (np.fromstring / 255.0), the whole
-                # training set re-indexed every epoch, float64 slices fed.
-                X_train, y_train = X.astype(np.float64), y.astype(np.float64)
-                train_index = list(range(len(X)))
-
-                def epoch():
-                    nonlocal X_train, y_train
-                    np.random.shuffle(train_index)
-                    X_train, y_train = X_train[train_index], y_train[train_index]
-                    for j in range(0, len(X_train), 64):
-                        train_step.run(feed_dict={x: X_train[j:j + 64], y_: y_train[j:j + 64],
-                                                  keep_prob: 0.5})
-            else:
-                # The project's loop (train.py): float32, one batch gathered per step.
-                rng = np.random.default_rng(0)
-
-                def epoch():
-                    perm = rng.permutation(len(X))
-                    for j in range(0, len(X), 64):
-                        idx = perm[j:j + 64]
-                        sess.run(train_step, {x: X[idx], y_: y[idx], keep_prob: 0.5})
-            times = []
-            for _ in range(epochs + 1):
-                t = time.perf_counter()
-                epoch()
-                times.append(time.perf_counter() - t)
-    _report_epochs(len(X), times[1:])      # the first epoch warms up
-
-
-def _keras(X, y, epochs):
-    import keras
-    from keras import layers, ops
-    net = keras.Sequential([
-        keras.Input((96, 96, 1)),
-        layers.Conv2D(32, 3, activation='relu'), layers.MaxPooling2D(2, padding='same'),
-        layers.Conv2D(64, 2, activation='relu'), layers.MaxPooling2D(2, padding='same'),
-        layers.Conv2D(128, 2, activation='relu'), layers.MaxPooling2D(2, padding='same'),
-        layers.Flatten(), layers.Dense(500, activation='relu'),
-        layers.Dense(500, activation='relu'), layers.Dropout(0.5), layers.Dense(30)])
-    assert net.count_params() == 8051502
-    net.compile(optimizer=keras.optimizers.Adam(1e-3),
-                loss=lambda t, p: ops.sqrt(ops.mean(ops.square(t - p))))
-
-    class Timer(keras.callbacks.Callback):
-        times = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.times.append(time.perf_counter() - self.t)
-    net.fit(X, y, batch_size=64, epochs=epochs + 1, shuffle=True, verbose=0,
-            callbacks=[Timer()])
-    _report_epochs(len(X), Timer.times[1:])
-
-
-def _report_epochs(n, times):
-    # The fastest epoch: other work on a shared machine only ever slows one down.
-    fastest = min(times)
-    print(json.dumps({'samples_per_s': n / fastest, 'epoch_s': fastest, 'epochs': len(times)}))
-
-
-def worker_matmul():
-    """Attainable float32 FLOP/s of this CPU through TensorFlow (a big matmul)."""
-    import tensorflow as tf
-    a = tf.random.normal([2048, 2048])
-    b = tf.random.normal([2048, 2048])
-    tf.matmul(a, b).numpy()
-    t = time.perf_counter()
-    for _ in range(10):
-        c = tf.matmul(a, b)
-    c.numpy()
-    dt = (time.perf_counter() - t) / 10
-    print(json.dumps({'gflops': 2 * 2048 ** 3 / dt / 1e9}))
-
-
-def worker_predict(data_dir, model_dir, photos):
-    from facial_keypoints import data, photo
-    from facial_keypoints.predict import Predictor
-    pixels, _ = data.load_test(data_dir)
-    X = data.scale_images(pixels)
-    out = {}
-    with Predictor(model_dir) as p:
-        p.predict(X[:64])
-        t = time.perf_counter()
-        p.predict(X)
-        out['test_ms_per_image'] = 1000 * (time.perf_counter() - t) / len(X)
-        out['test_images'] = len(X)
-        faces, t = 0, time.perf_counter()
-        for path in photos:
-            boxes, _ = photo.predict_photo(photo.read_photo(path), p)
-            faces += len(boxes)
-        if faces:
-            out['photo_ms_per_face'] = 1000 * (time.perf_counter() - t) / faces
-            out['photo_faces'] = faces
+    def fresh(dropna):
+        shutil.rmtree(os.path.join(data_dir, cache.FOLDER_NAME), ignore_errors=True)
+        return data.input_data(data_dir=data_dir, dropna=dropna)
+    out = {'rows_all': None}
+    t_post, (Xp, yp) = best(lambda: post_input_data(path))
+    t_first, (X, y) = best(lambda: fresh(True))
+    t_hit, (Xc, yc) = best(lambda: data.input_data(data_dir=data_dir))
+    t_all, (Xa, _) = best(lambda: data.input_data(data_dir=data_dir, dropna=False))
+    out.update(post_s=t_post, first_s=t_first, hit_s=t_hit, all_rows_hit_s=t_all,
+               rows=len(X), rows_all=len(Xa),
+               identical=bool(np.array_equal(Xp.astype(np.float32), X)
+                              and np.array_equal(X, Xc) and np.allclose(yp, y)))
     print(json.dumps(out))
 
 
-# ---- the driver ----------------------------------------------------------------
+def _training_rows(data_dir, recipe):
+    from facial_keypoints import data
+    X, y = data.input_data(data_dir=data_dir, dropna=recipe == 'blog')
+    return X[100:], y[100:]
 
-def run_worker(*args, timeout=900, env=None):
-    """Run a worker in a fresh process; returns the JSON it prints last."""
-    p = subprocess.run([sys.executable, os.path.abspath(__file__), '--worker'] + list(args),
-                       capture_output=True, text=True, timeout=timeout,
-                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', **(env or {})))
+
+def worker_step(recipe, data_dir, use_bf16, epochs):
+    """Samples per second of the training step alone (fixed batches of 64,
+    no augmentation): the graph's arithmetic, float32 or bfloat16."""
+    import numpy as np
+    import tensorflow as tf
+    from facial_keypoints import bf16, improved_model, model
+    tf1 = tf.compat.v1
+    X, y = _training_rows(data_dir, recipe)
+    y = np.nan_to_num(y, nan=0.5)
+    with tf.Graph().as_default():
+        tf1.set_random_seed(0)
+        x, y_, keep_prob = model.placeholders()
+        if recipe == 'blog':
+            _, loss = model.model(x, y_, keep_prob)
+        else:
+            loss = improved_model.loss(improved_model.network(x, keep_prob, True), y_,
+                                       tf.zeros_like(y_[:, 0], tf.bool))
+        with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
+            step = tf1.train.AdamOptimizer(1e-3).minimize(loss)
+        with tf1.Session(config=bf16.session_config(use_bf16 == 'bf16')) as sess:
+            sess.run(tf1.global_variables_initializer())
+            times = []
+            for _ in range(epochs + 1):
+                t = time.perf_counter()
+                for j in range(0, len(X) - 63, 64):
+                    sess.run(step, {x: X[j:j + 64], y_: y[j:j + 64], keep_prob: 0.5})
+                times.append(time.perf_counter() - t)
+    n = (len(X) // 64) * 64
+    print(json.dumps({'samples_per_s': n / min(times[1:])}))
+
+
+def worker_epoch(recipe, data_dir, use_bf16, epochs, model_dir):
+    """The project's whole epoch as train() runs it (input, augmentation,
+    validation, history, TensorBoard, checkpoints): the fastest epoch's seconds."""
+    from facial_keypoints import runs
+    from facial_keypoints.config import TrainConfig
+    from facial_keypoints.improved import train_improved
+    from facial_keypoints.train import train
+    cfg = TrainConfig(data_dir=data_dir, model_dir=model_dir, recipe=recipe, epochs=epochs,
+                      patience=epochs, seed=1, bf16=use_bf16 == 'bf16' or None, quiet=True)
+    runs.STATE_EVERY_SECONDS = 60
+    r = (train if recipe == 'blog' else train_improved)(cfg, log=lambda *a: None)
+    print(json.dumps({'epoch_s': min(h['seconds'] for h in r['history'][1:])}))
+
+
+def worker_port(data_dir, epochs, save_path):
+    """The post's __main__ literally ported to Python 3 (float64 arrays, whole
+    arrays re-indexed each epoch, one-shot validation, Saver() of everything),
+    as the post runs it; the driver times the whole process."""
+    import tensorflow as tf
+    from facial_keypoints import data, model
+    tf1 = tf.compat.v1
+    X, y = post_input_data(data.find_data_file(data_dir, 'training.csv'))
+    with tf.Graph().as_default():
+        x, y_, keep_prob = model.placeholders()
+        y_conv, rmse = model.model(x, y_, keep_prob)
+        train_step = tf1.train.AdamOptimizer(1e-3).minimize(rmse)
+        with tf1.Session() as sess:
+            sess.run(tf1.global_variables_initializer())
+            X_valid, y_valid = X[:100], y[:100]
+            X_train, y_train = X[100:], y[100:]
+            best_validation_loss, current_epoch = 1000000.0, 0
+            TRAIN_SIZE = X_train.shape[0]
+            train_index = list(range(TRAIN_SIZE))
+            saver = tf1.train.Saver()
+            for i in range(epochs):
+                random.shuffle(train_index)
+                X_train, y_train = X_train[train_index], y_train[train_index]
+                for j in range(0, TRAIN_SIZE, 64):
+                    train_step.run(feed_dict={x: X_train[j:j + 64], y_: y_train[j:j + 64],
+                                              keep_prob: 0.5})
+                validation_loss = rmse.eval(feed_dict={x: X_valid, y_: y_valid,
+                                                       keep_prob: 1.0})
+                print('epoch {0} done! validation loss:{1}'.format(i, validation_loss * 96.0),
+                      file=sys.stderr)
+                if validation_loss < best_validation_loss:
+                    best_validation_loss = validation_loss
+                    current_epoch = i
+                    saver.save(sess, save_path)
+    print(json.dumps({'best_epoch': current_epoch, 'rmse_px': best_validation_loss * 96}))
+
+
+def worker_predict(model_dir, export_dir, use_bf16, photos):
+    import numpy as np
+    import tensorflow as tf
+    from facial_keypoints import data, photo
+    from facial_keypoints.detect import Detector
+    from facial_keypoints.predict import Predictor
+    rng = np.random.default_rng(0)
+    X = data.scale_images(rng.integers(0, 256, (640, 9216)))
+    out = {}
+    with Predictor(model_dir, use_bf16 == 'bf16') as p:
+        p.predict(X[:64])
+        t = time.perf_counter()
+        p.predict(X)
+        out['batch_ms_per_face'] = 1000 * (time.perf_counter() - t) / len(X)
+        t = time.perf_counter()
+        for k in range(50):
+            p.predict(X[k:k + 1])
+        out['single_ms_per_face'] = 1000 * (time.perf_counter() - t) / 50
+        if photos:
+            detector, faces = Detector('auto'), 0
+            t = time.perf_counter()
+            for path in photos:
+                faces += len(photo.predict_photo(photo.read_photo(path), p, detector)[0])
+            out['photo_ms_per_face'] = 1000 * (time.perf_counter() - t) / max(faces, 1)
+    if export_dir:
+        images = np.round(X * 255).astype(np.uint8)
+        signature = tf.saved_model.load(export_dir).signatures['serving_default']
+        signature(images=tf.constant(images[:64]))
+        t = time.perf_counter()
+        for j in range(0, len(images), 64):
+            signature(images=tf.constant(images[j:j + 64]))
+        out['saved_model_ms_per_face'] = 1000 * (time.perf_counter() - t) / len(images)
+        lite = tf.lite.Interpreter(os.path.join(export_dir, 'keypoints.tflite'))
+        run = lite.get_signature_runner('serving_default')
+        run(images=images[:1])
+        t = time.perf_counter()
+        for k in range(50):
+            run(images=images[k:k + 1])
+        out['tflite_ms_per_face'] = 1000 * (time.perf_counter() - t) / 50
+    print(json.dumps(out))
+
+
+WORKERS = {'parse': worker_parse, 'step': worker_step, 'epoch': worker_epoch,
+           'port': worker_port, 'predict': worker_predict}
+
+
+# ---- the driver ------------------------------------------------------------------------
+
+def run_worker(*args, timeout=3600):
+    """Run a worker in a fresh process: (the JSON it printed last, wall seconds)."""
+    start = time.time()
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), '--worker'] +
+                       [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3'))
     if p.returncode != 0:
         raise RuntimeError('worker {} failed:\n{}'.format(args, p.stderr[-3000:]))
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return json.loads(p.stdout.strip().splitlines()[-1]), time.time() - start
 
 
-def peak_rss_mb(cmd, timeout=3600):
-    """Peak resident memory (MB) of a command, from /usr/bin/time-like wait4 data."""
+def timed_command(cmd):
+    """(wall seconds, peak RSS MB) of a command."""
+    start = time.time()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3'))
     _, status, usage = os.wait4(p.pid, 0)
     if status != 0:
-        raise RuntimeError('{} failed'.format(cmd))
-    return usage.ru_maxrss / 1024
+        raise RuntimeError('{} failed'.format(' '.join(cmd)))
+    return time.time() - start, usage.ru_maxrss / 1024
 
 
 def machine():
     model = platform.processor()
     try:
         with open('/proc/cpuinfo') as f:
-            model = next(l.split(':', 1)[1].strip() for l in f if l.startswith('model name'))
+            model = next(line.split(':', 1)[1].strip() for line in f
+                         if line.startswith('model name'))
     except (OSError, StopIteration):
         pass
     import importlib.metadata as md
-    return {'cpu': model, 'cores': os.cpu_count(), 'python': platform.python_version(),
-            'tensorflow': md.version('tensorflow'), 'keras': md.version('keras')}
+    from facial_keypoints.bf16 import cpu_has_bf16
+    return '{}, {} cores, bfloat16 {}, Python {}, TensorFlow {}'.format(
+        model, os.cpu_count(), 'yes' if cpu_has_bf16() else 'no', platform.python_version(),
+        md.version('tensorflow'))
+
+
+def plain_copy(data_dir, tmp):
+    """A folder with training.csv and test.csv as text (as Kaggle's zips hold them)."""
+    from facial_keypoints import data
+    out = os.path.join(tmp, 'plain')
+    os.makedirs(out)
+    for name in ('training.csv', 'test.csv'):
+        with open(os.path.join(out, name), 'wb') as f:
+            f.write(data._read_bytes(data.find_data_file(data_dir, name)))
+    return out
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--quick', action='store_true', help='fewer repeats (under 5 minutes)')
-    ap.add_argument('--data-dir', default=None, help='Kaggle-format data (default: faces15 '
-                    'if ../shared is here, else a demo set)')
+    ap.add_argument('--data-dir', help='Kaggle-format data (training.csv, test.csv)')
+    ap.add_argument('--quick', action='store_true', help='fewer epochs and rounds')
     ap.add_argument('--worker', nargs='+', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         name, *rest = args.worker
-        if name == 'parse':
-            return worker_parse(rest[0], int(rest[1]))
-        if name == 'train':
-            return worker_train(rest[0], rest[1], int(rest[2]))
-        if name == 'matmul':
-            return worker_matmul()
         if name == 'predict':
-            return worker_predict(rest[0], rest[1], rest[2:])
-        raise SystemExit('unknown worker ' + name)
-
+            return worker_predict(rest[0], rest[1], rest[2], rest[3:])
+        convert = {'parse': (str, int), 'step': (str, str, str, int),
+                   'epoch': (str, str, str, int, str), 'port': (str, int, str)}[name]
+        return WORKERS[name](*[f(v) for f, v in zip(convert, rest)])
+    if not args.data_dir:
+        ap.error('--data-dir is required')
     start = time.time()
     tmp = tempfile.mkdtemp(prefix='fkp-bench-')
-    data_dir = args.data_dir or (os.path.join(SHARED, 'faces15')
-                                 if os.path.isdir(os.path.join(SHARED, 'faces15')) else None)
-    if data_dir is None:
-        from facial_keypoints import demo
-        data_dir = demo.make_demo_data(os.path.join(tmp, 'demo'), n_train=1000, log=lambda *a: None)
-    epochs = 2 if args.quick else 4
-    info = machine()
-    print('machine: {cpu}, {cores} cores, Python {python}, TensorFlow {tensorflow}, '
-          'Keras {keras}'.format(**info))
-    print('data: {}'.format(data_dir))
+    plain = plain_copy(args.data_dir, tmp)
+    epochs, rounds, schedule = (2, 1, 20) if args.quick else (3, 2, 100)
+    print('machine: ' + machine())
+    print('data: {} (as text in {})'.format(args.data_dir, plain))
 
-    # Kaggle ships training.csv as text (in a .zip): time that form first, then
-    # the file as given when it is compressed (faces15's .gz).
-    from facial_keypoints import data
-    given = data.find_data_file(data_dir, 'training.csv')
-    parse_dirs = [data_dir]
-    if not given.endswith('.csv'):
-        parse_dirs.insert(0, os.path.join(tmp, 'plain'))
-        os.makedirs(parse_dirs[0])
-        with open(os.path.join(parse_dirs[0], 'training.csv'), 'wb') as f:
-            f.write(data._read_bytes(given))
-    repeats = 1 if args.quick else 3
-    print('\n1. input_data (best of {}):'.format(repeats))
-    parses = []
-    for d in parse_dirs:
-        result = run_worker('parse', d, str(repeats))
-        parses.append(result)
-        print('   {} ({:.0f} MB; reading{} its bytes alone takes {:.2f} s):'.format(
-            result['file'], os.path.getsize(result['file']) / 1e6,
-            '' if result['file'].endswith('.csv') else ' and inflating', result['read_bytes_s']))
-        for tag in ('complete_rows', 'all_rows'):
-            r = result[tag]
-            print('   {:14s} {:5d} rows: post {:6.2f} s | ours {:5.3f} s = {:5.1f}x | filling '
-                  'the cache {:5.3f} s = {:5.1f}x | cache hit {:5.3f} s = {:6.1f}x | identical '
-                  'float32 arrays: {}'.format(
-                      tag.replace('_', ' '), r['rows'], r['post_s'], r['ours_s'],
-                      r['post_s'] / r['ours_s'], r['cache_fill_s'],
-                      r['post_s'] / r['cache_fill_s'], r['cache_hit_s'],
-                      r['post_s'] / r['cache_hit_s'], r['identical']))
-    parse = parses[0]
+    r, _ = run_worker('parse', plain, 1 if args.quick else 3)
+    print('\n1. input_data on training.csv as text, {} complete rows (best of {}):'.format(
+        r['rows'], 1 if args.quick else 3))
+    print('   the post {:.2f} s | first read {:.3f} s = {:.1f}x (target 2x) | repeated (cache) '
+          '{:.3f} s = {:.1f}x (target 20x) | identical arrays: {}'.format(
+              r['post_s'], r['first_s'], r['post_s'] / r['first_s'], r['hit_s'],
+              r['post_s'] / r['hit_s'], r['identical']))
+    print('   all {} rows, repeated: {:.3f} s'.format(r['rows_all'], r['all_rows_hit_s']))
 
-    rounds = 1 if args.quick else 2
-    print('\n2. training throughput, blog graph, batch 64, Adam 1e-3 (fastest of {} epochs, '
-          'in each of {} round(s) through the variants, best round):'.format(epochs, rounds))
-    peak = run_worker('matmul')
-    speeds = {}
-    # TensorFlow's x86 build runs convolutions through oneDNN unless told not to.
-    variants = [('post_literal', None), ('keras', None), ('project', None),
-                ('project_threads_2x1', None), ('project_xla', None),
-                ('project_onednn_off', {'TF_ENABLE_ONEDNN_OPTS': '0'}), ('kernels_only', None)]
-    # Round-robin, so a spell of noise on the machine hits one round of a
-    # variant rather than all of it.
+    variants = [(recipe, use) for recipe in ('blog', 'improved') for use in ('f32', 'bf16')]
+    steps, epoch_s = {}, {}
     for _ in range(rounds):
-        for variant, env in variants:
-            r = run_worker('train', variant, data_dir, str(epochs), env=env)
-            speeds[variant] = max(speeds.get(variant, 0.0), r['samples_per_s'])
-    base = speeds['project']
-    for variant, sps in speeds.items():
-        gflops = sps * POST_MFLOP_PER_SAMPLE / 1000
-        print('   {:20s} {:7.1f} samples/s  project/this = {:4.2f}  {:6.1f} GFLOP/s = {:3.0f}% '
-              'of the measured matmul peak'.format(variant, sps, base / sps, gflops,
-                                                  100 * gflops / peak['gflops']))
-    print('   (matmul peak through TensorFlow: {:.0f} GFLOP/s)'.format(peak['gflops']))
-    print('   vs the literal port: project {:.2f}x; with no input path at all (kernels_only) '
-          '{:.2f}x, the most any loop around this graph can reach here'.format(
-              base / speeds['post_literal'], speeds['kernels_only'] / speeds['post_literal']))
+        for recipe, use in variants:
+            s, _ = run_worker('step', recipe, plain, use, epochs)
+            steps[recipe, use] = max(steps.get((recipe, use), 0), s['samples_per_s'])
+            e, _ = run_worker('epoch', recipe, plain, use, epochs + 1,
+                              os.path.join(tmp, 'epoch-{}-{}'.format(recipe, use)))
+            epoch_s[recipe, use] = min(epoch_s.get((recipe, use), 1e9), e['epoch_s'])
+            shutil.rmtree(os.path.join(tmp, 'epoch-{}-{}'.format(recipe, use)))
+    print('\n2. bfloat16 (--bf16) against float32: the training step (samples/s, batch 64), '
+          'and the whole epoch as train() runs it (seconds); best of {} rounds'.format(rounds))
+    for recipe in ('blog', 'improved'):
+        f, b = steps[recipe, 'f32'], steps[recipe, 'bf16']
+        ef, eb = epoch_s[recipe, 'f32'], epoch_s[recipe, 'bf16']
+        print('   {:9s} step: float32 {:6.1f}, bfloat16 {:6.1f} samples/s = {:.2f}x (target '
+              '1.5x) | epoch: {:5.1f} s, {:5.1f} s = {:.2f}x'.format(
+                  recipe, f, b, b / f, ef, eb, ef / eb))
 
-    print('\n3. peak memory (RSS) of training runs on {}:'.format(data_dir))
-    model_dir = os.path.join(tmp, 'model')
-    cmd = [sys.executable, os.path.join(ROOT, 'run_train.py'), '--data-dir', data_dir,
-           '--model-dir', model_dir, '--seed', '1', '--quiet']
-    if args.quick:
-        cmd += ['--epochs', '2']
-    rss_blog = peak_rss_mb(cmd)
-    rows_blog = parse['complete_rows']['rows']
-    # Memory per row loaded: the same recipe (improved, 1 epoch) on all rows and
-    # on the first half of them.
-    half_dir = os.path.join(tmp, 'half')
-    os.makedirs(half_dir)
-    with open(os.path.join(half_dir, 'training.csv'), 'wb') as f:
-        lines = data._read_bytes(data.find_data_file(data_dir, 'training.csv')).split(b'\n')
-        f.write(b'\n'.join(lines[:1 + (len(lines) - 1) // 2]) + b'\n')
-    rss = {}
-    for name, d in (('all', data_dir), ('half', half_dir)):
-        rss[name] = peak_rss_mb([sys.executable, os.path.join(ROOT, 'run_train.py'),
-                                 '--data-dir', d, '--model-dir', os.path.join(tmp, 'imp_' + name),
-                                 '--recipe', 'improved', '--epochs', '1', '--seed', '1',
-                                 '--quiet'])
-    rows_all = parse['all_rows']['rows']
-    rows_half = (len(lines) - 1) // 2
-    per_row = (rss['all'] - rss['half']) / (rows_all - rows_half)
-    print('   blog recipe, {} ({} complete rows): {:.0f} MB'.format(
-        'full schedule' if not args.quick else '2 epochs', rows_blog, rss_blog))
-    print('   improved recipe, 1 epoch: {:.0f} MB on {} rows, {:.0f} MB on {} rows: {:.2f} MB '
-          'per row'.format(rss['all'], rows_all, rss['half'], rows_half, per_row))
-    print("   estimate for Kaggle's 7,049 rows: ~{:.0f} MB (improved, every row); ~{:.0f} MB "
-          "(blog, its 2,140 complete rows)".format(
-              rss['all'] + per_row * (7049 - rows_all), rss_blog + per_row * (2140 - rows_blog)))
+    print('\n3. the post\'s full schedule ({} epochs, no early stop), end to end from a fresh '
+          'process and an empty cache:'.format(schedule))
+    port, t_port = run_worker('port', plain, schedule, os.path.join(tmp, 'port', 'model'))
+    times = {}
+    for use in ('f32', 'bf16'):
+        shutil.rmtree(os.path.join(plain, '.facial_keypoints_cache'), ignore_errors=True)
+        model_dir = os.path.join(tmp, 'blog-' + use)
+        cmd = [sys.executable, os.path.join(ROOT, 'run_train.py'), '--data-dir', plain,
+               '--model-dir', model_dir, '--epochs', str(schedule), '--patience',
+               str(schedule), '--seed', '1', '--quiet'] + (['--bf16'] if use == 'bf16' else [])
+        times[use] = timed_command(cmd)
+    print('   the post literally ported: {:.0f} s | this project: {:.0f} s = {:.2f}x | with '
+          '--bf16: {:.0f} s = {:.2f}x'.format(t_port, times['f32'][0], t_port / times['f32'][0],
+                                             times['bf16'][0], t_port / times['bf16'][0]))
+    print('   peak memory of the project\'s run: {:.0f} MB (float32), {:.0f} MB (bfloat16)'
+          .format(times['f32'][1], times['bf16'][1]))
 
-    print('\n4. prediction:')
+    improved_dir = os.path.join(tmp, 'improved')
+    t, rss = timed_command([sys.executable, os.path.join(ROOT, 'run_train.py'), '--data-dir',
+                            plain, '--model-dir', improved_dir, '--recipe', 'improved',
+                            '--epochs', '1', '--seed', '1', '--quiet', '--bf16'])
+    print('   the improved recipe, 1 epoch with --bf16, all rows: peak memory {:.0f} MB'
+          .format(rss))
+
+    print('\n4. prediction, ms per face (640 faces in batches of 64; one face at a time; '
+          'photos: read, detect, crop, predict):')
     photos = []
-    if os.path.isdir(os.path.join(SHARED, 'photos')):
-        photos = sorted(os.path.join(SHARED, 'photos', n)
-                        for n in os.listdir(os.path.join(SHARED, 'photos')))
-    pred = run_worker('predict', data_dir, model_dir, *photos)
-    print('   test set: {:.2f} ms per image ({} images, batches of 64)'.format(
-        pred['test_ms_per_image'], pred['test_images']))
-    if 'photo_ms_per_face' in pred:
-        print('   photographs: {:.0f} ms per face ({} faces: read, detect, crop, predict)'.format(
-            pred['photo_ms_per_face'], pred['photo_faces']))
+    shared = os.path.join(ROOT, '..', 'shared', 'data', 'photos')
+    if os.path.isdir(shared):
+        photos = sorted(os.path.join(shared, n) for n in os.listdir(shared))
+    for recipe, model_dir in (('blog', os.path.join(tmp, 'blog-f32')), ('improved', improved_dir)):
+        export_dir = os.path.join(tmp, 'export-' + recipe)
+        subprocess.run([sys.executable, os.path.join(ROOT, 'run_export.py'), '--model-dir',
+                        model_dir, '--output', export_dir], check=True, capture_output=True)
+        for use in ('f32', 'bf16'):
+            p, _ = run_worker('predict', model_dir, export_dir if use == 'f32' else '', use,
+                              *photos)
+            print('   {:9s} {:9s} batched {:5.2f} | one at a time {:5.2f}{}{}'.format(
+                recipe, 'bfloat16' if use == 'bf16' else 'float32', p['batch_ms_per_face'],
+                p['single_ms_per_face'],
+                ' | photos {:.0f}'.format(p['photo_ms_per_face']) if 'photo_ms_per_face' in p
+                else '',
+                ' | SavedModel batched {:.2f} | TFLite one at a time {:.2f}'.format(
+                    p['saved_model_ms_per_face'], p['tflite_ms_per_face'])
+                if 'tflite_ms_per_face' in p else ''))
+        print('   {} export: {:.1f} MB'.format(recipe, sum(
+            os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(export_dir)
+            for n in ns) / 1e6))
+    shutil.rmtree(tmp)
     print('\nbenchmark took {:.0f} s'.format(time.time() - start))
 
 

@@ -141,7 +141,7 @@ def train_improved(cfg=None, log=print, options=Options()):
                 if validation_loss < best_validation_loss:
                     best_validation_loss = validation_loss
                     current_epoch = i
-                    run.save_best(saver, sess, i)
+                    run.save_model(saver, sess, i)
                 elif (i - current_epoch) >= cfg.patience:
                     log('early stopping')
                     break

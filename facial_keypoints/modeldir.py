@@ -11,9 +11,9 @@
   events.out.tfevents.*    TensorBoard's.
   learning_curve.png, validation_faces.png   with matplotlib.
 
-Every checkpoint is written under a new name before the state file naming it
-is replaced, and the one before is kept, so a run killed at any moment
-leaves a loadable model. Names in the state files are relative and are
+Every checkpoint is written under a new name, and the one before is removed
+only once the new one is complete and named in the state file, so a run
+killed at any moment leaves a loadable model. Names in the state files are relative and are
 always looked up inside the folder, so a folder can be moved or copied.
 """
 
@@ -147,9 +147,10 @@ def _newest(model_dir, prefix, state_file):
 
 
 def save(saver, sess, model_dir, prefix, step):
-    """saver.save as prefix-step in model_dir, then drop all but this one and
-    the one before. A failure (full disk, read-only folder) is a UserError,
-    and the checkpoint before stays usable. Returns the path prefix."""
+    """saver.save as prefix-step in model_dir; once it is complete and named in
+    the state file, the older ones go. A failure (full disk, read-only
+    folder) is a UserError, and the checkpoint before stays usable. Returns
+    the path prefix."""
     import tensorflow as tf
     state_file = BEST_STATE if prefix == BEST_PREFIX else LAST_STATE
     try:
@@ -159,11 +160,9 @@ def save(saver, sess, model_dir, prefix, step):
         raise UserError('cannot save a checkpoint in {}: {}; the previous one is '
                         'unchanged.'.format(model_dir, reason(e)))
     pattern = re.compile(r'^{}-(\d+)(\.index|\.data-.*|\.json)$'.format(prefix))
-    keep = sorted({int(m.group(1)) for m in map(pattern.match, os.listdir(model_dir)) if m
-                   and int(m.group(1)) <= step})[-2:]
     for name in os.listdir(model_dir):
         m = pattern.match(name)
-        if m and int(m.group(1)) not in keep:
+        if m and int(m.group(1)) != step:
             with contextlib.suppress(OSError):
                 os.remove(os.path.join(model_dir, name))
     return os.path.join(model_dir, os.path.basename(path))

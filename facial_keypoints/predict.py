@@ -14,7 +14,7 @@ import tensorflow as tf
 from . import bf16, constants, improved_model, modeldir
 from .augment import FLIP_PERMUTATION
 from .constants import IMAGE_SIZE, NUM_OUTPUTS
-from .data import lookup_path, read_lookup_table, test_data
+from .data import find_data_file, lookup_path, read_lookup_table, test_data
 from .errors import UserError, reason
 from .fileio import atomic_write_text, refuse_overwriting_inputs
 from .model import model
@@ -151,7 +151,6 @@ def predict_test_set(data_dir='.', model_dir=constants.SAVE_PATH, output='submit
     Everything is checked before output is touched; it is then written
     under a temporary name and renamed into place.
     """
-    from .data import find_data_file
     lookup_file = lookup_file or lookup_path(data_dir)
     test_file = find_data_file(data_dir, constants.TEST_FILE)
     refuse_overwriting_inputs(output, [test_file, lookup_file])

@@ -82,7 +82,7 @@ class Run:
         self.dir = cfg.model_dir
         if os.path.exists(self.dir) and not os.path.isdir(self.dir):
             raise UserError('--model-dir {} is a file, not a folder.'.format(self.dir))
-        saved = modeldir.read_hparams(self.dir) if os.path.isdir(self.dir) else {}
+        saved = modeldir.read_hparams(self.dir) if cfg.resume else {}
         if cfg.resume:
             if not saved:
                 raise UserError('--resume: {} holds no run to resume (no {}).'.format(
@@ -97,9 +97,7 @@ class Run:
                 raise UserError('{} has no valid "seed"; it was edited or damaged.'.format(
                     os.path.join(self.dir, modeldir.HPARAMS_FILE)))
         else:
-            if modeldir.holds_a_run(self.dir) and not cfg.overwrite:
-                raise UserError('{} already holds a training run; pass --resume to continue '
-                                'it or --overwrite to replace it.'.format(self.dir))
+            self._refuse_to_replace()
             self.seed = cfg.seed if cfg.seed is not None else \
                 int(np.random.SeedSequence().generate_state(1)[0] % 2 ** 31)
         self.hparams = dict(saved if cfg.resume else {})
@@ -117,9 +115,7 @@ class Run:
         self._lock.__enter__()
         try:
             if not self.cfg.resume:
-                if modeldir.holds_a_run(self.dir) and not self.cfg.overwrite:
-                    raise UserError('{} already holds a training run; pass --resume or '
-                                    '--overwrite.'.format(self.dir))
+                self._refuse_to_replace()        # again, now that no other run can start
                 modeldir.remove_run(self.dir)
             modeldir.write_hparams(self.dir, self.hparams)
             self.interrupt.__enter__()
@@ -133,6 +129,11 @@ class Run:
         if self.writer is not None:
             self.writer.close()
         self._lock.__exit__(*exc)
+
+    def _refuse_to_replace(self):
+        if modeldir.holds_a_run(self.dir) and not self.cfg.overwrite:
+            raise UserError('{} already holds a training run; pass --resume to continue it or '
+                            '--overwrite to replace it.'.format(self.dir))
 
     def session_config(self):
         """The Session's ConfigProto: bfloat16 arithmetic with --bf16."""
@@ -223,7 +224,7 @@ class Run:
             ''.join(', {} {:.3f}'.format(k, v) for k, v in learned.items()), seconds))
         self.epoch_start = time.time()
 
-    def save_best(self, saver, sess, epoch):
+    def save_model(self, saver, sess, epoch):
         """The post's save_model(saver, sess, SAVE_PATH), as model-<epoch>."""
         self.best_path = modeldir.save(saver, sess, self.dir, modeldir.BEST_PREFIX, epoch)
         self.log('model save in :{0}'.format(self.best_path))

@@ -73,7 +73,7 @@ def train(cfg=None, log=print):
                 if validation_loss < best_validation_loss:
                     best_validation_loss = validation_loss
                     current_epoch = i
-                    run.save_best(saver, sess, i)       # save_model(): 即时保存最好的结果
+                    run.save_model(saver, sess, i)       # 即时保存最好的结果
                 elif (i - current_epoch) >= cfg.patience:
                     log('early stopping')
                     break

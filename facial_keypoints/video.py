@@ -29,7 +29,7 @@ from .progress import Progress
 # One-Euro filter settings, for positions in pixels: below MIN_CUTOFF Hz is
 # kept; the cut-off rises by BETA Hz per pixel/second of speed.
 MIN_CUTOFF = 1.0
-BETA = 0.05
+BETA = 0.2
 D_CUTOFF = 1.0
 MATCH_IOU = 0.3           # a detection continues a track when their boxes overlap this much
 MAX_MISSED = 5            # frames a track is kept (at its last box) without a detection
