@@ -6,11 +6,10 @@ in pixels from uint8 images, usable without this repository; see --help.
 
 import sys
 
-from facial_keypoints import constants
-from facial_keypoints.cli import ArgumentParser
-
 
 def parse_args(argv=None):
+    from facial_keypoints import constants
+    from facial_keypoints.cli import ArgumentParser
     p = ArgumentParser(description='Export the best checkpoint of a model folder as a '
                                    'TensorFlow SavedModel (signature serving_default: images '
                                    'uint8 [N, 96, 96, 1] -> keypoints float32 [N, 30] in '
@@ -22,7 +21,11 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-if __name__ == '__main__':
+def main():
     from facial_keypoints.cli import export_main
-    from facial_keypoints.errors import run_cli
-    sys.exit(run_cli(export_main, parse_args()))
+    return export_main(parse_args())
+
+
+if __name__ == '__main__':
+    from facial_keypoints.errors import run_cli     # from here on, Ctrl-C is one line
+    sys.exit(run_cli(main))

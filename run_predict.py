@@ -6,23 +6,24 @@ photographs; parses arguments and calls the package (facial_keypoints.cli).
 
 import sys
 
-from facial_keypoints import constants, demo
-from facial_keypoints.cli import ArgumentParser
-from facial_keypoints.detect import DETECTORS
-
 
 def parse_args(argv=None):
+    from facial_keypoints import constants, demo
+    from facial_keypoints.cli import ArgumentParser
+    from facial_keypoints.detect import DETECTORS
     p = ArgumentParser(description='Predict the test set with the best checkpoint and write a '
                                    'Kaggle submission (RowId,Location), or find faces and '
                                    'their keypoints in photos.')
-    p.add_argument('--data-dir', default='.', help='folder holding test.csv (or .csv.gz / '
+    p.add_argument('--data-dir', help='folder holding test.csv (or .csv.gz / '
                    '.zip) and IdLookupTable.csv (default: the current folder)')
     p.add_argument('--model-dir', help='a model folder that run_train.py saved into, or an '
                    'export from run_export.py (default: {}, or {} with --demo)'.format(
                        constants.SAVE_PATH, demo.DEMO_MODEL_DIR))
     p.add_argument('--output', help='submission file to write (default: submit.csv, or {} '
                    'with --demo); with --image, the picture for one photo or a folder for '
-                   'several (default: PHOTO_keypoints.EXT and .csv in the current folder)'
+                   'several (default: PHOTO_keypoints.EXT and .csv in the current folder); '
+                   'with --video, the annotated video (.mp4 or .avi; default '
+                   'NAME_keypoints.mp4)'
                    .format(demo.DEMO_OUTPUT))
     p.add_argument('--lookup', help='IdLookupTable.csv to follow (default: the one in '
                    '--data-dir)')
@@ -43,7 +44,7 @@ def parse_args(argv=None):
     p.add_argument('--demo', action='store_true',
                    help='predict the synthetic demo test set that run_train.py --demo made')
     p.add_argument('--batch-size', type=int, default=constants.BATCH_SIZE,
-                   help='(default: {})'.format(constants.BATCH_SIZE))
+                   help='faces predicted at once (default: {})'.format(constants.BATCH_SIZE))
     p.add_argument('--bf16', action='store_true',
                    help='bfloat16 arithmetic on CPUs that have it (default: float32)')
     args = p.parse_args(argv)
@@ -54,7 +55,11 @@ def parse_args(argv=None):
     return args
 
 
-if __name__ == '__main__':
+def main():
     from facial_keypoints.cli import predict_main
-    from facial_keypoints.errors import run_cli
-    sys.exit(run_cli(predict_main, parse_args()))
+    return predict_main(parse_args())
+
+
+if __name__ == '__main__':
+    from facial_keypoints.errors import run_cli     # from here on, Ctrl-C is one line
+    sys.exit(run_cli(main))

@@ -5,14 +5,13 @@ Parses arguments and calls the package (facial_keypoints.cli); see --help.
 
 import sys
 
-from facial_keypoints import constants, demo
-from facial_keypoints.cli import ArgumentParser
-from facial_keypoints.config import DEFAULTS, RECIPES
-
 
 def parse_args(argv=None):
     """Flags left out are None: --resume takes them from the saved run,
     otherwise the recipe's defaults apply (config.py)."""
+    from facial_keypoints import constants, demo
+    from facial_keypoints.cli import ArgumentParser
+    from facial_keypoints.config import DEFAULTS, RECIPES
     imp = DEFAULTS['improved']
     p = ArgumentParser(description="Train the blog post's CNN on Kaggle's training.csv and "
                                    "keep the best validation model.")
@@ -30,7 +29,7 @@ def parse_args(argv=None):
     p.add_argument('--epochs', type=int, help='most epochs (default: {} as in the post, {} '
                    'with --demo)'.format(constants.EPOCHS, demo.DEMO_EPOCHS))
     p.add_argument('--batch-size', type=int,
-                   help='(default: {})'.format(constants.BATCH_SIZE))
+                   help='faces per training step (default: {})'.format(constants.BATCH_SIZE))
     p.add_argument('--validation-size', type=int,
                    help='blog recipe: the first rows validate (default: {}); the improved '
                         'recipe holds out a fifth of the rows in whole near-duplicate '
@@ -64,7 +63,11 @@ def parse_args(argv=None):
     return args
 
 
-if __name__ == '__main__':
+def main():
     from facial_keypoints.cli import train_main
-    from facial_keypoints.errors import run_cli
-    sys.exit(run_cli(train_main, parse_args()))
+    return train_main(parse_args())
+
+
+if __name__ == '__main__':
+    from facial_keypoints.errors import run_cli     # from here on, Ctrl-C is one line
+    sys.exit(run_cli(main))

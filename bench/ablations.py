@@ -152,8 +152,9 @@ def main():
     print('improved-recipe ablations on {}: {} epochs, seed {}, {}; models in {}'.format(
         args.data_dir, args.epochs, args.seed, 'bfloat16' if args.bf16 else 'float32', keep))
     for name in args.variants or list(VARIANTS):
-        model_dir = os.path.join(keep, '{}{}-e{}-s{}'.format(
-            name, '-heatmap' if args.heatmap else '', args.epochs, args.seed))
+        model_dir = os.path.join(keep, '{}{}-e{}-s{}{}'.format(
+            name, '-heatmap' if args.heatmap else '', args.epochs, args.seed,
+            '' if args.bf16 else '-f32'))
         cfg = TrainConfig(data_dir=args.data_dir, model_dir=model_dir, recipe='improved',
                           epochs=args.epochs, patience=args.epochs, seed=args.seed,
                           bf16=args.bf16 or None, quiet=True)

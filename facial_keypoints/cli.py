@@ -60,6 +60,7 @@ def import_tensorflow_quietly():
     if 'tensorflow' in sys.modules:
         return
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '1')
+    os.environ.setdefault('OPENCV_LOG_LEVEL', 'ERROR')     # e.g. its notes on a missing camera
     with filtered_stderr():
         import tensorflow as tf
         tf.config.list_physical_devices()
@@ -71,11 +72,11 @@ def train_main(args):
     from .data import find_data_file
     settings = {k: v for k, v in vars(args).items() if v is not None and k != 'demo'}
     settings.setdefault('model_dir', demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
-    if args.demo:
+    if args.demo and not args.resume:
         settings.setdefault('data_dir', demo.DEMO_DIR)
         settings.setdefault('epochs', demo.DEMO_EPOCHS)
     cfg = TrainConfig(**settings)
-    if args.demo:
+    if args.demo and not args.resume:
         demo.make_demo_data(cfg.data_dir)
     try:
         find_data_file(cfg.data_dir, constants.TRAIN_FILE)
@@ -87,9 +88,10 @@ def train_main(args):
     else:
         from .train import train
     result = train(cfg)
-    print('best validation RMSE {:.4f} px at epoch {}; {} epochs in {:.0f} s; model in {}'
-          .format(result['best_validation_rmse_px'], result['best_epoch'],
-                  result['epochs_run'], result['seconds'], cfg.model_dir))
+    print('best validation RMSE {:.4f} px at epoch {}; {} epochs, {} of them now in {:.0f} s; '
+          'model in {}'.format(result['best_validation_rmse_px'], result['best_epoch'],
+                               result['epochs_run'], result['epochs_now'], result['seconds'],
+                               cfg.model_dir))
     return 0
 
 
@@ -108,8 +110,11 @@ def predict_main(args):
         no_face = annotate_photos(args.image, model_dir, args.output, detector=args.detector,
                                   use_bf16=args.bf16)
         return 1 if no_face else 0
-    data_dir, output = args.data_dir, args.output
+    data_dir, output = args.data_dir or '.', args.output
     if args.demo:
+        if args.data_dir:
+            raise UserError('--demo predicts the demo data in {}; leave out --data-dir.'.format(
+                demo.DEMO_DIR))
         data_dir = demo.DEMO_DIR
         output = output or demo.DEMO_OUTPUT
         if not os.path.isdir(data_dir):

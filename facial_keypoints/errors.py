@@ -39,9 +39,11 @@ def reason(e):
     found = _OS_REASONS.search(text)
     if found:
         return found.group(1)
+    text = text.split('Original error:')[-1]
     for line in text.strip().splitlines():
         line = line.strip().rstrip('.:')
-        if line and not line.startswith(('Graph execution error', 'Detected at node')):
+        if line and not line.startswith(('Graph execution error', 'Detected at node', 'File "',
+                                         'Traceback', '[[')):
             return line
     return type(e).__name__
 

@@ -24,7 +24,7 @@ import re
 import shutil
 
 from .errors import UserError, reason
-from .fileio import atomic_write_json
+from .fileio import atomic_write_json, same_file
 
 BEST_PREFIX, BEST_STATE = 'model', 'checkpoint'
 LAST_PREFIX, LAST_STATE = 'last', 'checkpoint_last'
@@ -38,6 +38,24 @@ PICTURES = ('learning_curve.png', 'validation_faces.png')
 _RUN_FILE = re.compile(r'^(?:(?:model|last)-\d+(?:\.index|\.data-\d{5}-of-\d{5}|\.json|_temp)'
                        r'|checkpoint|checkpoint_last|hparams\.json|history\.json|\.lock'
                        r'|events\.out\.tfevents\..+|learning_curve\.png|validation_faces\.png)$')
+
+
+def in_use(model_dir):
+    """The process id (a string, maybe empty) of the training run holding
+    model_dir's lock, or None when no run holds it."""
+    try:
+        with locked(model_dir, create=False):
+            return None
+    except UserError as e:
+        return getattr(e, 'pid', '')
+
+
+def refuse_run_file(output, model_dir, flag='--output'):
+    """UserError if output would replace a file of the run in model_dir."""
+    folder, name = os.path.split(os.path.abspath(output))
+    if _RUN_FILE.match(name) and same_file(folder, model_dir):
+        raise UserError('{} {} is a file of the model in {}; writing there would damage '
+                        'it.'.format(flag, output, model_dir))
 
 
 def run_files(model_dir):
@@ -69,10 +87,14 @@ def remove_run(model_dir):
 
 
 @contextlib.contextmanager
-def locked(model_dir):
+def locked(model_dir, create=True):
     """Hold model_dir for one training run. The operating system releases the
-    lock when the process ends, however it ends, so a killed run leaves none."""
+    lock when the process ends, however it ends, so a killed run leaves none.
+    create=False only tries (and holds nothing) where there is no lock file."""
     path = os.path.join(model_dir, LOCK_FILE)
+    if not create and not os.path.exists(path):
+        yield
+        return
     try:
         f = open(path, 'a+')
     except OSError as e:
@@ -83,13 +105,16 @@ def locked(model_dir):
         except OSError:
             f.seek(0)
             pid = f.read().strip()
-            raise UserError('another training run{} is using {}; wait for it to finish or '
-                            'choose another --model-dir.'.format(
-                                ' (process {})'.format(pid) if pid else '', model_dir))
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
+            error = UserError('another training run{} is using {}; wait for it to finish or '
+                              'choose another --model-dir.'.format(
+                                  ' (process {})'.format(pid) if pid else '', model_dir))
+            error.pid = pid
+            raise error
+        if create:
+            f.seek(0)
+            f.truncate()
+            f.write(str(os.getpid()))
+            f.flush()
         yield
     finally:
         f.close()
@@ -177,14 +202,18 @@ def saver(var_list=None):
 
 
 def variables(path):
-    """{name: shape} of the variables in the checkpoint at path; a damaged
-    checkpoint is a UserError that says so."""
+    """{name: shape} of the variables in the checkpoint at path, after reading
+    every value once; a damaged checkpoint is a UserError that says so."""
     import tensorflow as tf
     try:
-        return dict(tf.train.list_variables(path))
-    except (tf.errors.OpError, ValueError) as e:
+        reader = tf.train.load_checkpoint(path)
+        shapes = reader.get_variable_to_shape_map()
+        for name in shapes:
+            reader.get_tensor(name)
+    except Exception as e:          # noqa: BLE001 -- the reader raises many kinds
         raise UserError('checkpoint {} is damaged or unreadable ({}); train again, or copy '
                         'the model folder again.'.format(path, reason(e)))
+    return {name: list(shape) for name, shape in shapes.items()}
 
 
 def restore(saver_, sess, path):

@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from . import modeldir
 from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
 from .data import scale_images
 from .detect import Detector, cv2_or_error, face_frame
@@ -103,7 +104,7 @@ def draw(img, boxes, points):
     for box, pts in zip(boxes, points):
         x, y, w, h = (int(v) for v in box)
         cv2.rectangle(out, (x, y), (x + w, y + h), (0, 200, 0), thick)
-        radius = max(2, round(w / 60))
+        radius = max(2, round(w / 40))
         for px, py in pts.reshape(-1, 2):
             cv2.circle(out, (int(round(px)), int(round(py))), radius, (0, 0, 255), -1,
                        lineType=cv2.LINE_AA)
@@ -192,6 +193,9 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
     detector = Detector(detector) if isinstance(detector, str) else detector
     paths = photo_paths(inputs)
     targets, folder = output_paths(paths, output)
+    for picture, table in targets:
+        modeldir.refuse_run_file(picture, model_dir)
+        modeldir.refuse_run_file(table, model_dir)
     photos = [read_photo(p) for p in paths]
     if folder:
         try:

@@ -30,7 +30,7 @@ def learning_curve(history, path, plt):
     """Training and validation RMSE (pixels) per epoch."""
     epochs = [h['epoch'] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(epochs, [h['train_rmse_px'] for h in history], label='training (keep_prob 1.0)')
+    ax.plot(epochs, [h['train_rmse_px'] for h in history], label='training (its batches, dropout on)')
     ax.plot(epochs, [h['validation_rmse_px'] for h in history], label='validation')
     best = min(history, key=lambda h: h['validation_rmse_px'])
     ax.scatter([best['epoch']], [best['validation_rmse_px']], color='k', zorder=3,

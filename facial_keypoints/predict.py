@@ -154,6 +154,7 @@ def predict_test_set(data_dir='.', model_dir=constants.SAVE_PATH, output='submit
     lookup_file = lookup_file or lookup_path(data_dir)
     test_file = find_data_file(data_dir, constants.TEST_FILE)
     refuse_overwriting_inputs(output, [test_file, lookup_file])
+    modeldir.refuse_run_file(output, model_dir)
     out_dir = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(out_dir):
         raise UserError('cannot write {}: folder {} does not exist.'.format(output, out_dir))

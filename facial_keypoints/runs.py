@@ -82,6 +82,11 @@ class Run:
         self.dir = cfg.model_dir
         if os.path.exists(self.dir) and not os.path.isdir(self.dir):
             raise UserError('--model-dir {} is a file, not a folder.'.format(self.dir))
+        pid = modeldir.in_use(self.dir)
+        if pid is not None:
+            raise UserError('another training run{} is using {}; wait for it to finish or '
+                            'choose another --model-dir.'.format(
+                                ' (process {})'.format(pid) if pid else '', self.dir))
         saved = modeldir.read_hparams(self.dir) if cfg.resume else {}
         if cfg.resume:
             if not saved:
@@ -96,13 +101,20 @@ class Run:
             if type(self.seed) is not int:
                 raise UserError('{} has no valid "seed"; it was edited or damaged.'.format(
                     os.path.join(self.dir, modeldir.HPARAMS_FILE)))
+            # Damage shows now, before any work or any file is written.
+            for path in (modeldir.last_checkpoint(self.dir), modeldir.best_checkpoint(self.dir)):
+                if path:
+                    modeldir.variables(path)
+            if modeldir.last_checkpoint(self.dir):
+                modeldir.read_state(modeldir.last_checkpoint(self.dir))
+            modeldir.read_history(self.dir)
         else:
             self._refuse_to_replace()
             self.seed = cfg.seed if cfg.seed is not None else \
                 int(np.random.SeedSequence().generate_state(1)[0] % 2 ** 31)
         self.hparams = dict(saved if cfg.resume else {})
         self.hparams.update(cfg.hparams(), seed=self.seed, tensorflow=tf.__version__)
-        self.history, self.writer, self.best_path = [], None, None
+        self.history, self.writer, self.best_path, self.first_epoch = [], None, None, 0
         self.epoch_start = self.last_state_save = time.time()
         self.interrupt = _Interrupt()
 
@@ -169,7 +181,7 @@ class Run:
         for op in random_ops:
             for n in draws_per_epoch * state['epochs_done']:
                 sess.run(op.outputs[0], {op.inputs[0]: [n] + op.outputs[0].shape[1:].as_list()})
-        first = state['epochs_done']
+        first = self.first_epoch = state['epochs_done']
         self.history = [h for h in modeldir.read_history(self.dir) if h['epoch'] < first]
         self.best_path = modeldir.best_checkpoint(self.dir)
         self.log('resuming {} at epoch {} (best validation RMSE {:.4f} px at epoch {})'.format(
@@ -177,6 +189,9 @@ class Run:
         if first - 1 - state['best_epoch'] >= self.cfg.patience:
             self.log('that run had stopped early; give a larger --patience to go on')
             first = self.cfg.epochs
+        elif first >= self.cfg.epochs:
+            self.log('that run has trained its {} epochs; give a larger --epochs to go '
+                     'on'.format(first))
         return state['best_validation_loss'], state['best_epoch'], first
 
     def batches(self, n, batch_size, label):
@@ -248,8 +263,10 @@ class Run:
         is restored into sess. predict(X) -> keypoints / 96. Returns the result."""
         self.save_state(sess, last_epoch, best_validation_loss, best_epoch, force=True)
         result = {'best_validation_rmse_px': best_validation_loss * 96, 'best_epoch': best_epoch,
-                  'epochs_run': last_epoch + 1, 'best_checkpoint': self.best_path,
-                  'seconds': sum(h['seconds'] for h in self.history), 'history': self.history}
+                  'epochs_run': last_epoch + 1, 'epochs_now': last_epoch + 1 - self.first_epoch,
+                  'best_checkpoint': self.best_path, 'history': self.history,
+                  'seconds': sum(h['seconds'] for h in self.history
+                                 if h['epoch'] >= self.first_epoch)}
         self.hparams['best'] = {'epoch': best_epoch,
                                 'validation_rmse_px': best_validation_loss * 96,
                                 'checkpoint': os.path.basename(self.best_path or '')}

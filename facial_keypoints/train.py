@@ -56,9 +56,9 @@ def train(cfg=None, log=print):
             best_validation_loss, current_epoch, first_epoch = run.resume(
                 sess, batch_sizes(TRAIN_SIZE, cfg.batch_size)
                 + batch_sizes(len(X_valid), cfg.batch_size))
-            log('begin training..., train dataset size:{0} (validation: {1} rows, on which '
-                'the mean face scores {2:.2f} px)'.format(
-                    TRAIN_SIZE, len(X_valid), mean_face_rmse(y_train, y_valid) * 96))
+            log('begin training..., train dataset size:{0} (of {1} rows with all 30 keypoints; '
+                'the first {2} validate, and the mean face scores {3:.2f} px on them)'.format(
+                    TRAIN_SIZE, len(X), len(X_valid), mean_face_rmse(y_train, y_valid) * 96))
             i = first_epoch - 1
             for i in range(first_epoch, cfg.epochs):
                 train_index = run.shuffle(i, TRAIN_SIZE)     # 每个epoch都shuffle一下效果更好

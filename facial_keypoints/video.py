@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from . import modeldir
 from .constants import KEYPOINT_COLUMNS
 from .detect import Detector, cv2_or_error
 from .errors import UserError, reason
@@ -144,6 +145,8 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     table = os.path.splitext(output)[0] + '.csv'
     refuse_overwriting_inputs(output, [] if camera else [source])
     refuse_overwriting_inputs(table, [] if camera else [source])
+    modeldir.refuse_run_file(output, model_dir)
+    modeldir.refuse_run_file(table, model_dir)
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
         raise UserError('cannot write {}: folder {} does not exist.'.format(output, folder))

@@ -107,9 +107,8 @@ def other_graph_checkpoint(m):
             tf1.train.Saver().save(sess, str(m / 'model'), global_step=0)
 
 
-def truncate(m, suffix, keep=100):
-    (path,) = [m / n for n in os.listdir(m) if n.startswith('model-') and n.endswith(suffix)
-               and n.split('.')[0] == os.path.basename(modeldir.best_checkpoint(str(m)))]
+def truncate(m, suffix, keep=100, prefix='model-'):
+    (path,) = [m / n for n in os.listdir(m) if n.startswith(prefix) and n.endswith(suffix)]
     path.write_bytes(path.read_bytes()[:keep])
 
 
@@ -253,6 +252,13 @@ CASES = [
      r'{m}/last-2.json lacks a valid "epochs_done"'),
     ('resume with another seed', T, NO_SETUP, ['--model-dir', '{m}', '--resume', '--seed', '99'],
      2, r'--resume: {m} was trained with --seed 3; a resumed run keeps it'),
+    ('resume, best model damaged', T, lambda d, m, t: truncate(m, '.data-00000-of-00001'),
+     ['--model-dir', '{m}', '--resume', '--epochs', '4'], 2,
+     r'checkpoint {m}/model-\d is damaged or unreadable'),
+    ('resume, state damaged', T, lambda d, m, t: truncate(m, '.data-00000-of-00001',
+                                                          prefix='last-'),
+     ['--model-dir', '{m}', '--resume', '--epochs', '4'], 2,
+     r'checkpoint {m}/last-2 is damaged or unreadable'),
     ('model dir is a file', T, lambda d, m, t: (t / 'file').write_text('x'),
      ['--data-dir', '{d}', '--model-dir', '{t}/file'], 2, r'--model-dir {t}/file is a file'),
     ('another run holds it', T, 'locked', ['--data-dir', '{d}', '--model-dir', '{m}',
@@ -302,6 +308,10 @@ CASES = [
      r'--output {t} is a folder; give a file name'),
     ('output folder missing', P, NO_SETUP, PRED[:-1] + ['{t}/no/submit.csv'], 2,
      r'cannot write {t}/no/submit.csv: folder {t}/no does not exist'),
+    ('output is a model file', P, NO_SETUP, PRED[:-1] + ['{m}/hparams.json'], 2,
+     r'--output {m}/hparams.json is a file of the model in {m}; writing there would damage it'),
+    ('demo with a data dir', P, NO_SETUP, ['--demo', '--data-dir', '{d}'], 2,
+     r'--demo predicts the demo data in demo_data; leave out --data-dir'),
     ('predict batch size 0', P, NO_SETUP, PRED + ['--batch-size', '0'], 2,
      r'--batch-size must be at least 1'),
     # -- model folders, for prediction and export
