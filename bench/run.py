@@ -2,6 +2,7 @@
 
     python bench/run.py --data-dir DIR             # about 25 minutes on 2 CPU cores
     python bench/run.py --data-dir DIR --quick     # about 6 minutes
+    python bench/run.py --data-dir DIR --photos PHOTOS   # times photos too
 
 DIR holds Kaggle-format data (training.csv[.gz], test.csv[.gz]). Each
 training figure comes from a fresh process; the variants of one comparison
@@ -256,6 +257,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--data-dir', help='Kaggle-format data (training.csv, test.csv)')
     ap.add_argument('--quick', action='store_true', help='fewer epochs and rounds')
+    ap.add_argument('--photos', help='a folder of photos to time prediction on (optional)')
     ap.add_argument('--worker', nargs='+', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -328,10 +330,8 @@ def main():
 
     print('\n4. prediction, ms per face (640 faces in batches of 64; one face at a time; '
           'photos: read, detect, crop, predict):')
-    photos = []
-    shared = os.path.join(ROOT, '..', 'shared', 'data', 'photos')
-    if os.path.isdir(shared):
-        photos = sorted(os.path.join(shared, n) for n in os.listdir(shared))
+    photos = sorted(os.path.join(args.photos, n) for n in os.listdir(args.photos)) \
+        if args.photos else []
     for recipe, model_dir in (('blog', os.path.join(tmp, 'blog-f32')), ('improved', improved_dir)):
         export_dir = os.path.join(tmp, 'export-' + recipe)
         subprocess.run([sys.executable, os.path.join(ROOT, 'run_export.py'), '--model-dir',

@@ -20,7 +20,7 @@ import tensorflow as tf
 from . import improved_model, modeldir
 from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
 from .errors import UserError, reason
-from .predict import SAVED_MODEL_FILE, clip_to_image, keypoints_graph, recipe_of
+from .predict import clip_to_image, keypoints_graph, recipe_of
 
 tf1 = tf.compat.v1
 
@@ -87,7 +87,3 @@ def export(model_dir, output, log=print):
     log('exported {} ({} recipe, {}) to {}: SavedModel and {}, {:.1f} MB'.format(
         model_dir, recipe, os.path.basename(path), output, TFLITE_FILE, size / 1e6))
     return output
-
-
-def is_export(folder):
-    return os.path.isfile(os.path.join(folder, SAVED_MODEL_FILE))
