@@ -154,7 +154,7 @@ def worker_port(data_dir, epochs, save_path):
                     best_validation_loss = validation_loss
                     current_epoch = i
                     saver.save(sess, save_path)
-    print(json.dumps({'best_epoch': current_epoch, 'rmse_px': best_validation_loss * 96}))
+    print(json.dumps({'best_epoch': current_epoch, 'rmse_px': float(best_validation_loss) * 96}))
 
 
 def worker_predict(model_dir, export_dir, use_bf16, photos):

@@ -21,7 +21,7 @@ from .config import TrainConfig
 from .constants import IMAGE_SIZE, NUM_OUTPUTS, TRAIN_FILE
 from .data import find_data_file, input_data
 from .errors import UserError
-from .runs import Run, batch_sizes, evaluate, mean_face_rmse, predict, require_rows
+from .runs import Run, batch_sizes, mean_face_rmse, predict, require_rows, rmse_of
 from .splits import group_split
 
 tf1 = tf.compat.v1
@@ -101,7 +101,6 @@ def train_improved(cfg=None, log=print, options=Options()):
         objective = improved_model.loss(y_fit, y_, corrected, wing_loss=True) \
             if options.wing else rmse
         y_conv = improved_model.network(x, 1.0, False, *arch)
-        validation_rmse = improved_model.masked_rmse(y_conv, y_)
         net_variables = tf1.global_variables()
         with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
             train_step = tf1.train.AdamOptimizer(rate).minimize(objective)
@@ -134,8 +133,10 @@ def train_improved(cfg=None, log=print, options=Options()):
                     _, loss = sess.run([train_step, rmse], feed_dict={
                         x: xb, y_: yb, flipped: fb, keep_prob: cfg.keep_prob, rate: lr})
                     train_losses.append(loss)
-                validation_loss = evaluate(sess, validation_rmse, {x: X_valid, y_: y_valid},
-                                           cfg.batch_size)
+                # From the predictions, in float64: under --bf16 an RMSE computed
+                # in the graph would be rounded to bfloat16 (about 0.01 px here).
+                validation_loss = rmse_of(
+                    predict(sess, y_conv, x, X_valid, cfg.batch_size), y_valid)
                 run.record(i, train_losses, validation_loss, learning_rate=lr,
                            label_x_offset_px=float(sess.run(offset_px)))
                 if validation_loss < best_validation_loss:

@@ -52,11 +52,15 @@ def predict(sess, y_conv, x, X, batch_size):
     return np.concatenate(out) if out else np.zeros((0, 30), np.float32)
 
 
+def rmse_of(predicted, y):
+    """RMSE over the values y has (NaN: missing), in float64, in y's units."""
+    return float(np.sqrt(np.nanmean(np.square(predicted - y, dtype=np.float64))))
+
+
 def mean_face_rmse(y_train, y_valid):
     """RMSE (units of y) of predicting the training rows' mean face for every
     validation row: what a network that learned nothing scores."""
-    err = y_valid - np.nanmean(y_train, axis=0)
-    return float(np.sqrt(np.nanmean(np.square(err, dtype=np.float64))))
+    return rmse_of(np.nanmean(y_train, axis=0), y_valid)
 
 
 def require_rows(n_train, n_valid, path, rows, split):
@@ -78,7 +82,7 @@ class Run:
     """
 
     def __init__(self, cfg, log=print):
-        self.cfg, self.log = cfg, (lambda *a: None) if cfg.quiet else log
+        self.cfg, self.log, self.warn = cfg, (lambda *a: None) if cfg.quiet else log, log
         self.dir = cfg.model_dir
         if os.path.exists(self.dir) and not os.path.isdir(self.dir):
             raise UserError('--model-dir {} is a file, not a folder.'.format(self.dir))
@@ -149,7 +153,7 @@ class Run:
 
     def session_config(self):
         """The Session's ConfigProto: bfloat16 arithmetic with --bf16."""
-        return bf16.session_config(self.cfg.bf16, self.log)
+        return bf16.session_config(self.cfg.bf16, self.warn)     # shown even with --quiet
 
     def shuffle(self, epoch, n):
         """Row order of an epoch, a function of (seed, epoch), so that a resumed
