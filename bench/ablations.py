@@ -7,8 +7,9 @@
 Each variant is the recipe with one part changed (improved.Options), trained
 with the same seed, the same validation groups and the same number of epochs
 (the cosine schedule is squeezed into them). A line per variant: the best
-validation RMSE as training measures it (one pass), as prediction measures
-it (with the mirror image), and the seconds it took. The model folders stay
+validation RMSE as training measures it, as run_predict.py measures it
+(float32, clipped to the image; the two differ only under --bf16), and the
+seconds it took. Both average each face with its mirror image. The model folders stay
 in --keep (default: a temporary folder), so that --evaluate can score them
 again: alone, with test-time shifts, and together as an ensemble.
 """

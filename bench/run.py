@@ -1,6 +1,6 @@
 """Benchmarks: every figure is a ratio measured in this one run, on this machine.
 
-    python bench/run.py --data-dir DIR             # about 25 minutes on 2 CPU cores
+    python bench/run.py --data-dir DIR             # about 11 minutes on 2 CPU cores
     python bench/run.py --data-dir DIR --quick     # about 6 minutes
     python bench/run.py --data-dir DIR --photos PHOTOS   # times photos too
 

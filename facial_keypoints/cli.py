@@ -66,16 +66,22 @@ def import_tensorflow_quietly():
         tf.config.list_physical_devices()
 
 
-def train_main(args):
-    """Train as args say; returns 0."""
+def train_config(args):
+    """The TrainConfig that run_train.py's parsed args describe: flags left
+    out are the recipe's defaults (config.py), as from Python."""
     from .config import TrainConfig
-    from .data import find_data_file
     settings = {k: v for k, v in vars(args).items() if v is not None and k != 'demo'}
     settings.setdefault('model_dir', demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
     if args.demo and not args.resume:
         settings.setdefault('data_dir', demo.DEMO_DIR)
         settings.setdefault('epochs', demo.DEMO_EPOCHS)
-    cfg = TrainConfig(**settings)
+    return TrainConfig(**settings)
+
+
+def train_main(args):
+    """Train as args say; returns 0."""
+    from .data import find_data_file
+    cfg = train_config(args)
     if args.demo and not args.resume:
         demo.make_demo_data(cfg.data_dir)
     try:

@@ -4,7 +4,8 @@ The same Session + feed_dict loop as the post's (train.py), with what the
 recipe changes:
 - every labelled value is used: no dropna(), a masked RMSE (improved_model.py);
 - validation on whole groups of near-identical frames, a proxy for unseen
-  people, scored on their complete rows (splits.py);
+  people, scored on their complete rows as run_predict.py predicts them
+  (each face averaged with its mirror image) (splits.py);
 - each batch is flipped, shifted and relit at random (augment.py), with the
   learned label offset correcting mirrored rows (improved_model.loss);
 - the network (improved_model.py) starts at the training set's mean face;
@@ -21,6 +22,7 @@ from .config import TrainConfig
 from .constants import IMAGE_SIZE, NUM_OUTPUTS, TRAIN_FILE
 from .data import find_data_file, input_data
 from .errors import UserError
+from .predict import keypoints_graph
 from .runs import Run, batch_sizes, mean_face_rmse, predict, require_rows, rmse_of
 from .splits import group_split
 
@@ -93,14 +95,16 @@ def train_improved(cfg=None, log=print, options=Options()):
         flipped = tf1.placeholder_with_default(tf.zeros_like(y_[:, 0], tf.bool), [None])
         rate = tf1.placeholder(tf.float32, [], name='learning_rate')
         # Two copies of the network with the same variables: one trains (batch
-        # statistics, dropout), one predicts (moving averages).
+        # statistics, dropout); one predicts as run_predict.py does (moving
+        # averages, each face averaged with its mirror image), so the model
+        # kept is the one that predicts best, and validation is what it scores.
         arch = options.channels, options.fc_units
         y_fit = improved_model.network(x, keep_prob, True, *arch)
         corrected = flipped if options.label_offset else tf.zeros_like(flipped)
         rmse = improved_model.loss(y_fit, y_, corrected)
         objective = improved_model.loss(y_fit, y_, corrected, wing_loss=True) \
             if options.wing else rmse
-        y_conv = improved_model.network(x, 1.0, False, *arch)
+        y_conv = keypoints_graph(x, 'improved', arch) / IMAGE_SIZE
         net_variables = tf1.global_variables()
         with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
             train_step = tf1.train.AdamOptimizer(rate).minimize(objective)

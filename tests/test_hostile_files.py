@@ -70,6 +70,30 @@ def test_truncated_gzip_and_zip_are_refused(tmp_path):
         load(d, buf.getvalue()[:len(buf.getvalue()) // 2], 'training.zip')
 
 
+def test_zips_as_finders_and_archivers_make_them_read_the_same(tmp_path):
+    X, y = load(tmp_path, valid_text())
+    quoted = valid_text().replace(',', '","').replace('\n', '"\n"')[:-1]
+    for name, members in (
+            ('macos', [('training/', ''), ('training/training.csv', valid_text()),
+                       ('__MACOSX/training/._training.csv', 'resource fork')]),
+            ('quoted, with a folder entry', [('data/', ''), ('data/training.csv', '"' + quoted)])):
+        d = tmp_path / name
+        d.mkdir()
+        with zipfile.ZipFile(d / 'training.zip', 'w', zipfile.ZIP_DEFLATED) as z:
+            for member, text in members:
+                z.writestr(member, text)
+        X2, y2 = data.input_data(data_dir=str(d))
+        assert np.array_equal(X, X2) and np.array_equal(y, y2), name
+    d = tmp_path / 'two'
+    d.mkdir()
+    with zipfile.ZipFile(d / 'training.zip', 'w') as z:
+        z.writestr('a.csv', valid_text())
+        z.writestr('b.csv', valid_text())
+    with pytest.raises(UserError, match=r'training.zip should hold exactly one .csv file, it '
+                                        r'holds 2: a.csv, b.csv'):
+        data.input_data(data_dir=str(d))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(cut=st.integers(0, 40000), junk=st.text(max_size=4), where=st.integers(0, 40000),
        drop=st.integers(0, 10000), mode=st.sampled_from(['cut', 'insert', 'delete', 'replace']))

@@ -11,8 +11,9 @@ import pytest
 import tensorflow as tf
 
 import facial_keypoints.train
+import run_train
 from conftest import shared_path, tiny_config
-from facial_keypoints import data, model, modeldir
+from facial_keypoints import cli, config, data, model, modeldir
 from facial_keypoints.predict import Predictor, predict_test_set, submission_text
 from facial_keypoints.train import train
 
@@ -141,3 +142,13 @@ def test_predictor_leaves_eager_mode_alone(trained):
     with Predictor(model_dir) as p:
         p.predict(np.zeros((2, 96, 96, 1), np.float32))
     assert tf.executing_eagerly() and tf.constant(2).numpy() == 2
+
+
+@pytest.mark.parametrize('recipe', config.RECIPES)
+def test_the_command_line_and_python_get_the_same_settings(recipe):
+    from_cli = cli.train_config(run_train.parse_args(['--recipe', recipe, '--seed', '5']))
+    from_python = config.TrainConfig(recipe=recipe, seed=5)
+    assert from_cli.hparams() == from_python.hparams()
+    assert from_cli.model_dir == from_python.model_dir
+    assert from_cli.epochs == config.DEFAULTS[recipe]['epochs']
+    assert from_cli.patience == (10 if recipe == 'blog' else 40)
