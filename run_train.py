@@ -27,7 +27,8 @@ def parse_args(argv=None):
                    help="'blog' (default) is the post unchanged; 'improved' uses every "
                         'labelled point, flips, a deeper net and a schedule')
     p.add_argument('--epochs', type=int, help='most epochs (default: {} as in the post, {} '
-                   'with --demo)'.format(constants.EPOCHS, demo.DEMO_EPOCHS))
+                   'for the improved recipe, {} with --demo)'.format(
+                       constants.EPOCHS, imp['epochs'], demo.DEMO_EPOCHS))
     p.add_argument('--batch-size', type=int,
                    help='faces per training step (default: {})'.format(constants.BATCH_SIZE))
     p.add_argument('--validation-size', type=int,
@@ -51,7 +52,8 @@ def parse_args(argv=None):
                         'variables stay float32 (default: float32, as the post)')
     p.add_argument('--resume', action='store_true',
                    help='continue the run saved in --model-dir from its last saved training '
-                        'state; --epochs, --patience and --bf16 may be given again')
+                        'state; --epochs, --patience and --bf16 may be given again, and '
+                        '--data-dir where the data has moved')
     p.add_argument('--overwrite', action='store_true',
                    help="replace the run in --model-dir (only the run's own files are "
                         'removed)')

@@ -16,7 +16,7 @@ from .errors import UserError
 from .fileio import atomic_write_bytes
 
 FOLDER_NAME = '.facial_keypoints_cache'
-FORMAT = 2                 # bumped whenever what load() returns changes
+FORMAT = 3                 # bumped whenever what load() returns changes
 HOME_FOLDER = os.path.join(os.path.expanduser('~'), '.cache', 'facial_keypoints')
 
 

@@ -38,8 +38,9 @@ def scale_images(pixels):
 
 
 def scale_keypoints(points):
-    """Keypoints in pixels [N, 30] -> float32 in [0, 1] (the post's y / 96)."""
-    return np.asarray(points, np.float32) / np.float32(IMAGE_SIZE)
+    """Keypoints in pixels [N, 30] -> float32 in [0, 1]: the post's y / 96.0,
+    divided in float64 as the post does, then float32 as its placeholder takes it."""
+    return (np.asarray(points, np.float64) / IMAGE_SIZE).astype(np.float32)
 
 
 def unscale_keypoints(y):
@@ -232,14 +233,14 @@ def _first_bad(mask, df, column, path, lines, problem):
 
 
 def _keypoint_column(df, column, path, lines):
-    """Keypoint values in pixels, float32; NaN where empty. Each must be a
+    """Keypoint values in pixels, float64 as read; NaN where empty. Each must be a
     number inside the 96x96 image."""
     values = pd.to_numeric(df[column], errors='coerce').to_numpy(np.float64)
     _first_bad(np.isnan(values) & df[column].notna().to_numpy(), df, column, path, lines,
                'not a number')
     _first_bad(~(np.isnan(values) | ((values >= 0) & (values <= IMAGE_SIZE))), df, column,
                path, lines, 'outside the 96x96 image (0 to 96 pixels)')
-    return values.astype(np.float32)
+    return values
 
 
 def whole_numbers(df, column, path, lines):

@@ -219,7 +219,7 @@ class Run:
 
     def record(self, epoch, train_losses, validation_loss, **learned):
         """The epoch's line, history.json and TensorBoard. Losses in units of /96;
-        the training RMSE is the mean over the epoch's batches, as trained
+        the training RMSE is the root mean square of the epoch's batch RMSEs, as trained
         (dropout on, weights changing); learned: other values to keep (pixels)."""
         if not np.isfinite(validation_loss):
             raise UserError('training diverged in epoch {}: the validation RMSE is {} (try a '

@@ -40,8 +40,8 @@ def test_input_data_scales_and_drops_incomplete_rows(tmp_path):
     X, y = data.input_data(data_dir=str(tmp_path))
     assert X.shape == (3, 96, 96, 1) and X.dtype == np.float32
     assert y.shape == (3, 30) and y.dtype == np.float32
-    # rows 0, 2, 3 survive dropna; pixels / 255 and keypoints / 96
-    assert np.allclose(y, points[[0, 2, 3]] / 96.0)
+    # rows 0, 2, 3 survive dropna; pixels / 255 and keypoints / 96, the post's values
+    assert np.array_equal(y, (points[[0, 2, 3]] / 96.0).astype(np.float32))
     assert X[1, 0, 0, 0] == np.float32(2 / 255.0)
     assert X[0, 0, 5, 0] == np.float32(5 / 255.0)   # row-major: column 5 of row 0
     assert X[0, 1, 0, 0] == np.float32(96 % 256 / 255.0)

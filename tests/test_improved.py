@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import fit, make_tiny_data, tiny_config
-from facial_keypoints import augment, constants, data, demo, improved, improved_model, predict, splits
+from facial_keypoints import (augment, constants, data, demo, improved, improved_model, predict,
+                              splits)
 from facial_keypoints.improved_model import masked_rmse
 from facial_keypoints.predict import Predictor
 
