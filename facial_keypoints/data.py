@@ -212,8 +212,11 @@ def _check_columns(df, path, required):
             raise UserError('{} has the column {} more than once.'.format(path, m.group(1)))
     missing = [c for c in required if c not in names]
     if len(missing) == len(required):
-        raise UserError('{} has no header line: its first line should name the columns '
-                        '({}).'.format(path, ','.join(required[:3] + ['...'] * (len(required) > 3))))
+        # A number where a name should be: the header line is missing; only names: another file.
+        numeric = any(re.fullmatch(r'\s*[-+]?\d[\d.]*\s*', str(n)) for n in names)
+        raise UserError('{} {}: its first line should name the columns ({}).'.format(
+            path, 'has no header line' if numeric else 'names none of the expected columns',
+            ','.join(required[:3] + ['...'] * (len(required) > 3))))
     if missing:
         raise UserError('{} lacks the column{} {}.'.format(
             path, 's' if len(missing) > 1 else '', ', '.join(missing)))

@@ -31,6 +31,7 @@ LAST_PREFIX, LAST_STATE = 'last', 'checkpoint_last'
 HPARAMS_FILE = 'hparams.json'
 HISTORY_FILE = 'history.json'
 LOCK_FILE = '.lock'
+SAVED_MODEL_FILE = 'saved_model.pb'     # marks an export (run_export.py), not a run
 PICTURES = ('learning_curve.png', 'validation_faces.png')
 
 # Exactly the names a run writes (TensorFlow's _temp folders are what a run

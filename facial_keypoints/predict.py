@@ -21,7 +21,6 @@ from .model import model
 
 tf1 = tf.compat.v1
 
-SAVED_MODEL_FILE = 'saved_model.pb'     # marks an export (run_export.py)
 
 
 def keypoints_graph(x, recipe, architecture=None):
@@ -63,11 +62,13 @@ class Predictor:
 
     def __init__(self, model_dir, use_bf16=False):
         self.model_dir = model_dir
-        if os.path.isfile(os.path.join(model_dir, SAVED_MODEL_FILE)):
+        if os.path.isfile(os.path.join(model_dir, modeldir.SAVED_MODEL_FILE)):
             self._load_export(model_dir)
             return
         path = modeldir.best_checkpoint(model_dir)
         if path is None:
+            if os.path.isfile(model_dir):
+                raise UserError('--model-dir {} is a file, not a model folder.'.format(model_dir))
             if not os.path.isdir(model_dir):
                 raise UserError('model folder {} does not exist: train first (python '
                                 'run_train.py --model-dir {}).'.format(model_dir, model_dir))

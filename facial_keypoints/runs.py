@@ -86,6 +86,9 @@ class Run:
         self.dir = cfg.model_dir
         if os.path.exists(self.dir) and not os.path.isdir(self.dir):
             raise UserError('--model-dir {} is a file, not a folder.'.format(self.dir))
+        if os.path.isfile(os.path.join(self.dir, modeldir.SAVED_MODEL_FILE)):
+            raise UserError('--model-dir {} holds an exported model ({}); train into another '
+                            'folder.'.format(self.dir, modeldir.SAVED_MODEL_FILE))
         pid = modeldir.in_use(self.dir)
         if pid is not None:
             raise UserError('another training run{} is using {}; wait for it to finish or '
