@@ -22,7 +22,6 @@ from .model import model
 tf1 = tf.compat.v1
 
 
-
 def keypoints_graph(x, recipe, architecture=None):
     """The prediction graph: x float32 [N, 96, 96, 1] in [0, 1] -> keypoints in
     pixels [N, 30], unclipped. Dropout is off (keep_prob 1.0).

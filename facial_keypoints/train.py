@@ -5,12 +5,13 @@
 train() follows the post in its order, except that it reads the data before
 it builds the graph (a bad file is refused before anything is built or
 written): input_data(), the first VALIDATION_SIZE rows validate, model(),
-AdamOptimizer(1e-3).minimize(rmse), a Saver, then EPOCHS epochs of shuffled BATCH_SIZE batches fed with
-keep_prob 0.5, validation with keep_prob 1.0, save_model() whenever
-validation improves, and early stopping after EARLY_STOP_PATIENCE epochs
-without improvement. What the project adds is one call each on `run`
-(runs.py): the model folder and its lock, --resume, the progress bar and
-Ctrl-C, history.json and TensorBoard, the training state, the pictures.
+AdamOptimizer(1e-3).minimize(rmse), a Saver, then EPOCHS epochs of shuffled
+BATCH_SIZE batches fed with keep_prob 0.5, validation with keep_prob 1.0,
+save_model() whenever validation improves, and early stopping after
+EARLY_STOP_PATIENCE epochs without improvement. What the project adds is one
+call each on `run` (runs.py): the model folder and its lock, --resume, the
+progress bar and Ctrl-C, history.json and TensorBoard, the training state,
+the pictures.
 """
 
 import tensorflow as tf
