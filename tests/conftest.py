@@ -20,10 +20,11 @@ runs.STATE_EVERY_SECONDS = 0
 
 
 def shared_path(*parts):
-    """Path under ../shared/data, or skip the test when it is absent (a user's clone)."""
+    """Path in the optional folder of real data sets (SHARED), or skip the test
+    when it is absent, as in a user's clone."""
     path = os.path.join(SHARED, *parts)
     if not os.path.exists(path):
-        pytest.skip('../shared/data is not here')
+        pytest.skip('the real data sets are not here')
     return path
 
 
