@@ -44,6 +44,7 @@ def export(model_dir, output, log=print):
         raise UserError('cannot write {}: folder {} does not exist.'.format(output, parent))
     path = modeldir.best_checkpoint(model_dir)
     if path is None:
+        modeldir.refuse_file(model_dir)
         raise UserError('no checkpoint in {}: train first.'.format(model_dir))
     saved = modeldir.variables(path)
     recipe = recipe_of(saved)

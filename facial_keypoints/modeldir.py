@@ -133,6 +133,12 @@ def _try_lock(f):
 
 # ---- checkpoints -------------------------------------------------------------
 
+def refuse_file(model_dir):
+    """A --model-dir that names a file, not a folder, is one sentence."""
+    if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+        raise UserError('--model-dir {} is a file, not a model folder.'.format(model_dir))
+
+
 def best_checkpoint(model_dir):
     """Path prefix of the best checkpoint in model_dir, or None."""
     return _newest(model_dir, BEST_PREFIX, BEST_STATE)

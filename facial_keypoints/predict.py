@@ -66,8 +66,7 @@ class Predictor:
             return
         path = modeldir.best_checkpoint(model_dir)
         if path is None:
-            if os.path.isfile(model_dir):
-                raise UserError('--model-dir {} is a file, not a model folder.'.format(model_dir))
+            modeldir.refuse_file(model_dir)
             if not os.path.isdir(model_dir):
                 raise UserError('model folder {} does not exist: train first (python '
                                 'run_train.py --model-dir {}).'.format(model_dir, model_dir))

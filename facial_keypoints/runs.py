@@ -84,8 +84,7 @@ class Run:
     def __init__(self, cfg, log=print):
         self.cfg, self.log, self.warn = cfg, (lambda *a: None) if cfg.quiet else log, log
         self.dir = cfg.model_dir
-        if os.path.exists(self.dir) and not os.path.isdir(self.dir):
-            raise UserError('--model-dir {} is a file, not a folder.'.format(self.dir))
+        modeldir.refuse_file(self.dir)
         if os.path.isfile(os.path.join(self.dir, modeldir.SAVED_MODEL_FILE)):
             raise UserError('--model-dir {} holds an exported model ({}); train into another '
                             'folder.'.format(self.dir, modeldir.SAVED_MODEL_FILE))

@@ -339,6 +339,8 @@ CASES = [
      r'{t}/out already exists; give a new folder for the export'),
     ('export without checkpoint', E, lambda d, m, t: (t / 'empty').mkdir(),
      ['--model-dir', '{t}/empty', '--output', '{t}/out'], 2, r'no checkpoint in {t}/empty'),
+    ('export from a file', E, NO_SETUP, ['--model-dir', '{d}/test.csv', '--output', '{t}/out'], 2,
+     r'--model-dir {d}/test.csv is a file, not a model folder'),
     ('export parent missing', E, NO_SETUP, ['--model-dir', '{m}', '--output', '{t}/a/b'], 2,
      r'cannot write {t}/a/b: folder {t}/a does not exist'),
     # -- photos and video
