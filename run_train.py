@@ -25,10 +25,10 @@ def parse_args(argv=None):
                         'and train on it'.format(demo.DEMO_DIR))
     p.add_argument('--recipe', choices=RECIPES,
                    help="'blog' (default) is the post unchanged; 'improved' uses every "
-                        'labelled point, flips, a deeper net and a schedule')
-    p.add_argument('--epochs', type=int, help='most epochs (default: {} as in the post, {} '
+                        'labelled point, flips, two deeper nets and a schedule')
+    p.add_argument('--epochs', type=int, help='most epochs (default: {} as in the post and '
                    'for the improved recipe, {} with --demo)'.format(
-                       constants.EPOCHS, imp['epochs'], demo.DEMO_EPOCHS))
+                       constants.EPOCHS, demo.DEMO_EPOCHS))
     p.add_argument('--batch-size', type=int,
                    help='faces per training step (default: {})'.format(constants.BATCH_SIZE))
     p.add_argument('--validation-size', type=int,
@@ -42,7 +42,8 @@ def parse_args(argv=None):
     p.add_argument('--learning-rate', type=float,
                    help="Adam's learning rate (default: {})".format(constants.LEARNING_RATE))
     p.add_argument('--keep-prob', type=float, help='dropout keep probability while training '
-                   '(default: {})'.format(constants.TRAIN_KEEP_PROB))
+                   '(default: {} as in the post; {} for the improved recipe, which needs no '
+                   'dropout)'.format(constants.TRAIN_KEEP_PROB, imp['keep_prob']))
     p.add_argument('--seed', type=int,
                    help='seed for weights, dropout, shuffling and augmentation; the same seed '
                         'gives the same numbers (default: a random one, recorded in '

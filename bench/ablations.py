@@ -4,14 +4,15 @@
     python bench/ablations.py --data-dir DIR --epochs 30 no_flips rotate5  # some
     python bench/ablations.py --data-dir DIR --evaluate RUN [RUN ...]      # prediction only
 
-Each variant is the recipe with one part changed (improved.Options), trained
-with the same seed, the same validation groups and the same number of epochs
-(the cosine schedule is squeezed into them). A line per variant: the best
-validation RMSE as training measures it, as run_predict.py measures it
-(float32, clipped to the image; the two differ only under --bf16), and the
-seconds it took. Both average each face with its mirror image. The model folders stay
-in --keep (default: a temporary folder), so that --evaluate can score them
-again: alone, with test-time shifts, and together as an ensemble.
+Each variant is the recipe with one part (improved.Options) or training
+setting (TrainConfig) changed, trained with the same seed, the same
+validation groups and the same number of epochs (the cosine schedule is
+squeezed into them). A line per variant: the best validation RMSE as
+training measures it, as run_predict.py measures it (float32, clipped to the
+image; the two differ only under --bf16), and the seconds it took. Both
+average each face with its mirror image. The model folders stay in --keep
+(default: a temporary folder), so that --evaluate can score them again:
+alone, with test-time shifts, and together as an ensemble.
 """
 
 import argparse
@@ -32,22 +33,28 @@ from facial_keypoints.improved import Options, train_improved, validation_split 
 from facial_keypoints.predict import Predictor  # noqa: E402
 
 RECIPE = Options()
+# name: (the recipe's parts, training settings changed from the recipe's).
 VARIANTS = {
-    'recipe': RECIPE,
-    'no_flips': dataclasses.replace(RECIPE, flips=False),
-    'no_shifts': dataclasses.replace(RECIPE, shifts=False),
-    'no_lighting': dataclasses.replace(RECIPE, lighting=False),
-    'no_label_offset': dataclasses.replace(RECIPE, label_offset=False),
-    'no_centring': dataclasses.replace(RECIPE, centring=False),
-    'constant_rate': dataclasses.replace(RECIPE, cosine=False),
-    'rotate5': dataclasses.replace(RECIPE, rotation=5.0, zoom=0.05),
-    'rotate10': dataclasses.replace(RECIPE, rotation=10.0, zoom=0.1),
-    'wing': dataclasses.replace(RECIPE, wing=True),
-    'wide': dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)),
+    'recipe': (RECIPE, {}),
+    # The recipe before it had two networks and no dropout (it then ran 200 epochs).
+    'previous': (dataclasses.replace(RECIPE, members=1), dict(keep_prob=0.5)),
+    'one_network': (dataclasses.replace(RECIPE, members=1), {}),
+    'three_networks': (dataclasses.replace(RECIPE, members=3), {}),
+    'dropout': (RECIPE, dict(keep_prob=0.5)),
+    'no_flips': (dataclasses.replace(RECIPE, flips=False), {}),
+    'no_shifts': (dataclasses.replace(RECIPE, shifts=False), {}),
+    'no_lighting': (dataclasses.replace(RECIPE, lighting=False), {}),
+    'no_label_offset': (dataclasses.replace(RECIPE, label_offset=False), {}),
+    'no_centring': (dataclasses.replace(RECIPE, centring=False), {}),
+    'constant_rate': (dataclasses.replace(RECIPE, cosine=False), {}),
+    'rotate5': (dataclasses.replace(RECIPE, rotation=5.0, zoom=0.05), {}),
+    'rotate10': (dataclasses.replace(RECIPE, rotation=10.0, zoom=0.1), {}),
+    'wing': (dataclasses.replace(RECIPE, wing=True), {}),
+    'wide': (dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)), {}),
 }
 
 
-def heatmap_network(x, keep_prob, training, *architecture):
+def heatmap_network(x, keep_prob, training, *architecture, member=0):
     """Integral regression (Sun et al., ECCV 2018), tried as a variant: three
     stages of the recipe's convolutions down to 12x12, one more convolution,
     then a 12x12 heat map per keypoint whose softmax-weighted mean position
@@ -156,10 +163,11 @@ def main():
         model_dir = os.path.join(keep, '{}{}-e{}-s{}{}'.format(
             name, '-heatmap' if args.heatmap else '', args.epochs, args.seed,
             '' if args.bf16 else '-f32'))
+        options, settings = VARIANTS[name]
         cfg = TrainConfig(data_dir=args.data_dir, model_dir=model_dir, recipe='improved',
                           epochs=args.epochs, patience=args.epochs, seed=args.seed,
-                          bf16=args.bf16 or None, quiet=True)
-        r = train_improved(cfg, log=lambda *a: None, options=VARIANTS[name])
+                          bf16=args.bf16 or None, quiet=True, **settings)
+        r = train_improved(cfg, log=lambda *a: None, options=options)
         with Predictor(model_dir) as p:
             predicted = rmse(p.predict(X), truth)
         print('{:16s} best validation {:.4f} px at epoch {:3d}; predicted {:.4f} px; {:5.0f} s'

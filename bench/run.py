@@ -3,6 +3,7 @@
     python bench/run.py --data-dir DIR             # about 11 minutes on 2 CPU cores
     python bench/run.py --data-dir DIR --quick     # about 6 minutes
     python bench/run.py --data-dir DIR --photos PHOTOS   # times photos too
+    python bench/run.py --predict MODEL_DIR [--photos PHOTOS]   # prediction only
 
 DIR holds Kaggle-format data (training.csv[.gz], test.csv[.gz]). Each
 training figure comes from a fresh process; the variants of one comparison
@@ -190,13 +191,17 @@ def worker_predict(model_dir, export_dir, use_bf16, photos):
         for j in range(0, len(images), 64):
             signature(images=tf.constant(images[j:j + 64]))
         out['saved_model_ms_per_face'] = 1000 * (time.perf_counter() - t) / len(images)
-        lite = tf.lite.Interpreter(os.path.join(export_dir, 'keypoints.tflite'))
-        run = lite.get_signature_runner('serving_default')
-        run(images=images[:1])
-        t = time.perf_counter()
-        for k in range(50):
-            run(images=images[k:k + 1])
-        out['tflite_ms_per_face'] = 1000 * (time.perf_counter() - t) / 50
+        # The interpreter's own default (one thread), then one thread per core.
+        for key, threads in (('tflite_ms_per_face', None),
+                             ('tflite_all_cores_ms_per_face', os.cpu_count())):
+            lite = tf.lite.Interpreter(os.path.join(export_dir, 'keypoints.tflite'),
+                                       num_threads=threads)
+            run = lite.get_signature_runner('serving_default')
+            run(images=images[:1])
+            t = time.perf_counter()
+            for k in range(50):
+                run(images=images[k:k + 1])
+            out[key] = 1000 * (time.perf_counter() - t) / 50
     print(json.dumps(out))
 
 
@@ -254,13 +259,48 @@ def plain_copy(data_dir, tmp):
     return out
 
 
+PREDICTION_HEADING = ('prediction, ms per face (640 faces in batches of 64; one face at a time; '
+                      'photos: read, detect, crop, predict):')
+
+
+def time_prediction(label, model_dir, export_dir, photo_dir):
+    """Print section 4's lines for one model folder, exported to export_dir."""
+    photos = sorted(os.path.join(photo_dir, n) for n in os.listdir(photo_dir)) \
+        if photo_dir else []
+    subprocess.run([sys.executable, os.path.join(ROOT, 'run_export.py'), '--model-dir',
+                    model_dir, '--output', export_dir], check=True, capture_output=True)
+    for use in ('f32', 'bf16'):
+        p, _ = run_worker('predict', model_dir, export_dir if use == 'f32' else '', use, *photos)
+        print('   {:9s} {:9s} batched {:5.2f} | one at a time {:5.2f}{}{}'.format(
+            label, 'bfloat16' if use == 'bf16' else 'float32', p['batch_ms_per_face'],
+            p['single_ms_per_face'],
+            ' | photos {:.0f}'.format(p['photo_ms_per_face']) if 'photo_ms_per_face' in p
+            else '',
+            ' | SavedModel batched {:.2f} | TFLite one at a time {:.2f} ({:.2f} with {} '
+            'threads)'.format(p['saved_model_ms_per_face'], p['tflite_ms_per_face'],
+                              p['tflite_all_cores_ms_per_face'], os.cpu_count())
+            if 'tflite_ms_per_face' in p else ''))
+    print('   {} export: {:.1f} MB'.format(label, sum(
+        os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(export_dir)
+        for n in ns) / 1e6))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--data-dir', help='Kaggle-format data (training.csv, test.csv)')
     ap.add_argument('--quick', action='store_true', help='fewer epochs and rounds')
     ap.add_argument('--photos', help='a folder of photos to time prediction on (optional)')
+    ap.add_argument('--predict', metavar='MODEL_DIR',
+                    help='only time prediction (section 4) with this trained model folder')
     ap.add_argument('--worker', nargs='+', help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.predict:
+        tmp = tempfile.mkdtemp(prefix='fkp-bench-')
+        print('machine: ' + machine())
+        print('\n4. ' + PREDICTION_HEADING)
+        time_prediction(os.path.basename(os.path.normpath(args.predict)), args.predict,
+                        os.path.join(tmp, 'export'), args.photos)
+        return shutil.rmtree(tmp)
     if args.worker:
         name, *rest = args.worker
         if name == 'predict':
@@ -329,28 +369,9 @@ def main():
     print('   the improved recipe, 1 epoch with --bf16, all rows: peak memory {:.0f} MB'
           .format(rss))
 
-    print('\n4. prediction, ms per face (640 faces in batches of 64; one face at a time; '
-          'photos: read, detect, crop, predict):')
-    photos = sorted(os.path.join(args.photos, n) for n in os.listdir(args.photos)) \
-        if args.photos else []
+    print('\n4. ' + PREDICTION_HEADING)
     for recipe, model_dir in (('blog', os.path.join(tmp, 'blog-f32')), ('improved', improved_dir)):
-        export_dir = os.path.join(tmp, 'export-' + recipe)
-        subprocess.run([sys.executable, os.path.join(ROOT, 'run_export.py'), '--model-dir',
-                        model_dir, '--output', export_dir], check=True, capture_output=True)
-        for use in ('f32', 'bf16'):
-            p, _ = run_worker('predict', model_dir, export_dir if use == 'f32' else '', use,
-                              *photos)
-            print('   {:9s} {:9s} batched {:5.2f} | one at a time {:5.2f}{}{}'.format(
-                recipe, 'bfloat16' if use == 'bf16' else 'float32', p['batch_ms_per_face'],
-                p['single_ms_per_face'],
-                ' | photos {:.0f}'.format(p['photo_ms_per_face']) if 'photo_ms_per_face' in p
-                else '',
-                ' | SavedModel batched {:.2f} | TFLite one at a time {:.2f}'.format(
-                    p['saved_model_ms_per_face'], p['tflite_ms_per_face'])
-                if 'tflite_ms_per_face' in p else ''))
-        print('   {} export: {:.1f} MB'.format(recipe, sum(
-            os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(export_dir)
-            for n in ns) / 1e6))
+        time_prediction(recipe, model_dir, os.path.join(tmp, 'export-' + recipe), args.photos)
     shutil.rmtree(tmp)
     print('\nbenchmark took {:.0f} s'.format(time.time() - start))
 

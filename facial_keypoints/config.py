@@ -23,8 +23,8 @@ DEFAULTS = {
                  learning_rate=constants.LEARNING_RATE, keep_prob=constants.TRAIN_KEEP_PROB),
     # Not in the post (improved.py). Validation is a fifth of the rows in whole
     # near-duplicate groups, so validation_size does not apply.
-    'improved': dict(epochs=200, batch_size=64, validation_size=None, patience=40,
-                     learning_rate=1e-3, keep_prob=0.5),
+    'improved': dict(epochs=100, batch_size=64, validation_size=None, patience=40,
+                     learning_rate=1e-3, keep_prob=1.0),
 }
 # The settings that describe a run (saved, and taken back on --resume).
 SETTINGS = ('data_dir', 'recipe', 'epochs', 'batch_size', 'validation_size', 'patience',

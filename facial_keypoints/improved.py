@@ -8,7 +8,9 @@ recipe changes:
   (each face averaged with its mirror image) (splits.py);
 - each batch is flipped, shifted and relit at random (augment.py), with the
   learned label offset correcting mirrored rows (improved_model.loss);
-- the network (improved_model.py) starts at the training set's mean face;
+- the network (improved_model.py) starts at the training set's mean face,
+  has no dropout, and is an ensemble: two networks train side by side,
+  each on its own augmented copy of the batch, and predict together;
 - Adam with a cosine learning-rate decay, and more patience.
 """
 
@@ -48,6 +50,7 @@ class Options:
     wing: bool = False              # minimise the wing loss instead of the RMSE
     channels: tuple = improved_model.CHANNELS
     fc_units: int = improved_model.FC_UNITS
+    members: int = 2                # networks trained side by side, their answers averaged
 
 
 def learning_rate(base_rate, epoch, epochs, cosine=True):
@@ -73,10 +76,24 @@ def validation_split(X, y, path):
     return train_rows, valid_rows
 
 
-def train_improved(cfg=None, log=print, options=Options()):
+def saved_options(model_dir):
+    """The Options a run saved in model_dir's hparams.json (Options() if none)."""
+    saved = modeldir.read_hparams(model_dir).get('improved')
+    if not isinstance(saved, dict):
+        return Options()
+    names = {f.name for f in dataclasses.fields(Options)}
+    saved = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in names}
+    saved.setdefault('members', 1)      # saved before the recipe had two networks
+    return Options(**saved)
+
+
+def train_improved(cfg=None, log=print, options=None):
     """Train the improved recipe as cfg says; returns what train.train() does.
-    options: the recipe's parts (the default is the recipe)."""
+    options: the recipe's parts (default: the recipe, or with cfg.resume the
+    parts the resumed run was trained with)."""
     cfg = cfg or TrainConfig(recipe='improved')
+    if options is None:
+        options = saved_options(cfg.model_dir) if cfg.resume else Options()
     run = Run(cfg, log)
     run.hparams['improved'] = dataclasses.asdict(options)
     log = run.log
@@ -94,16 +111,24 @@ def train_improved(cfg=None, log=print, options=Options()):
         keep_prob = tf1.placeholder_with_default(1.0, [], name='keep_prob')
         flipped = tf1.placeholder_with_default(tf.zeros_like(y_[:, 0], tf.bool), [None])
         rate = tf1.placeholder(tf.float32, [], name='learning_rate')
-        # Two copies of the network with the same variables: one trains (batch
-        # statistics, dropout); one predicts as run_predict.py does (moving
-        # averages, each face averaged with its mirror image), so the model
-        # kept is the one that predicts best, and validation is what it scores.
-        arch = options.channels, options.fc_units
-        y_fit = improved_model.network(x, keep_prob, True, *arch)
+        # Two copies of the networks with the same variables: one trains (batch
+        # statistics, dropout if asked for); one predicts as run_predict.py
+        # does (moving averages, each face averaged with its mirror image and
+        # over the members), so the model kept is the one that predicts best,
+        # and validation is what it scores.
+        arch = options.channels, options.fc_units, options.members
         corrected = flipped if options.label_offset else tf.zeros_like(flipped)
-        rmse = improved_model.loss(y_fit, y_, corrected)
-        objective = improved_model.loss(y_fit, y_, corrected, wing_loss=True) \
-            if options.wing else rmse
+        # An ensemble's members train side by side, each on its own augmented
+        # copy of the batch (fed one after another); the sum of their losses
+        # gives each member the gradient of its own (they share no weights).
+        K = options.members
+        fits = [(improved_model.network(xk, keep_prob, True, *arch[:2], member=k), yk, fk)
+                for k, (xk, yk, fk) in enumerate(zip(tf.split(x, K), tf.split(y_, K),
+                                                     tf.split(corrected, K)))]
+        rmses = [improved_model.loss(*fit) for fit in fits]
+        rmse = tf.add_n(rmses) / K
+        objective = tf.add_n([improved_model.loss(*fit, wing_loss=True) for fit in fits]) \
+            if options.wing else tf.add_n(rmses)
         y_conv = keypoints_graph(x, 'improved', arch) / IMAGE_SIZE
         net_variables = tf1.global_variables()
         with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
@@ -130,10 +155,12 @@ def train_improved(cfg=None, log=print, options=Options()):
                 for j in run.batches(TRAIN_SIZE, cfg.batch_size, 'epoch {}'.format(i)):
                     idx = train_index[j:j + cfg.batch_size]
                     # Random draws are a function of (seed, epoch, batch), for --resume.
-                    xb, yb, fb = augment.augment_batch(
-                        X_train[idx], y_train[idx], np.random.default_rng([run.seed, i, j]),
-                        options.flips, options.shifts, options.lighting, options.rotation,
-                        options.zoom)
+                    rng = np.random.default_rng([run.seed, i, j])
+                    xb, yb, fb = (np.concatenate(part) for part in zip(*(
+                        augment.augment_batch(X_train[idx], y_train[idx], rng, options.flips,
+                                              options.shifts, options.lighting,
+                                              options.rotation, options.zoom)
+                        for _ in range(K))))
                     _, loss = sess.run([train_step, rmse], feed_dict={
                         x: xb, y_: yb, flipped: fb, keep_prob: cfg.keep_prob, rate: lr})
                     train_losses.append(loss)

@@ -2,7 +2,10 @@
 
 - a deeper, wider network with batch normalisation: 3x3 SAME convolutions
   with 32-64-128-256 channels, each followed by batch norm, ReLU and 2x2
-  pooling, then 512 units with dropout, then 30 outputs;
+  pooling, then 512 units, then 30 outputs; no dropout (the recipe feeds
+  keep_prob 1.0);
+- an ensemble: several such networks ("members", see member_scope()) in one
+  graph and one checkpoint, their predictions averaged (predict.py);
 - outputs centred on the training set's mean face (a variable set once
   before training and saved with the weights, so prediction needs no data);
 - a masked RMSE over the values a row has (NaN marks a missing keypoint);
@@ -61,16 +64,17 @@ def batch_norm(h, training, decay=0.9, epsilon=1e-3):
     return y if len(h.shape) == 4 else y[:, 0, 0, :]
 
 
-def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS):
+def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member=0):
     """x [N, 96, 96, 1] in [0, 1] -> y_conv [N, 30], keypoints / 96.
 
     keep_prob: dropout's keep probability (1.0, a Python float, builds no
     dropout at all). training: a Python bool, see batch_norm(). Called again
     in the same graph, it shares the variables (the training graph builds a
-    training and a validation copy). Also creates the learned label offset
-    (label_x_offset()), so every checkpoint of the network has it.
+    training and a validation copy). member: which network of an ensemble
+    (member_scope()); all members share the mean face and the learned label
+    offset (label_x_offset()), which every checkpoint of the network has.
     """
-    with tf1.variable_scope(tf1.get_variable_scope(), reuse=tf1.AUTO_REUSE):
+    with tf1.variable_scope(member_scope(member), reuse=tf1.AUTO_REUSE):
         h = x - 0.5
         for i, c in enumerate(channels):
             with tf1.variable_scope('conv{}'.format(i + 1)):
@@ -90,16 +94,28 @@ def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS):
         W2 = tf1.get_variable('W_fc2', [fc_units, NUM_OUTPUTS],
                               initializer=tf1.truncated_normal_initializer(stddev=1e-3))
         b2 = tf1.get_variable('b_fc2', [NUM_OUTPUTS], initializer=tf1.zeros_initializer())
-        label_x_offset()
-        return tf.matmul(h, W2) + b2 + mean_face()
+        y_conv = tf.matmul(h, W2) + b2
+    label_x_offset()
+    return y_conv + mean_face()
+
+
+def member_scope(member):
+    """The variable scope of an ensemble's member (0, 1, ...): the first keeps
+    a single network's names (conv1/W, ...), so a one-network checkpoint is
+    an ensemble of one; the others are member2/conv1/W, ...."""
+    return tf1.get_variable_scope() if member == 0 else 'member{}'.format(member + 1)
 
 
 def architecture(checkpoint_variables):
-    """(channels, fc_units) of the network whose checkpoint holds these {name: shape}."""
+    """(channels, fc_units, members) of the network whose checkpoint holds
+    these {name: shape}."""
     channels = []
     while 'conv{}/W'.format(len(channels) + 1) in checkpoint_variables:
         channels.append(checkpoint_variables['conv{}/W'.format(len(channels) + 1)][-1])
-    return tuple(channels), checkpoint_variables.get('W_fc2', [FC_UNITS])[0]
+    members = 1
+    while 'member{}/conv1/W'.format(members + 1) in checkpoint_variables:
+        members += 1
+    return tuple(channels), checkpoint_variables.get('W_fc2', [FC_UNITS])[0], members
 
 
 def mean_face():

@@ -28,18 +28,24 @@ def keypoints_graph(x, recipe, architecture=None):
 
     The improved recipe also predicts each face's mirror image, mirrors that
     answer back at 95 + 2d (d: its learned label offset, in pixels) and
-    averages the two. architecture: its (channels, fc_units), when not the
-    recipe's own (improved_model.architecture() reads them off a checkpoint).
+    averages the two, and then averages its members' answers.
+    architecture: its (channels, fc_units, members), when not the recipe's
+    own (improved_model.architecture() reads them off a checkpoint).
     """
     if recipe == 'blog':
         y_conv, _ = model(x, tf.zeros([1, NUM_OUTPUTS]), 1.0)
-    else:
-        both = improved_model.network(tf.concat([x, tf.reverse(x, axis=[2])], 0), 1.0, False,
-                                      *(architecture or ()))
-        y_conv, y_mirror = tf.split(both, 2)
-        mirror = (IMAGE_SIZE - 1) / IMAGE_SIZE + 2 * improved_model.label_x_offset()
-        y_conv = (y_conv + improved_model.flip_keypoints(y_mirror, mirror, FLIP_PERMUTATION)) / 2
-    return y_conv * IMAGE_SIZE
+        return y_conv * IMAGE_SIZE
+    channels, fc_units, members = architecture or (improved_model.CHANNELS,
+                                                   improved_model.FC_UNITS, 1)
+    both = tf.concat([x, tf.reverse(x, axis=[2])], 0)
+    mirror = (IMAGE_SIZE - 1) / IMAGE_SIZE + 2 * improved_model.label_x_offset()
+    answers = []
+    for k in range(members):
+        y_conv, y_mirror = tf.split(
+            improved_model.network(both, 1.0, False, channels, fc_units, member=k), 2)
+        answers.append(
+            (y_conv + improved_model.flip_keypoints(y_mirror, mirror, FLIP_PERMUTATION)) / 2)
+    return tf.add_n(answers) / members * IMAGE_SIZE
 
 
 def clip_to_image(keypoints):

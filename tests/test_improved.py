@@ -223,6 +223,37 @@ def test_improved_checkpoint_predicts_without_being_told_the_recipe(tmp_path):
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
 
 
+def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
+    """Two networks trained side by side: one checkpoint, which predicts (and
+    scores validation with) the mean of what each member alone predicts."""
+    data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
+    model_dir = tmp_path / 'model'
+    options = improved.Options(channels=(4, 8), fc_units=16, members=2)
+    result = improved.train_improved(tiny_config(data_dir, model_dir, recipe='improved'),
+                                     log=lambda *a: None, options=options)
+    X, y = data.input_data(data_dir=data_dir, dropna=False)
+    with Predictor(str(model_dir)) as p:
+        both = p.predict(X, clip=False)
+        restored = {v.op.name: p.sess.run(v) for v in p.graph.get_collection('variables')}
+    assert improved_model.architecture({k: v.shape for k, v in restored.items()}) == \
+        ((4, 8), 16, 2)
+    alone = []
+    for member in (0, 1):
+        with tf.Graph().as_default(), tf1.Session() as sess:
+            x = tf1.placeholder(tf.float32, [None, 96, 96, 1])
+            keypoints = predict.keypoints_graph(x, 'improved', ((4, 8), 16, 1))
+            prefix = '' if member == 0 else 'member2/'
+            for v in tf1.global_variables():
+                shared = v.op.name in ('mean_face', 'label_x_offset')
+                sess.run(v.assign(restored[v.op.name if shared else prefix + v.op.name]))
+            alone.append(sess.run(keypoints, {x: X}))
+    assert np.abs(alone[0] - alone[1]).mean() > 0.01        # two different networks
+    assert np.allclose(both, (alone[0] + alone[1]) / 2, atol=1e-4)
+    _, valid_rows = improved.validation_split(X, y, 'training.csv')
+    err = np.sqrt(np.mean((both[valid_rows] - data.unscale_keypoints(y[valid_rows])) ** 2))
+    assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
+
+
 def dots(points):
     """A dark 96x96 image with a bright 3x3 dot at each keypoint (pixels [30])."""
     img = np.zeros((96, 96), np.float32)

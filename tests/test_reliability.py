@@ -71,6 +71,27 @@ def test_resume_takes_the_saved_settings_and_refuses_changing_them(data_dir, tmp
     assert [h['epoch'] for h in result['history']] == [0, 1]
 
 
+def test_resume_keeps_the_improved_runs_own_networks(data_dir, tmp_path):
+    """A run of one small network (an ablation, or a run saved before the
+    recipe had two) resumes as that network, not as today's recipe."""
+    from facial_keypoints import improved
+    model_dir = tmp_path / 'm'
+    one = improved.Options(channels=(4, 8), fc_units=16, members=1)
+    improved.train_improved(tiny_config(data_dir, model_dir, recipe='improved', epochs=1),
+                            log=lambda *a: None, options=one)
+    hp = modeldir.read_hparams(str(model_dir))
+    del hp['improved']['members']                   # as written before there were two
+    modeldir.write_hparams(str(model_dir), hp)
+    assert improved.saved_options(str(model_dir)) == one
+    result = fit(tiny_config(data_dir, model_dir, resume=True, epochs=2, seed=None,
+                             recipe=None, validation_size=None))
+    assert [h['epoch'] for h in result['history']] == [0, 1]
+    with Predictor(str(model_dir)) as p:
+        assert p.recipe == 'improved' and p.predict(np.zeros((1, 96, 96, 1), np.float32)).shape \
+            == (1, 30)
+    assert modeldir.read_hparams(str(model_dir))['improved']['members'] == 1
+
+
 def test_save_failure_is_a_clear_error_and_keeps_the_previous_checkpoint(
         data_dir, tmp_path, monkeypatch):
     model_dir = tmp_path / 'm'
