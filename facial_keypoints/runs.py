@@ -242,7 +242,7 @@ class Run:
         self.writer.flush()
         self.log('epoch {} done! validation loss:{:.4f} px (train {:.4f} px{}; {:.1f} s)'.format(
             epoch, validation_loss * 96, train_loss * 96,
-            ''.join(', {} {:.3f}'.format(k, v) for k, v in learned.items()), seconds))
+            ''.join(', {} {:.3g}'.format(k, v) for k, v in learned.items()), seconds))
         self.epoch_start = time.time()
 
     def save_model(self, saver, sess, epoch):
