@@ -79,12 +79,25 @@ def validation_split(X, y, path):
 def saved_options(model_dir):
     """The Options a run saved in model_dir's hparams.json (Options() if none)."""
     saved = modeldir.read_hparams(model_dir).get('improved')
-    if not isinstance(saved, dict):
+    if saved is None:
         return Options()
-    names = {f.name for f in dataclasses.fields(Options)}
-    saved = {k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in names}
+    defaults = Options()
+    saved = dict(saved) if isinstance(saved, dict) else {'improved': saved}
     saved.setdefault('members', 1)      # saved before the recipe had two networks
-    return Options(**saved)
+    options = {}
+    for k, v in saved.items():
+        v = tuple(v) if isinstance(v, list) else v
+        like = getattr(defaults, k, None)
+        ok = type(v) is type(like) or type(like) is float and type(v) is int
+        if isinstance(v, tuple):
+            ok = ok and len(v) > 0 and all(type(c) is int and c > 0 for c in v)
+        if k in ('members', 'fc_units'):
+            ok = ok and v >= 1
+        if not ok:
+            raise UserError('{}/{} has no valid "improved" setting {!r}; it was edited or '
+                            'damaged.'.format(model_dir, modeldir.HPARAMS_FILE, k))
+        options[k] = v
+    return Options(**options)
 
 
 def train_improved(cfg=None, log=print, options=None):
