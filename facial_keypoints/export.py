@@ -42,7 +42,7 @@ def export(model_dir, output, log=print):
     parent = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(parent):
         raise UserError('cannot write {}: folder {} does not exist.'.format(output, parent))
-    if os.path.isfile(os.path.join(model_dir, modeldir.SAVED_MODEL_FILE)):
+    if modeldir.is_export(model_dir):
         raise UserError('{} is an exported model already; export from the model folder it '
                         'came from.'.format(model_dir))
     path = modeldir.best_checkpoint(model_dir)

@@ -15,6 +15,7 @@ recipe changes:
 """
 
 import dataclasses
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -77,25 +78,29 @@ def validation_split(X, y, path):
 
 
 def saved_options(model_dir):
-    """The Options a run saved in model_dir's hparams.json (Options() if none)."""
+    """The Options a run saved in model_dir's hparams.json (Options() if none).
+    Each value must have its default's type (a whole number will do for a
+    fraction); channels, members and fc_units must be positive."""
     saved = modeldir.read_hparams(model_dir).get('improved')
     if saved is None:
         return Options()
-    defaults = Options()
-    saved = dict(saved) if isinstance(saved, dict) else {'improved': saved}
-    saved.setdefault('members', 1)      # saved before the recipe had two networks
+    path = os.path.join(model_dir, modeldir.HPARAMS_FILE)
+    if not isinstance(saved, dict):
+        raise UserError('{} has no valid "improved" settings; it was edited or '
+                        'damaged.'.format(path))
+    saved = dict({'members': 1}, **saved)   # runs saved before there were two networks had one
+    defaults = dataclasses.asdict(Options())
     options = {}
     for k, v in saved.items():
         v = tuple(v) if isinstance(v, list) else v
-        like = getattr(defaults, k, None)
+        like = defaults.get(k)
         ok = type(v) is type(like) or type(like) is float and type(v) is int
-        if isinstance(v, tuple):
-            ok = ok and len(v) > 0 and all(type(c) is int and c > 0 for c in v)
-        if k in ('members', 'fc_units'):
-            ok = ok and v >= 1
+        if k in ('channels', 'members', 'fc_units'):
+            ok = ok and all(type(c) is int and c > 0 for c in (v if k == 'channels' else [v])) \
+                and v != ()
         if not ok:
-            raise UserError('{}/{} has no valid "improved" setting {!r}; it was edited or '
-                            'damaged.'.format(model_dir, modeldir.HPARAMS_FILE, k))
+            raise UserError('{} has no valid "improved" setting {!r}; it was edited or '
+                            'damaged.'.format(path, k))
         options[k] = v
     return Options(**options)
 

@@ -133,6 +133,11 @@ def _try_lock(f):
 
 # ---- checkpoints -------------------------------------------------------------
 
+def is_export(model_dir):
+    """Whether model_dir holds an exported model (run_export.py) rather than a run."""
+    return os.path.isfile(os.path.join(model_dir, SAVED_MODEL_FILE))
+
+
 def refuse_file(model_dir):
     """A --model-dir that names a file, not a folder, is one sentence."""
     if os.path.exists(model_dir) and not os.path.isdir(model_dir):

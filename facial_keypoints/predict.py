@@ -67,7 +67,7 @@ class Predictor:
 
     def __init__(self, model_dir, use_bf16=False):
         self.model_dir = model_dir
-        if os.path.isfile(os.path.join(model_dir, modeldir.SAVED_MODEL_FILE)):
+        if modeldir.is_export(model_dir):
             self._load_export(model_dir)
             return
         path = modeldir.best_checkpoint(model_dir)

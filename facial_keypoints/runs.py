@@ -85,7 +85,7 @@ class Run:
         self.cfg, self.log, self.warn = cfg, (lambda *a: None) if cfg.quiet else log, log
         self.dir = cfg.model_dir
         modeldir.refuse_file(self.dir)
-        if os.path.isfile(os.path.join(self.dir, modeldir.SAVED_MODEL_FILE)):
+        if modeldir.is_export(self.dir):
             raise UserError('--model-dir {} holds an exported model ({}); train into another '
                             'folder.'.format(self.dir, modeldir.SAVED_MODEL_FILE))
         pid = modeldir.in_use(self.dir)
