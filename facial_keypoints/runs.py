@@ -111,9 +111,9 @@ class Run:
             for path in (modeldir.last_checkpoint(self.dir), modeldir.best_checkpoint(self.dir)):
                 if path:
                     modeldir.variables(path)
-            if modeldir.last_checkpoint(self.dir):
-                modeldir.read_state(modeldir.last_checkpoint(self.dir))
             modeldir.read_history(self.dir)
+            if modeldir.last_checkpoint(self.dir):
+                self._refuse_finished(modeldir.read_state(modeldir.last_checkpoint(self.dir)))
         else:
             self._refuse_to_replace()
             self.seed = cfg.seed if cfg.seed is not None else \
@@ -147,6 +147,18 @@ class Run:
         if self.writer is not None:
             self.writer.close()
         self._lock.__exit__(*exc)
+
+    def _refuse_finished(self, state):
+        """A UserError if the run whose training state this is has nothing left
+        to do with these settings (resuming it would only rewrite its files)."""
+        done, best = state['epochs_done'], state['best_epoch']
+        if done - 1 - best >= self.cfg.patience:
+            raise UserError('--resume: {} stopped early (its best epoch was {}, then {} without '
+                            'a better one); give a larger --patience to go on.'.format(
+                                self.dir, best, done - 1 - best))
+        if done >= self.cfg.epochs:
+            raise UserError('--resume: {} has trained its {} epochs; give a larger --epochs to '
+                            'go on.'.format(self.dir, done))
 
     def _refuse_to_replace(self):
         if modeldir.holds_a_run(self.dir) and not self.cfg.overwrite:
@@ -192,12 +204,6 @@ class Run:
         self.best_path = modeldir.best_checkpoint(self.dir)
         self.log('resuming {} at epoch {} (best validation RMSE {:.4f} px at epoch {})'.format(
             path, first, state['best_validation_loss'] * 96, state['best_epoch']))
-        if first - 1 - state['best_epoch'] >= self.cfg.patience:
-            self.log('that run had stopped early; give a larger --patience to go on')
-            first = self.cfg.epochs
-        elif first >= self.cfg.epochs:
-            self.log('that run has trained its {} epochs; give a larger --epochs to go '
-                     'on'.format(first))
         return state['best_validation_loss'], state['best_epoch'], first
 
     def batches(self, n, batch_size, label):

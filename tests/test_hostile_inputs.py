@@ -257,6 +257,8 @@ CASES = [
         (m / n).write_text('{}') for n in os.listdir(m) if n.startswith('last-') and
         n.endswith('.json')], ['--model-dir', '{m}', '--resume'], 2,
      r'{m}/last-2.json lacks a valid "epochs_done"'),
+    ('resume a finished run', T, NO_SETUP, ['--model-dir', '{m}', '--resume'], 2,
+     r'--resume: {m} has trained its 2 epochs; give a larger --epochs to go on'),
     ('resume with another seed', T, NO_SETUP, ['--model-dir', '{m}', '--resume', '--seed', '99'],
      2, r'--resume: {m} was trained with --seed 3; a resumed run keeps it'),
     ('resume, best model damaged', T, lambda d, m, t: truncate(m, '.data-00000-of-00001'),

@@ -1,5 +1,6 @@
 """Nothing lost when a run is killed, exact resume, repeatable runs, save failures."""
 
+import json
 import os
 import shutil
 import signal
@@ -69,6 +70,28 @@ def test_resume_takes_the_saved_settings_and_refuses_changing_them(data_dir, tmp
     hp = modeldir.read_hparams(str(model_dir))
     assert hp['batch_size'] == 8 and hp['seed'] == 5 and hp['epochs'] == 2
     assert [h['epoch'] for h in result['history']] == [0, 1]
+
+
+def test_resuming_a_finished_run_says_so_and_changes_nothing(data_dir, tmp_path):
+    model_dir = tmp_path / 'm'
+    fit(tiny_config(data_dir, model_dir, epochs=2, patience=10))
+
+    def files():
+        return {f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in model_dir.iterdir()}
+    before = files()
+    again = dict(resume=True, seed=None, batch_size=None, validation_size=None)
+    with pytest.raises(UserError, match=r'has trained its 2 epochs; give a larger --epochs'):
+        fit(tiny_config(data_dir, model_dir, **again))
+    # As if its best had been epoch 0: with a patience of 1 it had stopped early.
+    state = model_dir / 'last-2.json'
+    state.write_text(json.dumps(dict(json.loads(state.read_text()), best_epoch=0)))
+    before['last-2.json'] = (state.read_bytes(), state.stat().st_mtime_ns)
+    with pytest.raises(UserError, match=r'stopped early \(its best epoch was 0, then 1 without '
+                                        r'a better one\); give a larger --patience'):
+        fit(tiny_config(data_dir, model_dir, epochs=5, patience=1, **again))
+    assert files() == before
+    result = fit(tiny_config(data_dir, model_dir, epochs=3, patience=10, **again))
+    assert [h['epoch'] for h in result['history']] == [0, 1, 2]
 
 
 def test_resume_keeps_the_improved_runs_own_networks(data_dir, tmp_path):
