@@ -3,6 +3,7 @@
     python bench/ablations.py --data-dir DIR --epochs 30 --bf16            # every variant
     python bench/ablations.py --data-dir DIR --epochs 30 no_flips rotate5  # some
     python bench/ablations.py --data-dir DIR --evaluate RUN [RUN ...]      # prediction only
+    python bench/ablations.py --data-dir DIR one_network --teachers RUN [RUN ...]  # distilled
 
 Each variant is the recipe with one part (improved.Options) or training
 setting (TrainConfig) changed, trained with the same seed, the same
@@ -12,7 +13,9 @@ training measures it, as run_predict.py measures it (float32, clipped to the
 image; the two differ only under --bf16), and the seconds it took. Both
 average each face with its mirror image. The model folders stay in --keep
 (default: a temporary folder), so that --evaluate can score them again:
-alone, with test-time shifts, and together as an ensemble.
+alone, with test-time shifts, and together as an ensemble; and as Kaggle
+scores a submission: every value each face of the held-out groups has (most
+have only 4 keypoints), which is how a submit.csv is scored.
 """
 
 import argparse
@@ -29,7 +32,9 @@ sys.path.insert(0, ROOT)
 
 from facial_keypoints import augment, data  # noqa: E402
 from facial_keypoints.config import TrainConfig  # noqa: E402
-from facial_keypoints.improved import Options, train_improved, validation_split  # noqa: E402
+from facial_keypoints.improved import (VALIDATION_FRACTION, VALIDATION_SEED, Options,  # noqa: E402
+                                       train_improved, validation_split)
+from facial_keypoints.splits import group_split  # noqa: E402
 from facial_keypoints.predict import Predictor  # noqa: E402
 
 RECIPE = Options()
@@ -87,14 +92,36 @@ def heatmap_network(x, keep_prob, training, *architecture, member=0):
         return tf.reshape(tf.stack([xs, ys], -1), [-1, 30]) / 96.0
 
 
+def teach(data_dir, teachers):
+    """Makes train_improved() read data_dir with the missing keypoints of its
+    training rows (never of its validation groups) filled in by the teachers'
+    mean prediction, so that every training face has all 30."""
+    from facial_keypoints import improved
+    X, y = data.input_data(data_dir=data_dir, dropna=False)
+    train_rows, _ = validation_split(X, y, data_dir)
+    predicted = []
+    for d in teachers:
+        with Predictor(d) as p:
+            predicted.append(p.predict(X[train_rows], clip=False))
+    taught = data.scale_keypoints(np.mean(predicted, axis=0))
+    y = y.copy()
+    y[train_rows] = np.where(np.isnan(y[train_rows]), taught, y[train_rows])
+    improved.input_data = lambda **kw: (X, y)
+
+
 # Test-time shifts (pixels) averaged by --evaluate's "shifts" line.
 TTA_SHIFTS = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
 
 
-def validation_rows(data_dir):
-    """The improved recipe's validation faces and keypoints (pixels)."""
+def validation_rows(data_dir, complete=True):
+    """The improved recipe's validation faces and keypoints (pixels); with
+    complete=False every row of its held-out groups, NaN where a keypoint is
+    missing (70% of them have 4 keypoints, as in a Kaggle test set)."""
     X, y = data.input_data(data_dir=data_dir, dropna=False)
-    _, valid = validation_split(X, y, data_dir)
+    if complete:
+        _, valid = validation_split(X, y, data_dir)
+    else:
+        _, valid = group_split(X, VALIDATION_FRACTION, VALIDATION_SEED)
     return X[valid], data.unscale_keypoints(y[valid])
 
 
@@ -112,24 +139,32 @@ def predict_shifted(predictor, X, shifts):
 
 
 def rmse(pred, truth):
-    return float(np.sqrt(np.mean((pred - truth) ** 2)))
+    """RMSE over the values truth has (NaN: missing)."""
+    return float(np.sqrt(np.nanmean((pred - truth) ** 2)))
 
 
 def evaluate(data_dir, model_dirs):
-    X, truth = validation_rows(data_dir)
-    plain, shifted = [], []
+    """Prints each model's validation RMSE (complete rows), the same scored as
+    Kaggle scores a submission (every value the held-out groups' rows have),
+    and the validation with test-time shifts; then the same for their mean."""
+    X, truth = validation_rows(data_dir, complete=False)
+    complete = ~np.isnan(truth).any(axis=1)    # the validation's rows
+    plain, shifted = [], []      # predictions of every row; of the complete rows, shifted
+
+    def scores(plain, shifted):
+        return '{:.4f} px; as Kaggle scores ({} faces) {:.4f} px; with {} test-time shifts ' \
+            '{:.4f} px'.format(rmse(plain[complete], truth[complete]), len(X), rmse(plain, truth),
+                               len(TTA_SHIFTS), rmse(shifted, truth[complete]))
     for d in model_dirs:
         with Predictor(d) as p:
             plain.append(p.predict(X))
             t = time.perf_counter()
-            shifted.append(predict_shifted(p, X, TTA_SHIFTS))
-            ms = 1000 * (time.perf_counter() - t) / len(X)
-        print('{}: {:.4f} px; with {} test-time shifts {:.4f} px ({:.1f} ms a face)'.format(
-            d, rmse(plain[-1], truth), len(TTA_SHIFTS), rmse(shifted[-1], truth), ms))
+            shifted.append(predict_shifted(p, X[complete], TTA_SHIFTS))
+            ms = 1000 * (time.perf_counter() - t) / complete.sum()
+        print('{}: {} ({:.1f} ms a face)'.format(d, scores(plain[-1], shifted[-1]), ms))
     if len(model_dirs) > 1:
-        print('ensemble of {}: {:.4f} px; with shifts {:.4f} px'.format(
-            len(model_dirs), rmse(np.mean(plain, axis=0), truth),
-            rmse(np.mean(shifted, axis=0), truth)))
+        print('ensemble of {}: {}'.format(len(model_dirs), scores(np.mean(plain, axis=0),
+                                                                  np.mean(shifted, axis=0))))
 
 
 def main():
@@ -143,6 +178,9 @@ def main():
     ap.add_argument('--keep', help='folder for the model folders (default: a temporary one)')
     ap.add_argument('--heatmap', action='store_true',
                     help='use heatmap_network() in place of the recipe\'s network')
+    ap.add_argument('--teachers', nargs='+', metavar='RUN',
+                    help='train on the training rows with their missing keypoints filled in '
+                         'by these model folders\' mean prediction (distillation)')
     ap.add_argument('--evaluate', nargs='+', metavar='RUN',
                     help='score these model folders again, alone and as an ensemble')
     args = ap.parse_args()
@@ -151,6 +189,8 @@ def main():
         improved_model.network = heatmap_network
     if args.evaluate:
         return evaluate(args.data_dir, args.evaluate)
+    if args.teachers:
+        teach(args.data_dir, args.teachers)
     unknown = sorted(set(args.variants) - set(VARIANTS))
     if unknown:
         ap.error('unknown variant(s) {}; choose from {}'.format(', '.join(unknown),
@@ -161,7 +201,8 @@ def main():
         args.data_dir, args.epochs, args.seed, 'bfloat16' if args.bf16 else 'float32', keep))
     for name in args.variants or list(VARIANTS):
         model_dir = os.path.join(keep, '{}{}-e{}-s{}{}'.format(
-            name, '-heatmap' if args.heatmap else '', args.epochs, args.seed,
+            name, '-heatmap' if args.heatmap else '-taught' if args.teachers else '',
+            args.epochs, args.seed,
             '' if args.bf16 else '-f32'))
         options, settings = VARIANTS[name]
         cfg = TrainConfig(data_dir=args.data_dir, model_dir=model_dir, recipe='improved',
