@@ -32,9 +32,8 @@ sys.path.insert(0, ROOT)
 
 from facial_keypoints import augment, data  # noqa: E402
 from facial_keypoints.config import TrainConfig  # noqa: E402
-from facial_keypoints.improved import (VALIDATION_FRACTION, VALIDATION_SEED, Options,  # noqa: E402
-                                       train_improved, validation_split)
-from facial_keypoints.splits import group_split  # noqa: E402
+from facial_keypoints.improved import (Options, held_out_groups, train_improved,  # noqa: E402
+                                       validation_split)
 from facial_keypoints.predict import Predictor  # noqa: E402
 
 RECIPE = Options()
@@ -102,6 +101,9 @@ def teach(data_dir, teachers):
     predicted = []
     for d in teachers:
         with Predictor(d) as p:
+            if p.recipe != 'improved':
+                sys.exit('--teachers: {} is not a model of the improved recipe, which alone '
+                         'keeps its validation groups out of training.'.format(d))
             predicted.append(p.predict(X[train_rows], clip=False))
     taught = data.scale_keypoints(np.mean(predicted, axis=0))
     y = y.copy()
@@ -118,10 +120,7 @@ def validation_rows(data_dir, complete=True):
     complete=False every row of its held-out groups, NaN where a keypoint is
     missing (70% of them have 4 keypoints, as in a Kaggle test set)."""
     X, y = data.input_data(data_dir=data_dir, dropna=False)
-    if complete:
-        _, valid = validation_split(X, y, data_dir)
-    else:
-        _, valid = group_split(X, VALIDATION_FRACTION, VALIDATION_SEED)
+    _, valid = validation_split(X, y, data_dir) if complete else held_out_groups(X)
     return X[valid], data.unscale_keypoints(y[valid])
 
 
@@ -180,7 +179,8 @@ def main():
                     help='use heatmap_network() in place of the recipe\'s network')
     ap.add_argument('--teachers', nargs='+', metavar='RUN',
                     help='train on the training rows with their missing keypoints filled in '
-                         'by these model folders\' mean prediction (distillation)')
+                         'by the mean prediction of these improved-recipe model folders, '
+                         'trained on the same data (distillation)')
     ap.add_argument('--evaluate', nargs='+', metavar='RUN',
                     help='score these model folders again, alone and as an ensemble')
     args = ap.parse_args()
@@ -188,20 +188,22 @@ def main():
         from facial_keypoints import improved_model
         improved_model.network = heatmap_network
     if args.evaluate:
+        if args.teachers:
+            ap.error('--teachers trains; --evaluate only scores')
         return evaluate(args.data_dir, args.evaluate)
-    if args.teachers:
-        teach(args.data_dir, args.teachers)
     unknown = sorted(set(args.variants) - set(VARIANTS))
     if unknown:
         ap.error('unknown variant(s) {}; choose from {}'.format(', '.join(unknown),
                                                                 ', '.join(VARIANTS)))
+    if args.teachers:
+        teach(args.data_dir, args.teachers)
     keep = args.keep or tempfile.mkdtemp(prefix='fkp-ablations-')
     X, truth = validation_rows(args.data_dir)
     print('improved-recipe ablations on {}: {} epochs, seed {}, {}; models in {}'.format(
         args.data_dir, args.epochs, args.seed, 'bfloat16' if args.bf16 else 'float32', keep))
     for name in args.variants or list(VARIANTS):
         model_dir = os.path.join(keep, '{}{}-e{}-s{}{}'.format(
-            name, '-heatmap' if args.heatmap else '-taught' if args.teachers else '',
+            name, ('-heatmap' if args.heatmap else '') + ('-taught' if args.teachers else ''),
             args.epochs, args.seed,
             '' if args.bf16 else '-f32'))
         options, settings = VARIANTS[name]
@@ -212,7 +214,8 @@ def main():
         with Predictor(model_dir) as p:
             predicted = rmse(p.predict(X), truth)
         print('{:16s} best validation {:.4f} px at epoch {:3d}; predicted {:.4f} px; {:5.0f} s'
-              .format(name, r['best_validation_rmse_px'], r['best_epoch'], predicted,
+              .format(name + ('-taught' if args.teachers else ''),
+                      r['best_validation_rmse_px'], r['best_epoch'], predicted,
                       r['seconds']), flush=True)
 
 

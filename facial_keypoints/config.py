@@ -75,7 +75,8 @@ class TrainConfig:
         def need(ok, name, what):
             if not ok:
                 raise UserError('--{} is {!r}{}; it must be {}.'.format(
-                    name.replace('_', '-'), getattr(self, name), source, what))
+                    name.replace('_', '-'), getattr(self, name),
+                    '' if name in self.given else source, what))
         for name in ('epochs', 'batch_size', 'patience'):
             need(type(getattr(self, name)) is int and getattr(self, name) >= 1, name,
                  'a whole number of at least 1')

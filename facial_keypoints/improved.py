@@ -63,11 +63,17 @@ def learning_rate(base_rate, epoch, epochs, cosine=True):
     return low + 0.5 * (base_rate - low) * (1 + np.cos(np.pi * t))
 
 
+def held_out_groups(X):
+    """(train_rows, held_out_rows): whole near-duplicate groups are held out,
+    the same for every run on the same images."""
+    return group_split(X, VALIDATION_FRACTION, VALIDATION_SEED)
+
+
 def validation_split(X, y, path):
-    """(train_rows, valid_rows): whole near-duplicate groups validate; of them,
-    only complete rows are scored, and their incomplete rows are used nowhere,
-    so no frame of a validation group is trained on."""
-    train_rows, valid_rows = group_split(X, VALIDATION_FRACTION, VALIDATION_SEED)
+    """(train_rows, valid_rows): the held-out groups validate; of them, only
+    complete rows are scored, and their incomplete rows are used nowhere, so
+    no frame of a validation group is trained on."""
+    train_rows, valid_rows = held_out_groups(X)
     valid_rows = valid_rows[~np.isnan(y[valid_rows]).any(axis=1)]
     if len(valid_rows) == 0:
         raise UserError('{} has no row with all 30 keypoints among its validation groups, '

@@ -113,7 +113,8 @@ class Run:
                     modeldir.variables(path)
             modeldir.read_history(self.dir)
             if modeldir.last_checkpoint(self.dir):
-                self._refuse_finished(modeldir.read_state(modeldir.last_checkpoint(self.dir)))
+                self._refuse_finished(saved, modeldir.read_state(
+                    modeldir.last_checkpoint(self.dir)))
         else:
             self._refuse_to_replace()
             self.seed = cfg.seed if cfg.seed is not None else \
@@ -148,17 +149,21 @@ class Run:
             self.writer.close()
         self._lock.__exit__(*exc)
 
-    def _refuse_finished(self, state):
-        """A UserError if the run whose training state this is has nothing left
-        to do with these settings (resuming it would only rewrite its files)."""
+    def _refuse_finished(self, saved, state):
+        """A UserError if the run finished (its result is in hparams.json, saved
+        at the state's epoch) and these settings leave it nothing to train:
+        resuming it would only rewrite its files."""
         done, best = state['epochs_done'], state['best_epoch']
-        if done - 1 - best >= self.cfg.patience:
-            raise UserError('--resume: {} stopped early (its best epoch was {}, then {} without '
-                            'a better one); give a larger --patience to go on.'.format(
-                                self.dir, best, done - 1 - best))
+        if not isinstance(saved.get('best'), dict) or saved['best'].get('epochs_run') != done:
+            return                  # stopped before its end was written: resume finishes it
         if done >= self.cfg.epochs:
-            raise UserError('--resume: {} has trained its {} epochs; give a larger --epochs to '
-                            'go on.'.format(self.dir, done))
+            raise UserError('--resume: {} has trained {} epochs; give --epochs above {} to go '
+                            'on.'.format(self.dir, done, done))
+        stale = done - 1 - best
+        if stale >= self.cfg.patience:
+            raise UserError('--resume: {} stopped early, its last {} epoch{} no better than '
+                            'epoch {}; give --patience above {} to go on.'.format(
+                                self.dir, stale, 's' if stale > 1 else '', best, stale))
 
     def _refuse_to_replace(self):
         if modeldir.holds_a_run(self.dir) and not self.cfg.overwrite:
@@ -204,6 +209,13 @@ class Run:
         self.best_path = modeldir.best_checkpoint(self.dir)
         self.log('resuming {} at epoch {} (best validation RMSE {:.4f} px at epoch {})'.format(
             path, first, state['best_validation_loss'] * 96, state['best_epoch']))
+        # A run stopped between its last epoch and writing its result only finishes.
+        if first - 1 - state['best_epoch'] >= self.cfg.patience:
+            self.log('that run had stopped early; give a larger --patience to go on')
+            first = self.cfg.epochs
+        elif first >= self.cfg.epochs:
+            self.log('that run has trained its {} epochs; give a larger --epochs to go '
+                     'on'.format(first))
         return state['best_validation_loss'], state['best_epoch'], first
 
     def batches(self, n, batch_size, label):
@@ -279,7 +291,7 @@ class Run:
                   'best_checkpoint': self.best_path, 'history': self.history,
                   'seconds': sum(h['seconds'] for h in self.history
                                  if h['epoch'] >= self.first_epoch)}
-        self.hparams['best'] = {'epoch': best_epoch,
+        self.hparams['best'] = {'epoch': best_epoch, 'epochs_run': last_epoch + 1,
                                 'validation_rmse_px': best_validation_loss * 96,
                                 'checkpoint': os.path.basename(self.best_path or '')}
         modeldir.write_hparams(self.dir, self.hparams)

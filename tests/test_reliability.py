@@ -80,16 +80,23 @@ def test_resuming_a_finished_run_says_so_and_changes_nothing(data_dir, tmp_path)
         return {f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in model_dir.iterdir()}
     before = files()
     again = dict(resume=True, seed=None, batch_size=None, validation_size=None)
-    with pytest.raises(UserError, match=r'has trained its 2 epochs; give a larger --epochs'):
+    with pytest.raises(UserError, match=r'has trained 2 epochs; give --epochs above 2 to go on'):
         fit(tiny_config(data_dir, model_dir, **again))
     # As if its best had been epoch 0: with a patience of 1 it had stopped early.
     state = model_dir / 'last-2.json'
     state.write_text(json.dumps(dict(json.loads(state.read_text()), best_epoch=0)))
     before['last-2.json'] = (state.read_bytes(), state.stat().st_mtime_ns)
-    with pytest.raises(UserError, match=r'stopped early \(its best epoch was 0, then 1 without '
-                                        r'a better one\); give a larger --patience'):
+    with pytest.raises(UserError, match=r'stopped early, its last 1 epoch no better than epoch 0; '
+                                        r'give --patience above 1 to go on'):
         fit(tiny_config(data_dir, model_dir, epochs=5, patience=1, **again))
     assert files() == before
+    # Killed after its last epoch, before its result was written: resuming finishes it.
+    hp = modeldir.read_hparams(str(model_dir))
+    del hp['best']
+    modeldir.write_hparams(str(model_dir), hp)
+    result = fit(tiny_config(data_dir, model_dir, **again))
+    assert result['epochs_now'] == 0
+    assert modeldir.read_hparams(str(model_dir))['best']['epochs_run'] == 2
     result = fit(tiny_config(data_dir, model_dir, epochs=3, patience=10, **again))
     assert [h['epoch'] for h in result['history']] == [0, 1, 2]
 
