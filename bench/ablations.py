@@ -201,10 +201,10 @@ def main():
     X, truth = validation_rows(args.data_dir)
     print('improved-recipe ablations on {}: {} epochs, seed {}, {}; models in {}'.format(
         args.data_dir, args.epochs, args.seed, 'bfloat16' if args.bf16 else 'float32', keep))
+    taught = '-taught' if args.teachers else ''
     for name in args.variants or list(VARIANTS):
-        model_dir = os.path.join(keep, '{}{}-e{}-s{}{}'.format(
-            name, ('-heatmap' if args.heatmap else '') + ('-taught' if args.teachers else ''),
-            args.epochs, args.seed,
+        model_dir = os.path.join(keep, '{}{}{}-e{}-s{}{}'.format(
+            name, '-heatmap' if args.heatmap else '', taught, args.epochs, args.seed,
             '' if args.bf16 else '-f32'))
         options, settings = VARIANTS[name]
         cfg = TrainConfig(data_dir=args.data_dir, model_dir=model_dir, recipe='improved',
@@ -214,7 +214,7 @@ def main():
         with Predictor(model_dir) as p:
             predicted = rmse(p.predict(X), truth)
         print('{:16s} best validation {:.4f} px at epoch {:3d}; predicted {:.4f} px; {:5.0f} s'
-              .format(name + ('-taught' if args.teachers else ''),
+              .format(name + taught,
                       r['best_validation_rmse_px'], r['best_epoch'], predicted,
                       r['seconds']), flush=True)
 

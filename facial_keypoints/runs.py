@@ -149,21 +149,28 @@ class Run:
             self.writer.close()
         self._lock.__exit__(*exc)
 
+    def _nothing_left(self, state):
+        """Why these settings leave the run at this training state nothing to
+        train (a phrase about its folder), or None."""
+        done, best = state['epochs_done'], state['best_epoch']
+        stale = done - 1 - best
+        if done >= self.cfg.epochs:
+            return '{} has trained {} epochs; give --epochs above {} to go on'.format(
+                self.dir, done, done)
+        if stale >= self.cfg.patience:
+            return '{} stopped early, its last {} epoch{} no better than epoch {}; give ' \
+                '--patience above {} to go on'.format(self.dir, stale, 's' if stale > 1 else '',
+                                                      best, stale)
+        return None
+
     def _refuse_finished(self, saved, state):
         """A UserError if the run finished (its result is in hparams.json, saved
         at the state's epoch) and these settings leave it nothing to train:
         resuming it would only rewrite its files."""
-        done, best = state['epochs_done'], state['best_epoch']
-        if not isinstance(saved.get('best'), dict) or saved['best'].get('epochs_run') != done:
-            return                  # stopped before its end was written: resume finishes it
-        if done >= self.cfg.epochs:
-            raise UserError('--resume: {} has trained {} epochs; give --epochs above {} to go '
-                            'on.'.format(self.dir, done, done))
-        stale = done - 1 - best
-        if stale >= self.cfg.patience:
-            raise UserError('--resume: {} stopped early, its last {} epoch{} no better than '
-                            'epoch {}; give --patience above {} to go on.'.format(
-                                self.dir, stale, 's' if stale > 1 else '', best, stale))
+        finished = isinstance(saved.get('best'), dict) and \
+            saved['best'].get('epochs_run') == state['epochs_done']
+        if finished and self._nothing_left(state):
+            raise UserError('--resume: {}.'.format(self._nothing_left(state)))
 
     def _refuse_to_replace(self):
         if modeldir.holds_a_run(self.dir) and not self.cfg.overwrite:
@@ -210,12 +217,9 @@ class Run:
         self.log('resuming {} at epoch {} (best validation RMSE {:.4f} px at epoch {})'.format(
             path, first, state['best_validation_loss'] * 96, state['best_epoch']))
         # A run stopped between its last epoch and writing its result only finishes.
-        if first - 1 - state['best_epoch'] >= self.cfg.patience:
-            self.log('that run had stopped early; give a larger --patience to go on')
-            first = self.cfg.epochs
-        elif first >= self.cfg.epochs:
-            self.log('that run has trained its {} epochs; give a larger --epochs to go '
-                     'on'.format(first))
+        if self._nothing_left(state):
+            self.log(self._nothing_left(state))
+            first = max(first, self.cfg.epochs)
         return state['best_validation_loss'], state['best_epoch'], first
 
     def batches(self, n, batch_size, label):
