@@ -51,6 +51,10 @@ def parse_args(argv=None):
     p.add_argument('--bf16', action='store_true', default=None,
                    help='bfloat16 arithmetic on CPUs that have it (AVX512_BF16, AMX), '
                         'variables stay float32 (default: float32, as the post)')
+    p.add_argument('--all-rows', action='store_true', default=None,
+                   help='improved recipe: train on every row, its validation groups too, '
+                        'for a final model once the recipe is chosen; the last epoch is '
+                        'kept, and no validation is left')
     p.add_argument('--resume', action='store_true',
                    help='continue the run saved in --model-dir from its last saved training '
                         'state; --epochs, --patience and --bf16 may be given again, and '

@@ -4,6 +4,7 @@
     python bench/ablations.py --data-dir DIR --epochs 30 no_flips rotate5  # some
     python bench/ablations.py --data-dir DIR --evaluate RUN [RUN ...]      # prediction only
     python bench/ablations.py --data-dir DIR one_network --teachers RUN [RUN ...]  # distilled
+    python bench/ablations.py --data-dir DIR --train-groups 0.75 one_network  # less data
 
 Each variant is the recipe with one part (improved.Options) or training
 setting (TrainConfig) changed, trained with the same seed, the same
@@ -55,6 +56,8 @@ VARIANTS = {
     'rotate10': (dataclasses.replace(RECIPE, rotation=10.0, zoom=0.1), {}),
     'wing': (dataclasses.replace(RECIPE, wing=True), {}),
     'wide': (dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)), {}),
+    'five_stages': (dataclasses.replace(RECIPE, members=1, channels=(32, 64, 128, 256, 512)),
+                    {}),
 }
 
 
@@ -89,6 +92,23 @@ def heatmap_network(x, keep_prob, training, *architecture, member=0):
         im.label_x_offset()
         im.mean_face()
         return tf.reshape(tf.stack([xs, ys], -1), [-1, 30]) / 96.0
+
+
+def fewer_groups(fraction):
+    """Makes train_improved() train on that fraction of its training rows'
+    near-duplicate groups (a fixed draw), validating on the same groups as
+    ever: a point of the learning curve."""
+    from facial_keypoints import improved, splits
+    split = improved.validation_split
+
+    def validation_split(X, y, path):
+        train_rows, valid_rows = split(X, y, path)
+        groups = splits.near_duplicate_groups(X[train_rows])
+        ids = np.unique(groups)
+        np.random.default_rng(777).shuffle(ids)
+        keep = np.isin(groups, ids[:int(round(fraction * len(ids)))])
+        return train_rows[keep], valid_rows
+    improved.validation_split = validation_split
 
 
 def teach(data_dir, teachers):
@@ -181,6 +201,9 @@ def main():
                     help='train on the training rows with their missing keypoints filled in '
                          'by the mean prediction of these improved-recipe model folders, '
                          'trained on the same data (distillation)')
+    ap.add_argument('--train-groups', type=float, metavar='F',
+                    help='train on this fraction (0-1] of the training groups only, a '
+                         'point of the learning curve')
     ap.add_argument('--evaluate', nargs='+', metavar='RUN',
                     help='score these model folders again, alone and as an ensemble')
     args = ap.parse_args()
@@ -197,14 +220,19 @@ def main():
                                                                 ', '.join(VARIANTS)))
     if args.teachers:
         teach(args.data_dir, args.teachers)
+    if args.train_groups is not None:
+        if not 0 < args.train_groups <= 1:
+            ap.error('--train-groups must be more than 0 and at most 1')
+        fewer_groups(args.train_groups)
     keep = args.keep or tempfile.mkdtemp(prefix='fkp-ablations-')
     X, truth = validation_rows(args.data_dir)
     print('improved-recipe ablations on {}: {} epochs, seed {}, {}; models in {}'.format(
         args.data_dir, args.epochs, args.seed, 'bfloat16' if args.bf16 else 'float32', keep))
-    taught = '-taught' if args.teachers else ''
+    tag = ('-taught' if args.teachers else '') + (
+        '-groups{:g}'.format(args.train_groups) if args.train_groups is not None else '')
     for name in args.variants or list(VARIANTS):
         model_dir = os.path.join(keep, '{}{}{}-e{}-s{}{}'.format(
-            name, '-heatmap' if args.heatmap else '', taught, args.epochs, args.seed,
+            name, '-heatmap' if args.heatmap else '', tag, args.epochs, args.seed,
             '' if args.bf16 else '-f32'))
         options, settings = VARIANTS[name]
         cfg = TrainConfig(data_dir=args.data_dir, model_dir=model_dir, recipe='improved',
@@ -214,7 +242,7 @@ def main():
         with Predictor(model_dir) as p:
             predicted = rmse(p.predict(X), truth)
         print('{:16s} best validation {:.4f} px at epoch {:3d}; predicted {:.4f} px; {:5.0f} s'
-              .format(name + taught,
+              .format(name + tag,
                       r['best_validation_rmse_px'], r['best_epoch'], predicted,
                       r['seconds']), flush=True)
 

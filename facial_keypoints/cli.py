@@ -94,8 +94,10 @@ def train_main(args):
     else:
         from .train import train
     result = train(cfg)
-    print('best validation RMSE {:.4f} px at epoch {}; {} epochs, {} of them now in {:.0f} s; '
-          'model in {}'.format(result['best_validation_rmse_px'], result['best_epoch'],
+    print('{} RMSE {:.4f} px at epoch {}; {} epochs, {} of them now in {:.0f} s; '
+          'model in {}'.format('trained on every row (no validation left): held-out groups\''
+                               if cfg.all_rows else 'best validation',
+                               result['best_validation_rmse_px'], result['best_epoch'],
                                result['epochs_run'], result['epochs_now'], result['seconds'],
                                cfg.model_dir))
     return 0

@@ -28,7 +28,7 @@ DEFAULTS = {
 }
 # The settings that describe a run (saved, and taken back on --resume).
 SETTINGS = ('data_dir', 'recipe', 'epochs', 'batch_size', 'validation_size', 'patience',
-            'learning_rate', 'keep_prob', 'seed', 'bf16')
+            'learning_rate', 'keep_prob', 'seed', 'bf16', 'all_rows')
 MAX_SEED = 2 ** 31 - 1
 
 
@@ -45,6 +45,7 @@ class TrainConfig:
     keep_prob: float = None
     seed: int = None                # default: a random one, recorded in hparams.json
     bf16: bool = None               # default False: float32, the post's arithmetic
+    all_rows: bool = None           # improved recipe: its validation groups train too
     resume: bool = False
     overwrite: bool = False
     quiet: bool = False
@@ -69,6 +70,10 @@ class TrainConfig:
                 setattr(self, k, v)
         self.data_dir = '.' if self.data_dir is None else self.data_dir
         self.bf16 = bool(self.bf16)
+        self.all_rows = bool(self.all_rows)
+        if self.all_rows and self.recipe != 'improved':
+            raise UserError('--all-rows applies to the improved recipe; the blog recipe '
+                            'always validates on its first --validation-size rows.')
         self._check(source)
 
     def _check(self, source):

@@ -125,6 +125,12 @@ def train_improved(cfg=None, log=print, options=None):
 
     X, y = input_data(data_dir=cfg.data_dir, dropna=False)
     train_rows, valid_rows = validation_split(X, y, path)
+    if cfg.all_rows:
+        # A final model, once the recipe is chosen: a quarter more faces to learn
+        # from. The held-out groups then train too, so their score below is no
+        # validation and chooses nothing: each epoch's model is kept, the last
+        # predicts (the cosine schedule ends where the best epochs are).
+        train_rows = np.arange(len(X))
     X_train, y_train, X_valid, y_valid = X[train_rows], y[train_rows], X[valid_rows], y[valid_rows]
     del X, y
 
@@ -168,9 +174,10 @@ def train_improved(cfg=None, log=print, options=None):
             TRAIN_SIZE = len(X_train)
             best_validation_loss, current_epoch, first_epoch = run.resume(
                 sess, batch_sizes(TRAIN_SIZE, cfg.batch_size))
-            log('begin training..., train dataset size:{0} (validation: {1} complete rows of '
-                'held-out groups, on which the mean face scores {2:.2f} px)'.format(
-                    TRAIN_SIZE, len(X_valid), mean_face_rmse(y_train, y_valid) * 96))
+            log('begin training..., train dataset size:{0} ({1}: {2} complete rows of '
+                'held-out groups, on which the mean face scores {3:.2f} px)'.format(
+                    TRAIN_SIZE, 'all rows; scored, trained on' if cfg.all_rows else 'validation',
+                    len(X_valid), mean_face_rmse(y_train, y_valid) * 96))
             i = first_epoch - 1
             for i in range(first_epoch, cfg.epochs):
                 train_index = run.shuffle(i, TRAIN_SIZE)
@@ -194,7 +201,7 @@ def train_improved(cfg=None, log=print, options=None):
                     predict(sess, y_conv, x, X_valid, cfg.batch_size), y_valid)
                 run.record(i, train_losses, validation_loss, learning_rate=lr,
                            label_x_offset_px=float(sess.run(offset_px)))
-                if validation_loss < best_validation_loss:
+                if validation_loss < best_validation_loss or cfg.all_rows:
                     best_validation_loss = validation_loss
                     current_epoch = i
                     run.save_model(saver, sess, i)

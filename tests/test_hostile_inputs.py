@@ -223,6 +223,8 @@ CASES = [
     ('validation size, improved', T, NO_SETUP,
      TRAIN + ['--recipe', 'improved', '--validation-size', '50'], 2,
      r'--validation-size applies to the blog recipe'),
+    ('all rows, blog', T, NO_SETUP, TRAIN + ['--all-rows'], 2,
+     r'--all-rows applies to the improved recipe'),
     ('diverging run', T, NO_SETUP, TRAIN + ['--learning-rate', '1e30', '--batch-size', '4'], 2,
      r'training diverged in epoch 0: the validation RMSE is (nan|inf) .*--learning-rate'),
     # -- model folders, for training

@@ -8,8 +8,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import fit, make_tiny_data, tiny_config
-from facial_keypoints import (augment, constants, data, demo, improved, improved_model, predict,
-                              splits)
+from facial_keypoints import (augment, constants, data, demo, improved, improved_model, modeldir,
+                              predict, splits)
+from facial_keypoints.errors import UserError
 from facial_keypoints.improved_model import masked_rmse
 from facial_keypoints.predict import Predictor
 
@@ -253,6 +254,29 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     err = np.sqrt(np.mean((both[valid_rows] - data.unscale_keypoints(y[valid_rows])) ** 2))
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
 
+
+
+def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(tmp_path):
+    """--all-rows: every row trains (the mean face it starts from is every
+    row's), every epoch's model is kept, so the last one predicts."""
+    data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
+    X, y = data.input_data(data_dir=data_dir, dropna=False)
+    train_rows, _ = improved.validation_split(X, y, 'training.csv')
+    lines = []
+    result = improved.train_improved(
+        tiny_config(data_dir, tmp_path / 'model', recipe='improved', epochs=3, all_rows=True,
+                    quiet=False),
+        log=lines.append, options=improved.Options(channels=(4, 8), fc_units=16, members=1))
+    assert 'train dataset size:80 (all rows' in '\n'.join(lines)
+    assert result['best_epoch'] == 2 and result['best_checkpoint'].endswith('model-2')
+    assert modeldir.read_hparams(str(tmp_path / 'model'))['all_rows'] is True
+    with Predictor(str(tmp_path / 'model')) as p:
+        mean_face = p.sess.run([v for v in p.graph.get_collection('variables')
+                                if v.op.name == 'mean_face'][0])
+    assert np.allclose(mean_face, np.nanmean(y, axis=0), atol=1e-6)
+    assert not np.allclose(mean_face, np.nanmean(y[train_rows], axis=0), atol=1e-4)
+    with pytest.raises(UserError, match='--all-rows applies to the improved recipe'):
+        tiny_config(data_dir, tmp_path / 'blog', all_rows=True)
 
 def dots(points):
     """A dark 96x96 image with a bright 3x3 dot at each keypoint (pixels [30])."""
