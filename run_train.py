@@ -14,7 +14,8 @@ def parse_args(argv=None):
     from facial_keypoints.config import DEFAULTS, RECIPES
     imp = DEFAULTS['improved']
     p = ArgumentParser(description="Train the blog post's CNN on Kaggle's training.csv and "
-                                   "keep the best validation model.")
+                                   "keep the best validation model (with --all-rows, the "
+                                   "last).")
     p.add_argument('--data-dir', help='folder holding training.csv (or training.csv.gz / '
                    'training.zip) (default: the current folder)')
     p.add_argument('--model-dir', help='folder for the checkpoints, hparams.json, '
@@ -37,7 +38,8 @@ def parse_args(argv=None):
                         'groups'.format(constants.VALIDATION_SIZE))
     p.add_argument('--patience', type=int,
                    help='stop after this many epochs without a better validation RMSE '
-                        '(default: {} as in the post; {} for the improved recipe)'.format(
+                        '(default: {} as in the post; {} for the improved recipe; not with '
+                        '--all-rows)'.format(
                             constants.EARLY_STOP_PATIENCE, imp['patience']))
     p.add_argument('--learning-rate', type=float,
                    help="Adam's learning rate (default: {})".format(constants.LEARNING_RATE))

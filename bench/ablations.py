@@ -56,6 +56,7 @@ VARIANTS = {
     'rotate10': (dataclasses.replace(RECIPE, rotation=10.0, zoom=0.1), {}),
     'wing': (dataclasses.replace(RECIPE, wing=True), {}),
     'wide': (dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)), {}),
+    # One network (compare with one_network) with a fifth stage, 512 channels at 6x6.
     'five_stages': (dataclasses.replace(RECIPE, members=1, channels=(32, 64, 128, 256, 512)),
                     {}),
 }
@@ -106,7 +107,7 @@ def fewer_groups(fraction):
         groups = splits.near_duplicate_groups(X[train_rows])
         ids = np.unique(groups)
         np.random.default_rng(777).shuffle(ids)
-        keep = np.isin(groups, ids[:int(round(fraction * len(ids)))])
+        keep = np.isin(groups, ids[:max(1, int(round(fraction * len(ids))))])
         return train_rows[keep], valid_rows
     improved.validation_split = validation_split
 
@@ -211,8 +212,8 @@ def main():
         from facial_keypoints import improved_model
         improved_model.network = heatmap_network
     if args.evaluate:
-        if args.teachers:
-            ap.error('--teachers trains; --evaluate only scores')
+        if args.teachers or args.train_groups is not None:
+            ap.error('--teachers and --train-groups train; --evaluate only scores')
         return evaluate(args.data_dir, args.evaluate)
     unknown = sorted(set(args.variants) - set(VARIANTS))
     if unknown:

@@ -74,6 +74,9 @@ class TrainConfig:
         if self.all_rows and self.recipe != 'improved':
             raise UserError('--all-rows applies to the improved recipe; the blog recipe '
                             'always validates on its first --validation-size rows.')
+        if self.all_rows and 'patience' in self.given:
+            raise UserError('--patience does nothing with --all-rows, which keeps every '
+                            'epoch\'s model and stops only after --epochs.')
         self._check(source)
 
     def _check(self, source):

@@ -26,15 +26,17 @@ def matplotlib_pyplot():
     return plt
 
 
-def learning_curve(history, path, plt):
-    """Training and validation RMSE (pixels) per epoch."""
+def learning_curve(history, path, plt, kept_epoch, scored='validation', kept='best'):
+    """Training and validation RMSE (pixels) per epoch, the kept epoch marked.
+    scored, kept: what the validation line and the mark are called."""
     epochs = [h['epoch'] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(epochs, [h['train_rmse_px'] for h in history], label='training (its batches, dropout on)')
-    ax.plot(epochs, [h['validation_rmse_px'] for h in history], label='validation')
-    best = min(history, key=lambda h: h['validation_rmse_px'])
-    ax.scatter([best['epoch']], [best['validation_rmse_px']], color='k', zorder=3,
-               label='best {:.3f} px'.format(best['validation_rmse_px']))
+    ax.plot(epochs, [h['validation_rmse_px'] for h in history], label=scored)
+    for h in history:
+        if h['epoch'] == kept_epoch:
+            ax.scatter([kept_epoch], [h['validation_rmse_px']], color='k', zorder=3,
+                       label='{} {:.3f} px'.format(kept, h['validation_rmse_px']))
     ax.set_xlabel('epoch')
     ax.set_ylabel('RMSE (pixels)')
     ax.set_yscale('log')
@@ -47,8 +49,9 @@ def learning_curve(history, path, plt):
     _save(fig, path, plt)
 
 
-def validation_faces(X, y_true, y_pred, path, plt, n=16):
-    """A grid of validation faces: true keypoints green, predicted red.
+def validation_faces(X, y_true, y_pred, path, plt, scored='validation', n=16):
+    """A grid of validation faces (or what scored says they are): true keypoints
+    green, predicted red.
 
     X: [N, 96, 96, 1] in [0, 1]; y_true, y_pred: pixels [N, 30] (NaN = unknown).
     """
@@ -65,7 +68,7 @@ def validation_faces(X, y_true, y_pred, path, plt, n=16):
         ax.scatter(y_pred[k, 0::2], y_pred[k, 1::2], s=8, c='red', marker='x')
         ax.set_xlim(-0.5, IMAGE_SIZE - 0.5)
         ax.set_ylim(IMAGE_SIZE - 0.5, -0.5)
-    fig.suptitle('validation faces: true (green o), predicted (red x)')
+    fig.suptitle('{} faces: true (green o), predicted (red x)'.format(scored))
     fig.tight_layout()
     _save(fig, path, plt)
 

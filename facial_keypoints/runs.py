@@ -98,11 +98,14 @@ class Run:
             if not saved:
                 raise UserError('--resume: {} holds no run to resume (no {}).'.format(
                     self.dir, modeldir.HPARAMS_FILE))
+            saved.setdefault('all_rows', False)      # runs saved before --all-rows had none
             for key in sorted(cfg.given - set(CHANGEABLE_ON_RESUME) - {'data_dir'}):
                 if key in saved and saved[key] != getattr(cfg, key):
-                    raise UserError('--resume: {} was trained with {} {}; a resumed run keeps '
-                                    'it (start a new run to change it).'.format(
-                                        self.dir, '--' + key.replace('_', '-'), saved[key]))
+                    flag = '--' + key.replace('_', '-')
+                    how = 'with ' + flag if saved[key] is True else 'without ' + flag \
+                        if saved[key] is False else 'with {} {}'.format(flag, saved[key])
+                    raise UserError('--resume: {} was trained {}; a resumed run keeps it (start '
+                                    'a new run to change it).'.format(self.dir, how))
             self.seed = saved.get('seed')
             if type(self.seed) is not int:
                 raise UserError('{} has no valid "seed"; it was edited or damaged.'.format(
@@ -119,6 +122,10 @@ class Run:
             self._refuse_to_replace()
             self.seed = cfg.seed if cfg.seed is not None else \
                 int(np.random.SeedSequence().generate_state(1)[0] % 2 ** 31)
+        # With --all-rows (improved recipe) the held-out groups train too: their
+        # score is no validation, and the model kept is each epoch's, the last.
+        self.scored, self.kept = ('held-out (trained on)', 'latest') if cfg.all_rows else \
+            ('validation', 'best')
         self.hparams = dict(saved if cfg.resume else {})
         self.hparams.update(cfg.hparams(), seed=self.seed, tensorflow=tf.__version__)
         self.history, self.writer, self.best_path, self.first_epoch = [], None, None, 0
@@ -214,8 +221,9 @@ class Run:
         first = self.first_epoch = state['epochs_done']
         self.history = [h for h in modeldir.read_history(self.dir) if h['epoch'] < first]
         self.best_path = modeldir.best_checkpoint(self.dir)
-        self.log('resuming {} at epoch {} (best validation RMSE {:.4f} px at epoch {})'.format(
-            path, first, state['best_validation_loss'] * 96, state['best_epoch']))
+        self.log('resuming {} at epoch {} ({} {} RMSE {:.4f} px at epoch {})'.format(
+            path, first, self.kept, self.scored, state['best_validation_loss'] * 96,
+            state['best_epoch']))
         # A run stopped between its last epoch and writing its result only finishes.
         if self._nothing_left(state):
             self.log(self._nothing_left(state))
@@ -236,8 +244,8 @@ class Run:
 
     def _interrupted_message(self):
         state = modeldir.last_checkpoint(self.dir)
-        return 'the best model so far is {}; --resume continues from {}.'.format(
-            self.best_path or 'not saved yet',
+        return 'the {} model so far is {}; --resume continues from {}.'.format(
+            self.kept, self.best_path or 'not saved yet',
             'the training state saved after epoch {}'.format(
                 modeldir.read_state(state)['epochs_done'] - 1) if state else 'the start')
 
@@ -262,8 +270,8 @@ class Run:
             for k in ('train_rmse_px', 'validation_rmse_px')] + [
             tf1.Summary.Value(tag=k, simple_value=v) for k, v in learned.items()]), epoch)
         self.writer.flush()
-        self.log('epoch {} done! validation loss:{:.4f} px (train {:.4f} px{}; {:.1f} s)'.format(
-            epoch, validation_loss * 96, train_loss * 96,
+        self.log('epoch {} done! {} loss:{:.4f} px (train {:.4f} px{}; {:.1f} s)'.format(
+            epoch, self.scored, validation_loss * 96, train_loss * 96,
             ''.join(', {} {:.3g}'.format(k, v) for k, v in learned.items()), seconds))
         self.epoch_start = time.time()
 
@@ -305,10 +313,11 @@ class Run:
         elif self.best_path:
             modeldir.restore(best_saver, sess, self.best_path)
             n = min(16, len(X_valid))
-            plots.learning_curve(self.history, os.path.join(self.dir, modeldir.PICTURES[0]), plt)
+            plots.learning_curve(self.history, os.path.join(self.dir, modeldir.PICTURES[0]), plt,
+                                 best_epoch, self.scored, self.kept)
             plots.validation_faces(X_valid[:n], unscale_keypoints(y_valid[:n]),
                                    unscale_keypoints(predict(X_valid[:n])),
-                                   os.path.join(self.dir, modeldir.PICTURES[1]), plt)
+                                   os.path.join(self.dir, modeldir.PICTURES[1]), plt, self.scored)
         return result
 
 

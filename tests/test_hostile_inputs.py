@@ -225,6 +225,10 @@ CASES = [
      r'--validation-size applies to the blog recipe'),
     ('all rows, blog', T, NO_SETUP, TRAIN + ['--all-rows'], 2,
      r'--all-rows applies to the improved recipe'),
+    ('all rows with patience', T, NO_SETUP, ['--data-dir', '{d}', '--model-dir', '{t}/new',
+                                             '--recipe', 'improved', '--all-rows',
+                                             '--patience', '5'], 2,
+     r'--patience does nothing with --all-rows'),
     ('diverging run', T, NO_SETUP, TRAIN + ['--learning-rate', '1e30', '--batch-size', '4'], 2,
      r'training diverged in epoch 0: the validation RMSE is (nan|inf) .*--learning-rate'),
     # -- model folders, for training

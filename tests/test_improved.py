@@ -255,20 +255,24 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
 
 
-
-def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(tmp_path):
+def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(tmp_path,
+                                                                                monkeypatch):
     """--all-rows: every row trains (the mean face it starts from is every
-    row's), every epoch's model is kept, so the last one predicts."""
+    row's), every epoch's model is kept, so the last one predicts even when
+    the held-out groups' score rises; a run keeps its choice on --resume."""
     data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     train_rows, _ = improved.validation_split(X, y, 'training.csv')
+    scores = iter([0.01, 0.02, 0.03])              # worse every epoch
+    monkeypatch.setattr(improved, 'rmse_of', lambda *a: next(scores))
     lines = []
+    options = improved.Options(channels=(4, 8), fc_units=16, members=1)
     result = improved.train_improved(
         tiny_config(data_dir, tmp_path / 'model', recipe='improved', epochs=3, all_rows=True,
-                    quiet=False),
-        log=lines.append, options=improved.Options(channels=(4, 8), fc_units=16, members=1))
-    assert 'train dataset size:80 (all rows' in '\n'.join(lines)
+                    quiet=False), log=lines.append, options=options)
+    assert 'train dataset size:80 (all rows' in lines[0]
     assert result['best_epoch'] == 2 and result['best_checkpoint'].endswith('model-2')
+    assert any(s.startswith('epoch 2 done! held-out (trained on) loss:2.8800 px') for s in lines)
     assert modeldir.read_hparams(str(tmp_path / 'model'))['all_rows'] is True
     with Predictor(str(tmp_path / 'model')) as p:
         mean_face = p.sess.run([v for v in p.graph.get_collection('variables')
@@ -277,6 +281,22 @@ def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(t
     assert not np.allclose(mean_face, np.nanmean(y[train_rows], axis=0), atol=1e-4)
     with pytest.raises(UserError, match='--all-rows applies to the improved recipe'):
         tiny_config(data_dir, tmp_path / 'blog', all_rows=True)
+    with pytest.raises(UserError, match='--patience does nothing with --all-rows'):
+        tiny_config(data_dir, tmp_path / 'x', recipe='improved', all_rows=True, patience=5)
+    # A run trained without it (also one saved before the setting existed) keeps that.
+    monkeypatch.undo()
+    plain = tmp_path / 'plain'
+    improved.train_improved(tiny_config(data_dir, plain, recipe='improved', epochs=1),
+                            log=lambda *a: None, options=options)
+    for drop in (False, True):
+        if drop:
+            hparams = modeldir.read_hparams(str(plain))
+            del hparams['all_rows']
+            modeldir.write_hparams(str(plain), hparams)
+        with pytest.raises(UserError, match='was trained without --all-rows; a resumed run'):
+            improved.train_improved(tiny_config(data_dir, plain, recipe='improved', epochs=2,
+                                                all_rows=True, resume=True))
+
 
 def dots(points):
     """A dark 96x96 image with a bright 3x3 dot at each keypoint (pixels [30])."""
