@@ -56,9 +56,10 @@ VARIANTS = {
     'rotate10': (dataclasses.replace(RECIPE, rotation=10.0, zoom=0.1), {}),
     'wing': (dataclasses.replace(RECIPE, wing=True), {}),
     'wide': (dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)), {}),
-    # One network (compare with one_network) with a fifth stage, 512 channels at 6x6.
+    # A fifth stage, 512 channels at 6x6: one network (compare with one_network), and two.
     'five_stages': (dataclasses.replace(RECIPE, members=1, channels=(32, 64, 128, 256, 512)),
                     {}),
+    'recipe_five_stages': (dataclasses.replace(RECIPE, channels=(32, 64, 128, 256, 512)), {}),
 }
 
 
