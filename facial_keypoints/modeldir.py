@@ -1,7 +1,8 @@
 """What a training run keeps in its model folder (--model-dir), and nothing else.
 
-  model-E.index, .data-*   the best model so far (validation), after epoch E:
-                           the network's weights, what prediction needs.
+  model-E.index, .data-*   the best model so far (validation), after epoch E
+                           (with --all-rows, the latest): the network's
+                           weights, what prediction needs.
                            `checkpoint` names the newest.
   last-N.index, .data-*,   the whole training state after N epochs (weights,
   last-N.json              Adam's slots, early-stopping counters) for --resume;
