@@ -38,11 +38,13 @@ from facial_keypoints.improved import (Options, held_out_groups, train_improved,
 from facial_keypoints.predict import Predictor  # noqa: E402
 
 RECIPE = Options()
+FOUR_STAGES = (32, 64, 128, 256)      # the recipe's network before it had six stages
 # name: (the recipe's parts, training settings changed from the recipe's).
 VARIANTS = {
     'recipe': (RECIPE, {}),
     # The recipe before it had two networks and no dropout (it then ran 200 epochs).
-    'previous': (dataclasses.replace(RECIPE, members=1), dict(keep_prob=0.5)),
+    'previous': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES),
+                 dict(keep_prob=0.5)),
     'one_network': (dataclasses.replace(RECIPE, members=1), {}),
     'three_networks': (dataclasses.replace(RECIPE, members=3), {}),
     'dropout': (RECIPE, dict(keep_prob=0.5)),
@@ -56,10 +58,13 @@ VARIANTS = {
     'rotate10': (dataclasses.replace(RECIPE, rotation=10.0, zoom=0.1), {}),
     'wing': (dataclasses.replace(RECIPE, wing=True), {}),
     'wide': (dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)), {}),
-    # A fifth stage, 512 channels at 6x6: one network (compare with one_network), and two.
-    'five_stages': (dataclasses.replace(RECIPE, members=1, channels=(32, 64, 128, 256, 512)),
-                    {}),
-    'recipe_five_stages': (dataclasses.replace(RECIPE, channels=(32, 64, 128, 256, 512)), {}),
+    # Fewer and more stages (2x2 pooling each), one network and two.
+    'four_stages': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES), {}),
+    'recipe_four_stages': (dataclasses.replace(RECIPE, channels=FOUR_STAGES), {}),
+    'five_stages': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES + (512,)), {}),
+    'recipe_five_stages': (dataclasses.replace(RECIPE, channels=FOUR_STAGES + (512,)), {}),
+    'seven_stages': (dataclasses.replace(RECIPE, members=1, channels=RECIPE.channels + (512,)),
+                     {}),
 }
 
 

@@ -1,9 +1,9 @@
 """The improved recipe's network and loss (--recipe improved): graph only. Not in the post.
 
-- a deeper, wider network with batch normalisation: 3x3 SAME convolutions
-  with 32-64-128-256 channels, each followed by batch norm, ReLU and 2x2
-  pooling, then 512 units, then 30 outputs; no dropout (the recipe feeds
-  keep_prob 1.0);
+- a deeper, wider network with batch normalisation: six 3x3 SAME
+  convolutions with 32-64-128-256-512-512 channels, each followed by batch
+  norm, ReLU and 2x2 pooling (96 pixels down to 2), then 512 units, then 30
+  outputs; no dropout (the recipe feeds keep_prob 1.0);
 - an ensemble: several such networks ("members", see member_scope()) in one
   graph and one checkpoint, their predictions averaged (predict.py);
 - outputs centred on the training set's mean face (a variable set once
@@ -21,7 +21,7 @@ from .constants import NUM_OUTPUTS
 
 tf1 = tf.compat.v1
 
-CHANNELS = (32, 64, 128, 256)
+CHANNELS = (32, 64, 128, 256, 512, 512)
 FC_UNITS = 512
 
 

@@ -224,6 +224,23 @@ def test_improved_checkpoint_predicts_without_being_told_the_recipe(tmp_path):
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
 
 
+def test_the_recipes_network_pools_six_times_down_to_2x2_before_its_dense_layer():
+    """Six stages of 3x3 convolutions, each halving the 96-pixel face (96 ->
+    48 -> 24 -> 12 -> 6 -> 3 -> 2): the dense layer sees 2x2x512 values, and
+    a network holds 5.0 M values; the checkpoint's names say which network it is."""
+    with tf.Graph().as_default():
+        x = tf1.placeholder(tf.float32, [None, 96, 96, 1])
+        improved_model.network(x, 1.0, False)
+        shapes = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
+    assert [shapes['conv{}/W'.format(i)] for i in range(1, 7)] == [
+        [3, 3, 1, 32], [3, 3, 32, 64], [3, 3, 64, 128], [3, 3, 128, 256], [3, 3, 256, 512],
+        [3, 3, 512, 512]]
+    assert shapes['fc1/W'] == [2 * 2 * 512, 512] and shapes['W_fc2'] == [512, 30]
+    assert 'conv7/W' not in shapes
+    assert 4.99e6 < sum(np.prod(s) for s in shapes.values()) < 5.01e6
+    assert improved_model.architecture(shapes) == ((32, 64, 128, 256, 512, 512), 512, 1)
+
+
 def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     """Two networks trained side by side: one checkpoint, which predicts (and
     scores validation with) the mean of what each member alone predicts."""
@@ -235,7 +252,8 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     with Predictor(str(model_dir)) as p:
         both = p.predict(X, clip=False)
-        restored = {v.op.name: p.sess.run(v) for v in p.graph.get_collection('variables')}
+    checkpoint = tf.train.load_checkpoint(modeldir.best_checkpoint(str(model_dir)))
+    restored = {k: checkpoint.get_tensor(k) for k in checkpoint.get_variable_to_shape_map()}
     assert improved_model.architecture({k: v.shape for k, v in restored.items()}) == \
         ((4, 8), 16, 2)
     alone = []
@@ -274,9 +292,7 @@ def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(t
     assert result['best_epoch'] == 2 and result['best_checkpoint'].endswith('model-2')
     assert any(s.startswith('epoch 2 done! held-out (trained on) loss:2.8800 px') for s in lines)
     assert modeldir.read_hparams(str(tmp_path / 'model'))['all_rows'] is True
-    with Predictor(str(tmp_path / 'model')) as p:
-        mean_face = p.sess.run([v for v in p.graph.get_collection('variables')
-                                if v.op.name == 'mean_face'][0])
+    mean_face = tf.train.load_checkpoint(result['best_checkpoint']).get_tensor('mean_face')
     assert np.allclose(mean_face, np.nanmean(y, axis=0), atol=1e-6)
     assert not np.allclose(mean_face, np.nanmean(y[train_rows], axis=0), atol=1e-4)
     with pytest.raises(UserError, match='--all-rows applies to the improved recipe'):

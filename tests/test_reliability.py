@@ -103,7 +103,8 @@ def test_resuming_a_finished_run_says_so_and_changes_nothing(data_dir, tmp_path)
 
 def test_resume_keeps_the_improved_runs_own_networks(data_dir, tmp_path):
     """A run of one small network (an ablation, or a run saved before the
-    recipe had two) resumes as that network, not as today's recipe."""
+    recipe had two networks of six stages) resumes as that network, not as
+    today's recipe."""
     from facial_keypoints import improved
     model_dir = tmp_path / 'm'
     one = improved.Options(channels=(4, 8), fc_units=16, members=1)
