@@ -57,6 +57,7 @@ VARIANTS = {
     'rotate5': (dataclasses.replace(RECIPE, rotation=5.0, zoom=0.05), {}),
     'rotate10': (dataclasses.replace(RECIPE, rotation=10.0, zoom=0.1), {}),
     'wing': (dataclasses.replace(RECIPE, wing=True), {}),
+    # The four-stage network, half as wide again (measured on the previous recipe).
     'wide': (dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)), {}),
     # Fewer and more stages (2x2 pooling each), one network and two.
     'four_stages': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES), {}),
