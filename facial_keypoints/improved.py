@@ -26,7 +26,7 @@ from .constants import IMAGE_SIZE, NUM_OUTPUTS, TRAIN_FILE
 from .data import find_data_file, input_data
 from .errors import UserError
 from .predict import keypoints_graph
-from .runs import Run, batch_sizes, mean_face_rmse, predict, require_rows, rmse_of
+from .runs import Run, mean_face_rmse, predict, require_rows, rmse_of
 from .splits import group_split
 
 tf1 = tf.compat.v1
@@ -61,6 +61,13 @@ def learning_rate(base_rate, epoch, epochs, cosine=True):
     t = epoch / max(epochs - 1, 1)
     low = base_rate * FINAL_RATE_FRACTION
     return low + 0.5 * (base_rate - low) * (1 + np.cos(np.pi * t))
+
+
+def epoch_batches(order, batch_size):
+    """The epoch's rows (order) in ceil(n / batch_size) batches of nearly equal
+    size (batch_size or a few fewer): a tiny last batch would weigh as much as
+    a full one in batch norm's moving averages, which validate and predict."""
+    return np.array_split(order, -(-len(order) // batch_size))
 
 
 def held_out_groups(X):
@@ -173,18 +180,18 @@ def train_improved(cfg=None, log=print, options=None):
                 sess.run(set_mean_face)
             TRAIN_SIZE = len(X_train)
             best_validation_loss, current_epoch, first_epoch = run.resume(
-                sess, batch_sizes(TRAIN_SIZE, cfg.batch_size))
+                sess, [len(b) for b in epoch_batches(np.arange(TRAIN_SIZE), cfg.batch_size)])
             log('begin training..., train dataset size:{0} ({1}: {2} complete rows of '
                 'held-out groups, on which the mean face scores {3:.2f} px)'.format(
                     TRAIN_SIZE, 'all rows; scored, trained on' if cfg.all_rows else 'validation',
                     len(X_valid), mean_face_rmse(y_train, y_valid) * 96))
             i = first_epoch - 1
             for i in range(first_epoch, cfg.epochs):
-                train_index = run.shuffle(i, TRAIN_SIZE)
+                batches = epoch_batches(run.shuffle(i, TRAIN_SIZE), cfg.batch_size)
                 lr = learning_rate(cfg.learning_rate, i, cfg.epochs, options.cosine)
                 train_losses = []
-                for j in run.batches(TRAIN_SIZE, cfg.batch_size, 'epoch {}'.format(i)):
-                    idx = train_index[j:j + cfg.batch_size]
+                for j, idx in zip(run.batches(TRAIN_SIZE, cfg.batch_size, 'epoch {}'.format(i)),
+                                  batches):
                     # Random draws are a function of (seed, epoch, batch), for --resume.
                     rng = np.random.default_rng([run.seed, i, j])
                     xb, yb, fb = (np.concatenate(part) for part in zip(*(

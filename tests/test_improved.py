@@ -241,6 +241,33 @@ def test_the_recipes_network_pools_six_times_down_to_2x2_before_its_dense_layer(
     assert improved_model.architecture(shapes) == ((32, 64, 128, 256, 512, 512), 512, 1)
 
 
+def test_an_epochs_batches_cover_every_row_once_and_none_is_tiny():
+    """2,497 rows in batches of 64 would leave a last batch of 1 row, which
+    would weigh as much as a full one in batch norm's moving averages."""
+    batches = improved.epoch_batches(np.arange(2497)[::-1], 64)
+    assert [len(b) for b in batches] == [63] * 17 + [62] * 23
+    assert np.array_equal(np.sort(np.concatenate(batches)), np.arange(2497))
+    assert [len(b) for b in improved.epoch_batches(np.arange(128), 64)] == [64, 64]
+
+
+def test_training_updates_batch_norms_moving_averages(tmp_path):
+    """Validation and prediction normalise with the moving averages, so they
+    must follow training: after two epochs each layer's moving mean and
+    variance have left their starting 0 and 1."""
+    data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
+    options = improved.Options(channels=(4, 8), fc_units=16, members=1)
+    result = improved.train_improved(
+        tiny_config(data_dir, tmp_path / 'model', recipe='improved', epochs=2),
+        log=lambda *a: None, options=options)
+    reader = tf.train.load_checkpoint(result['best_checkpoint'])
+    names = sorted(k for k in reader.get_variable_to_shape_map() if 'moving_' in k)
+    assert len(names) == 2 * 3                   # two convolutions and the dense layer
+    for name in names:
+        value = reader.get_tensor(name)
+        start = 0.0 if 'moving_mean' in name else 1.0
+        assert np.abs(value - start).max() > 1e-3, name
+
+
 def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     """Two networks trained side by side: one checkpoint, which predicts (and
     scores validation with) the mean of what each member alone predicts."""
