@@ -31,7 +31,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from facial_keypoints import augment, data  # noqa: E402
+from facial_keypoints import augment, data, units  # noqa: E402
 from facial_keypoints.config import TrainConfig  # noqa: E402
 from facial_keypoints.improved import (Options, held_out_groups, train_improved,  # noqa: E402
                                        validation_split)
@@ -133,7 +133,7 @@ def teach(data_dir, teachers):
                 sys.exit('--teachers: {} is not a model of the improved recipe, which alone '
                          'keeps its validation groups out of training.'.format(d))
             predicted.append(p.predict(X[train_rows], clip=False))
-    taught = data.scale_keypoints(np.mean(predicted, axis=0))
+    taught = units.scale_keypoints(np.mean(predicted, axis=0))
     y = y.copy()
     y[train_rows] = np.where(np.isnan(y[train_rows]), taught, y[train_rows])
     improved.input_data = lambda **kw: (X, y)
@@ -149,7 +149,7 @@ def validation_rows(data_dir, complete=True):
     missing (70% of them have 4 keypoints, as in a Kaggle test set)."""
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     _, valid = validation_split(X, y, data_dir) if complete else held_out_groups(X)
-    return X[valid], data.unscale_keypoints(y[valid])
+    return X[valid], units.unscale_keypoints(y[valid])
 
 
 def predict_shifted(predictor, X, shifts):

@@ -162,11 +162,11 @@ def worker_port(data_dir, epochs, save_path):
 def worker_predict(model_dir, export_dir, use_bf16, photos):
     import numpy as np
     import tensorflow as tf
-    from facial_keypoints import data, photo
+    from facial_keypoints import photo, units
     from facial_keypoints.detect import Detector
     from facial_keypoints.predict import Predictor
     rng = np.random.default_rng(0)
-    X = data.scale_images(rng.integers(0, 256, (640, 9216)))
+    X = units.scale_images(rng.integers(0, 256, (640, 9216)))
     out = {}
     with Predictor(model_dir, use_bf16 == 'bf16') as p:
         p.predict(X[:64])

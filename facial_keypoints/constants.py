@@ -9,6 +9,8 @@ TRAIN_FILE = 'training.csv'
 TEST_FILE = 'test.csv'
 LOOKUP_FILE = 'IdLookupTable.csv'   # the post opens it by name when predicting
 SAVE_PATH = 'model'                 # folder holding the checkpoint
+SUBMIT_FILE = 'submit.csv'          # what the post writes its predictions to
+DATA_DIR = '.'                      # where the post finds its files: the current folder
 
 VALIDATION_SIZE = 100     # 验证集大小: the first rows of training.csv validate
 EPOCHS = 100              # 迭代次数: at most this many passes over the data

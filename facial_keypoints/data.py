@@ -2,8 +2,7 @@
 
 Units: images leave this module as float32 in [0, 1] (pixels / 255) shaped
 [N, 96, 96, 1]; keypoints as float32 in [0, 1] (pixel index / 96) shaped
-[N, 30], NaN where a row lacks a value. The scaling and its inverse are
-defined once, side by side, below.
+[N, 30], NaN where a row lacks a value (the scaling: units.py).
 """
 
 import concurrent.futures
@@ -21,31 +20,9 @@ from .cache import cached_arrays
 from .constants import (IMAGE_SIZE, KEYPOINT_COLUMNS, LOOKUP_FILE, PIXEL_MAX,
                         TEST_FILE, TRAIN_FILE, keypoint_index)
 from .errors import UserError, reason
+from .units import scale_images, scale_keypoints
 
 PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE   # 9,216 values in each Image field
-
-
-# ---- scaling, and its inverse -------------------------------------------
-
-# pixel / 255.0 for each of the 256 values, as the post computes it (in float64), then
-# float32: one table lookup per pixel instead of a conversion and a division.
-_PIXEL_SCALE = (np.arange(256) / PIXEL_MAX).astype(np.float32)
-
-
-def scale_images(pixels):
-    """uint8 pixels 0..255, [N, 9216] or [N, 96, 96] -> float32 [N, 96, 96, 1] in [0, 1]."""
-    return _PIXEL_SCALE[np.asarray(pixels, np.uint8)].reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
-
-
-def scale_keypoints(points):
-    """Keypoints in pixels [N, 30] -> float32 in [0, 1]: the post's y / 96.0,
-    divided in float64 as the post does, then float32 as its placeholder takes it."""
-    return (np.asarray(points, np.float64) / IMAGE_SIZE).astype(np.float32)
-
-
-def unscale_keypoints(y):
-    """Model outputs in [0, 1] [N, 30] -> pixels (the post's y_pred * 96)."""
-    return np.asarray(y, np.float32) * np.float32(IMAGE_SIZE)
 
 
 # ---- the post's input_data() ------------------------------------------------

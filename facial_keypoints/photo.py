@@ -11,7 +11,7 @@ import numpy as np
 
 from . import modeldir
 from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
-from .data import scale_images
+from .units import scale_images
 from .detect import Detector, cv2_or_error, face_frame
 from .errors import UserError, reason
 from .fileio import atomic_write_bytes, atomic_write_text, same_file

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import bf16, modeldir, plots
-from .data import unscale_keypoints
+from .units import unscale_keypoints
 from .errors import Interrupted, UserError
 from .fileio import atomic_write_json
 from .progress import Progress

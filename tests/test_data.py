@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import image_field, shared_path, write_csv
-from facial_keypoints import constants, data
+from facial_keypoints import constants, data, units
 from facial_keypoints.errors import UserError
 
 COLS = constants.KEYPOINT_COLUMNS
@@ -62,7 +62,7 @@ def test_test_set_has_no_targets(tmp_path):
 
 def test_scaling_and_its_inverse_round_trip():
     pts = np.array([[0.0, 48.0, 95.5]])
-    assert np.allclose(data.unscale_keypoints(data.scale_keypoints(pts)), pts)
+    assert np.allclose(units.unscale_keypoints(units.scale_keypoints(pts)), pts)
 
 
 def test_reads_gz_zip_crlf_and_bom(tmp_path):
@@ -89,7 +89,7 @@ def test_fast_parser_equals_the_posts_fromstring():
     rng = np.random.default_rng(5)
     images = [' '.join(map(str, rng.integers(0, 256, 9216))) for _ in range(5)]
     images[1] = images[1].replace(' 7 ', ' 007 ').replace(' 12 ', '  0012\t')
-    ours = data.scale_images(data.parse_images(images, 'x.csv', np.arange(5) + 2))
+    ours = units.scale_images(data.parse_images(images, 'x.csv', np.arange(5) + 2))
     posts = np.vstack([np.array(s.split(), float) / 255.0 for s in images])
     assert np.array_equal(ours.reshape(5, -1), posts.astype(np.float32))
 

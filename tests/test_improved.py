@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from conftest import fit, make_tiny_data, tiny_config
 from facial_keypoints import (augment, constants, data, demo, improved, improved_model, modeldir,
-                              predict, splits)
+                              predict, splits, units)
 from facial_keypoints.errors import UserError
 from facial_keypoints.improved_model import masked_rmse
 from facial_keypoints.predict import Predictor
@@ -78,10 +78,10 @@ def test_flipped_keypoints_land_on_the_flipped_features():
     rng = np.random.default_rng(3)
     for _ in range(10):
         pixels, points = demo.draw_face(rng)
-        X = data.scale_images(pixels[None].reshape(1, -1))
-        y = data.scale_keypoints(points[None])
+        X = units.scale_images(pixels[None].reshape(1, -1))
+        y = units.scale_keypoints(points[None])
         Xf, yf = augment.flip_horizontal(X, y)
-        pf = data.unscale_keypoints(yf)[0]
+        pf = units.unscale_keypoints(yf)[0]
         img, imgf = X[0, :, :, 0], Xf[0, :, :, 0]
         # Pixel column i went to 95 - i, and so did every keypoint's x.
         assert np.array_equal(imgf, img[:, ::-1])
@@ -99,10 +99,10 @@ def test_flipped_keypoints_land_on_the_flipped_features():
 def test_shift_moves_keypoints_with_the_pixels():
     rng = np.random.default_rng(4)
     pixels, points = demo.draw_face(rng)
-    X = data.scale_images(pixels[None].reshape(1, -1))
-    y = data.scale_keypoints(points[None])
+    X = units.scale_images(pixels[None].reshape(1, -1))
+    y = units.scale_keypoints(points[None])
     Xs, ys = augment.shift(X, y, np.array([2]), np.array([-3]))
-    ps = data.unscale_keypoints(ys)[0]
+    ps = units.unscale_keypoints(ys)[0]
     assert np.allclose(ps[0::2], points[0::2] + 2, atol=1e-4)
     assert np.allclose(ps[1::2], points[1::2] - 3, atol=1e-4)
     for name in NAMES:
@@ -220,7 +220,7 @@ def test_improved_checkpoint_predicts_without_being_told_the_recipe(tmp_path):
     assert all(np.isfinite(h['label_x_offset_px']) for h in result['history'])
     # Its validation figure is what the predictor scores on the validation rows.
     _, valid_rows = improved.validation_split(X, y, 'training.csv')
-    err = np.sqrt(np.mean((pred[valid_rows] - data.unscale_keypoints(y[valid_rows])) ** 2))
+    err = np.sqrt(np.mean((pred[valid_rows] - units.unscale_keypoints(y[valid_rows])) ** 2))
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
 
 
@@ -296,7 +296,7 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     assert np.abs(alone[0] - alone[1]).mean() > 0.01        # two different networks
     assert np.allclose(both, (alone[0] + alone[1]) / 2, atol=1e-4)
     _, valid_rows = improved.validation_split(X, y, 'training.csv')
-    err = np.sqrt(np.mean((both[valid_rows] - data.unscale_keypoints(y[valid_rows])) ** 2))
+    err = np.sqrt(np.mean((both[valid_rows] - units.unscale_keypoints(y[valid_rows])) ** 2))
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
 
 
@@ -375,8 +375,8 @@ def test_turned_and_scaled_keypoints_land_on_their_features(angle, scale):
     points = np.stack(np.meshgrid(np.arange(28, 69, 10), [30, 48, 66]), -1).reshape(-1)
     points = points.astype(np.float32)
     X = dots(points)[None, :, :, None]
-    Xw, yw = augment.warp(X, data.scale_keypoints(points[None]), [angle], [scale], [1], [-2])
-    moved = data.unscale_keypoints(yw)[0]
+    Xw, yw = augment.warp(X, units.scale_keypoints(points[None]), [angle], [scale], [1], [-2])
+    moved = units.unscale_keypoints(yw)[0]
     img = Xw[0, :, :, 0]
     for x, y in moved.reshape(-1, 2):
         # the dot's centre of brightness around where its keypoint went
@@ -387,9 +387,9 @@ def test_turned_and_scaled_keypoints_land_on_their_features(angle, scale):
         assert abs((patch * cols).sum() / patch.sum() - x) < 0.6
         assert abs((patch * rows).sum() / patch.sum() - y) < 0.6
     # the direction is the one asked for: a point right of centre moves up for angle > 0
-    _, yr = augment.warp(X, data.scale_keypoints(np.array([[70.0, 47.5] * 15])), [30.0], [1.0],
+    _, yr = augment.warp(X, units.scale_keypoints(np.array([[70.0, 47.5] * 15])), [30.0], [1.0],
                          [0], [0])
-    assert data.unscale_keypoints(yr)[0, 1] < 47.5 - 5
+    assert units.unscale_keypoints(yr)[0, 1] < 47.5 - 5
 
 
 def test_augment_batch_with_turns_keeps_the_draws_of_the_other_parts():

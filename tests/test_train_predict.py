@@ -13,7 +13,7 @@ import tensorflow as tf
 import facial_keypoints.train
 import run_train
 from conftest import shared_path, tiny_config
-from facial_keypoints import cli, config, data, model, modeldir
+from facial_keypoints import cli, config, data, model, modeldir, units
 from facial_keypoints.predict import Predictor, predict_test_set, submission_text
 from facial_keypoints.train import train
 
@@ -56,7 +56,7 @@ def test_restored_checkpoint_predicts_exactly_what_training_saw(trained):
         pred = p.predict(X_valid, clip=False)
         assert p.recipe == 'blog'
     # The saved model's validation RMSE, recomputed from a fresh graph:
-    err = np.sqrt(np.mean((pred - data.unscale_keypoints(y_valid)) ** 2))
+    err = np.sqrt(np.mean((pred - units.unscale_keypoints(y_valid)) ** 2))
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
     with Predictor(model_dir) as p:   # and again, in other batches, the same numbers
         assert np.allclose(p.predict(X_valid, batch_size=3, clip=False), pred, atol=1e-4)
