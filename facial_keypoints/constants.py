@@ -1,28 +1,28 @@
 """The blog post's constants, in one place.
 
 Names are the post's, so a reader holding the article finds them. Values
-are the post's too; everything the project adds beyond the post is
-marked "not in the post".
+are the post's too. The post's own lines come first; what the project adds
+beyond the post is below the line marked "Not in the post".
 """
 
 TRAIN_FILE = 'training.csv'
 TEST_FILE = 'test.csv'
-LOOKUP_FILE = 'IdLookupTable.csv'   # the post opens it by name when predicting
-SAVE_PATH = 'model'                 # folder holding the checkpoint
-SUBMIT_FILE = 'submit.csv'          # what the post writes its predictions to
-DATA_DIR = '.'                      # where the post finds its files: the current folder
+SAVE_PATH = 'model'       # the post's Saver saved here; here, a folder for the run's files
 
 VALIDATION_SIZE = 100     # 验证集大小: the first rows of training.csv validate
 EPOCHS = 100              # 迭代次数: at most this many passes over the data
-BATCH_SIZE = 64           # 每个batch大小: a larger batch trains more steadily
-EARLY_STOP_PATIENCE = 10  # stop after this many epochs without a better validation RMSE
+BATCH_SIZE = 64           # 每个batch大小,稍微大一点的batch会更稳定 (also for prediction)
+EARLY_STOP_PATIENCE = 10  # 控制early stopping的参数: epochs without a better validation RMSE
+
+# Not in the post as named constants: values its code writes inline.
+LOOKUP_FILE = 'IdLookupTable.csv'   # the lookup table it opens when predicting
+SUBMIT_FILE = 'submit.csv'          # the file it writes its predictions to
+DATA_DIR = '.'                      # it reads its files from the current folder
 LEARNING_RATE = 1e-3      # tf.train.AdamOptimizer(1e-3)
 TRAIN_KEEP_PROB = 0.5     # keep_prob fed while training; 1.0 when evaluating
-
 IMAGE_SIZE = 96           # Kaggle's images are 96x96 gray
 PIXEL_MAX = 255.0         # pixels are divided by this to land in [0, 1]
-NUM_KEYPOINTS = 15        # 15 (x, y) points ...
-NUM_OUTPUTS = 30          # ... so 30 outputs
+NUM_OUTPUTS = 30          # 15 (x, y) keypoints
 
 # 最后生成提交结果的时候要用到: maps a Kaggle column name to its output position.
 keypoint_index = {

@@ -193,12 +193,6 @@ def _lookup_csv(n_images, rng):
     return '\n'.join(lines) + '\n'
 
 
-def demo_test_points(n_test=DEMO_TEST_ROWS, seed=DEMO_SEED):
-    """True keypoints (pixels, [n_test, 30]) of the demo test faces."""
-    rng = np.random.default_rng([seed, 1])
-    return np.array([draw_face(rng)[1] for _ in range(n_test)])
-
-
 def make_demo_data(folder=DEMO_DIR, n_train=DEMO_TRAIN_ROWS, n_test=DEMO_TEST_ROWS,
                    seed=DEMO_SEED, log=print):
     """Write training.csv, test.csv and IdLookupTable.csv into folder.
