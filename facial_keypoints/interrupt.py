@@ -25,7 +25,7 @@ class CtrlC:
         return self
 
     def __exit__(self, *exc):
-        if self.enabled:
+        if self._previous is not None:      # None: not set from Python, nothing to put back
             signal.signal(signal.SIGINT, self._previous)
 
     def _handle(self, signum, frame):

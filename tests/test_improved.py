@@ -164,7 +164,8 @@ def test_mirror_averaging_is_exactly_mirror_symmetric_at_the_learned_offset():
     d = 1.3
     p = improved_prediction(X, d)
     p_mirror = improved_prediction(X[:, :, ::-1, :], d)
-    assert np.allclose(p_mirror, improved_model.flip_keypoints(p / 96, (95 + 2 * d) / 96) * 96, atol=1e-3)
+    mirrored = improved_model.flip_keypoints(p / 96, (95 + 2 * d) / 96) * 96
+    assert np.allclose(p_mirror, mirrored, atol=1e-3)
     p0 = improved_prediction(X, 0.0)
     assert np.allclose(p[:, 0::2] - p0[:, 0::2], d, atol=1e-3)
     assert np.allclose(p[:, 1::2], p0[:, 1::2], atol=1e-4)
