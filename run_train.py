@@ -11,8 +11,8 @@ def parse_args(argv=None):
     otherwise the recipe's defaults apply (config.py)."""
     from facial_keypoints import constants, demo
     from facial_keypoints.cli import ArgumentParser
-    from facial_keypoints.config import DEFAULTS, RECIPES
-    imp = DEFAULTS['improved']
+    from facial_keypoints import improved_settings as imp
+    from facial_keypoints.config import RECIPES
     p = ArgumentParser(description="Train the blog post's CNN on Kaggle's training.csv and "
                                    "keep the best validation model (with --all-rows, the "
                                    "last).")
@@ -40,12 +40,12 @@ def parse_args(argv=None):
                    help='stop after this many epochs without a better validation RMSE '
                         '(default: {} as in the post; {} for the improved recipe; not with '
                         '--all-rows)'.format(
-                            constants.EARLY_STOP_PATIENCE, imp['patience']))
+                            constants.EARLY_STOP_PATIENCE, imp.PATIENCE))
     p.add_argument('--learning-rate', type=float,
                    help="Adam's learning rate (default: {})".format(constants.LEARNING_RATE))
     p.add_argument('--keep-prob', type=float, help='dropout keep probability while training '
                    '(default: {} as in the post; {} for the improved recipe, which needs no '
-                   'dropout)'.format(constants.TRAIN_KEEP_PROB, imp['keep_prob']))
+                   'dropout)'.format(constants.TRAIN_KEEP_PROB, imp.KEEP_PROB))
     p.add_argument('--seed', type=int,
                    help='seed for weights, dropout, shuffling and augmentation; the same seed '
                         'gives the same numbers (default: a random one, recorded in '

@@ -6,8 +6,8 @@
     python bench/ablations.py --data-dir DIR one_network --teachers RUN [RUN ...]  # distilled
     python bench/ablations.py --data-dir DIR --train-groups 0.75 one_network  # less data
 
-Each variant is the recipe with one part (improved.Options) or training
-setting (TrainConfig) changed, trained with the same seed, the same
+Each variant is the recipe with one part (improved_settings.Options), training
+setting (TrainConfig) or piece (train_improved()'s augment or loss) changed, trained with the same seed, the same
 validation groups and the same number of epochs (the cosine schedule is
 squeezed into them). A line per variant: the best validation RMSE as
 training measures it, as run_predict.py measures it (float32, clipped to the
@@ -21,6 +21,7 @@ have only 4 keypoints), which is how a submit.csv is scored.
 
 import argparse
 import dataclasses
+import functools
 import os
 import sys
 import tempfile
@@ -31,99 +32,127 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from facial_keypoints import augment, data, units  # noqa: E402
+from facial_keypoints import augment, data, improved_model, splits, units  # noqa: E402
 from facial_keypoints.config import TrainConfig  # noqa: E402
-from facial_keypoints.improved import (Options, held_out_groups, train_improved,  # noqa: E402
+from facial_keypoints.constants import IMAGE_SIZE  # noqa: E402
+from facial_keypoints.improved import (held_out_groups, train_improved,  # noqa: E402
                                        validation_split)
+from facial_keypoints.improved_settings import Options  # noqa: E402
 from facial_keypoints.predict import Predictor  # noqa: E402
 
+
+def warp(X, y, angle, scale, dx, dy):
+    """Turn each image by angle[i] degrees (counter-clockwise on screen) and
+    scale it by scale[i] about the image centre, then move it by (dx[i],
+    dy[i]) pixels; keypoints [N, 30] ([0, 1]) follow. Pixels are sampled
+    bilinearly, edges repeated, so whole-pixel moves copy pixels exactly and
+    angle 0, scale 1, no move gives the input back."""
+    n = len(X)
+    c = (IMAGE_SIZE - 1) / 2.0
+    a = np.deg2rad(np.asarray(angle, np.float32))[:, None, None]
+    s = np.asarray(scale, np.float32)[:, None, None]
+    cos, sin = np.cos(a), np.sin(a)
+    # Where each output pixel comes from: the inverse of the move, scale and turn.
+    grid = np.arange(IMAGE_SIZE, dtype=np.float32) - np.float32(c)
+    u = grid[None, None, :] - np.asarray(dx, np.float32)[:, None, None]
+    v = grid[None, :, None] - np.asarray(dy, np.float32)[:, None, None]
+    xs = c + (cos * u - sin * v) / s
+    ys = c + (sin * u + cos * v) / s
+    x0, y0 = np.floor(xs), np.floor(ys)
+    wx, wy = xs - x0, ys - y0
+    flat = X.reshape(-1)
+    base = (np.arange(n) * IMAGE_SIZE * IMAGE_SIZE)[:, None, None]
+    cols = [np.clip(x0 + k, 0, IMAGE_SIZE - 1).astype(np.int64) for k in (0, 1)]
+    rows = [np.clip(y0 + k, 0, IMAGE_SIZE - 1).astype(np.int64) * IMAGE_SIZE + base
+            for k in (0, 1)]
+    top = flat[rows[0] + cols[0]] * (1 - wx) + flat[rows[0] + cols[1]] * wx
+    bottom = flat[rows[1] + cols[0]] * (1 - wx) + flat[rows[1] + cols[1]] * wx
+    out = (top * (1 - wy) + bottom * wy).astype(X.dtype).reshape(X.shape)
+    px = units.unscale_keypoints(y[:, 0::2]) - c
+    py = units.unscale_keypoints(y[:, 1::2]) - c
+    cos, sin, s = cos[:, :, 0], sin[:, :, 0], s[:, :, 0]
+    y = y.astype(np.float32)
+    y[:, 0::2] = (c + s * (cos * px + sin * py) + np.asarray(dx)[:, None]) / IMAGE_SIZE
+    y[:, 1::2] = (c + s * (-sin * px + cos * py) + np.asarray(dy)[:, None]) / IMAGE_SIZE
+    return out, y
+
+
+def turning(rotation, zoom):
+    """The recipe's augmentation (augment.augment_batch), with each face also
+    turned by up to rotation degrees and scaled by up to zoom (a fraction),
+    drawn after the recipe's own draws, so those stay the same."""
+    def move(X, y, dx, dy, rng):
+        angle = rng.uniform(-rotation, rotation, len(X))
+        scale = 1 + rng.uniform(-zoom, zoom, len(X))
+        return warp(X, y, angle, scale, dx, dy)
+    return functools.partial(augment.augment_batch, move=move)
+
+
+def wing(y_conv, y_, w=10.0, epsilon=2.0):
+    """The wing loss (Feng et al., CVPR 2018) over the values y_ has, on
+    errors in pixels: logarithmic below w pixels, so small errors weigh more
+    than in a squared loss, linear above."""
+    import tensorflow as tf
+    have = tf.math.is_finite(y_)
+    d = units.unscale_keypoints(tf.abs(tf.where(have, y_, tf.zeros_like(y_)) - y_conv))
+    c = w - w * np.log(1 + w / epsilon)
+    loss = tf.where(d < w, w * tf.math.log(1 + d / epsilon), d - c)
+    loss = tf.where(have, loss, tf.zeros_like(loss))
+    return tf.reduce_sum(loss) / tf.maximum(tf.reduce_sum(tf.cast(have, tf.float32)), 1.0)
+
+
 RECIPE = Options()
-FOUR_STAGES = (32, 64, 128, 256)      # the recipe's network before it had six stages
-# name: (the recipe's parts, training settings changed from the recipe's).
+FOUR_STAGES = (32, 64, 128, 256)      # four stages of 2x2 pooling, down to 6x6
+# name: (the recipe's parts, training settings changed from the recipe's,
+# train_improved()'s arguments that change the recipe further).
 VARIANTS = {
-    'recipe': (RECIPE, {}),
-    # The recipe before it had two networks and no dropout (it then ran 200 epochs).
+    'recipe': (RECIPE, {}, {}),
+    # One four-stage network with dropout 0.5 (docs/improved.md's previous recipe).
     'previous': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES),
-                 dict(keep_prob=0.5)),
-    'one_network': (dataclasses.replace(RECIPE, members=1), {}),
-    'three_networks': (dataclasses.replace(RECIPE, members=3), {}),
-    'dropout': (RECIPE, dict(keep_prob=0.5)),
-    'no_flips': (dataclasses.replace(RECIPE, flips=False), {}),
-    'no_shifts': (dataclasses.replace(RECIPE, shifts=False), {}),
-    'no_lighting': (dataclasses.replace(RECIPE, lighting=False), {}),
-    'no_label_offset': (dataclasses.replace(RECIPE, label_offset=False), {}),
-    'no_centring': (dataclasses.replace(RECIPE, centring=False), {}),
-    'constant_rate': (dataclasses.replace(RECIPE, cosine=False), {}),
-    'rotate5': (dataclasses.replace(RECIPE, rotation=5.0, zoom=0.05), {}),
-    'rotate10': (dataclasses.replace(RECIPE, rotation=10.0, zoom=0.1), {}),
-    'wing': (dataclasses.replace(RECIPE, wing=True), {}),
-    # The four-stage network, half as wide again (measured on the previous recipe).
-    'wide': (dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)), {}),
+                 dict(keep_prob=0.5), {}),
+    'one_network': (dataclasses.replace(RECIPE, members=1), {}, {}),
+    'three_networks': (dataclasses.replace(RECIPE, members=3), {}, {}),
+    'dropout': (RECIPE, dict(keep_prob=0.5), {}),
+    'no_flips': (dataclasses.replace(RECIPE, flips=False), {}, {}),
+    'no_shifts': (dataclasses.replace(RECIPE, shifts=False), {}, {}),
+    'no_lighting': (dataclasses.replace(RECIPE, lighting=False), {}, {}),
+    'no_label_offset': (dataclasses.replace(RECIPE, label_offset=False), {}, {}),
+    'no_centring': (dataclasses.replace(RECIPE, centring=False), {}, {}),
+    'constant_rate': (dataclasses.replace(RECIPE, cosine=False), {}, {}),
+    'rotate5': (RECIPE, {}, dict(augment=turning(5.0, 0.05))),
+    'rotate10': (RECIPE, {}, dict(augment=turning(10.0, 0.1))),
+    'wing': (RECIPE, {}, dict(loss=functools.partial(improved_model.loss, of=wing))),
+    # The four-stage network, half as wide again.
+    'wide': (dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)), {}, {}),
     # Fewer and more stages (2x2 pooling each), one network and two.
-    'four_stages': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES), {}),
-    'recipe_four_stages': (dataclasses.replace(RECIPE, channels=FOUR_STAGES), {}),
-    'five_stages': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES + (512,)), {}),
-    'recipe_five_stages': (dataclasses.replace(RECIPE, channels=FOUR_STAGES + (512,)), {}),
+    'four_stages': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES), {}, {}),
+    'recipe_four_stages': (dataclasses.replace(RECIPE, channels=FOUR_STAGES), {}, {}),
+    'five_stages': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES + (512,)),
+                    {}, {}),
+    'recipe_five_stages': (dataclasses.replace(RECIPE, channels=FOUR_STAGES + (512,)), {}, {}),
     'seven_stages': (dataclasses.replace(RECIPE, members=1, channels=RECIPE.channels + (512,)),
-                     {}),
+                     {}, {}),
 }
 
 
-def heatmap_network(x, keep_prob, training, *architecture, member=0):
-    """Integral regression (Sun et al., ECCV 2018), tried as a variant: three
-    stages of the recipe's convolutions down to 12x12, one more convolution,
-    then a 12x12 heat map per keypoint whose softmax-weighted mean position
-    is the keypoint. Keeps the label offset; the mean face is not used."""
-    import tensorflow as tf
-    from facial_keypoints import improved_model as im
-    tf1 = tf.compat.v1
-    with tf1.variable_scope(tf1.get_variable_scope(), reuse=tf1.AUTO_REUSE):
-        h = x - 0.5
-        channels = (32, 64, 128)
-        for i, c in enumerate(channels + (256,)):
-            with tf1.variable_scope('conv{}'.format(i + 1)):
-                W = tf1.get_variable('W', [3, 3, h.shape[-1], c],
-                                     initializer=tf1.initializers.he_normal())
-                h = tf.nn.relu(im.batch_norm(tf.nn.conv2d(h, W, 1, 'SAME'), training))
-            if i < len(channels):
-                h = tf.nn.max_pool2d(h, 2, 2, 'SAME')
-        h = tf.nn.dropout(h, rate=1 - keep_prob)
-        W = tf1.get_variable('W_heat', [1, 1, h.shape[-1], 15],
-                             initializer=tf1.initializers.he_normal())
-        logits = tf.nn.conv2d(h, W, 1, 'SAME') + tf1.get_variable(
-            'b_heat', [15], initializer=tf1.zeros_initializer())
-        n = logits.shape[1]
-        p = tf.nn.softmax(tf.reshape(tf.transpose(logits, [0, 3, 1, 2]), [-1, 15, n * n]))
-        cells = (tf.range(n, dtype=tf.float32) + 0.5) * (96.0 / n) - 0.5
-        xs = tf.reduce_sum(p * tf.tile(cells, [n])[None, None, :], -1)
-        ys = tf.reduce_sum(p * tf.repeat(cells, n)[None, None, :], -1)
-        im.label_x_offset()
-        im.mean_face()
-        return tf.reshape(tf.stack([xs, ys], -1), [-1, 30]) / 96.0
-
-
 def fewer_groups(fraction):
-    """Makes train_improved() train on that fraction of its training rows'
-    near-duplicate groups (a fixed draw), validating on the same groups as
-    ever: a point of the learning curve."""
-    from facial_keypoints import improved, splits
-    split = improved.validation_split
-
-    def validation_split(X, y, path):
-        train_rows, valid_rows = split(X, y, path)
+    """A split for train_improved(split=...) that trains on that fraction of
+    the training rows' near-duplicate groups (a fixed draw), validating on
+    the same groups as ever: a point of the learning curve."""
+    def split(X, y, path):
+        train_rows, valid_rows = validation_split(X, y, path)
         groups = splits.near_duplicate_groups(X[train_rows])
         ids = np.unique(groups)
         np.random.default_rng(777).shuffle(ids)
         keep = np.isin(groups, ids[:max(1, int(round(fraction * len(ids))))])
         return train_rows[keep], valid_rows
-    improved.validation_split = validation_split
+    return split
 
 
-def teach(data_dir, teachers):
-    """Makes train_improved() read data_dir with the missing keypoints of its
-    training rows (never of its validation groups) filled in by the teachers'
-    mean prediction, so that every training face has all 30."""
-    from facial_keypoints import improved
+def taught(data_dir, teachers):
+    """data_dir's (X, y) for train_improved(data=...), with the missing
+    keypoints of its training rows (never of its validation groups) filled
+    in by the teachers' mean prediction, so that every training face has all 30."""
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     train_rows, _ = validation_split(X, y, data_dir)
     predicted = []
@@ -133,10 +162,10 @@ def teach(data_dir, teachers):
                 sys.exit('--teachers: {} is not a model of the improved recipe, which alone '
                          'keeps its validation groups out of training.'.format(d))
             predicted.append(p.predict(X[train_rows], clip=False))
-    taught = units.scale_keypoints(np.mean(predicted, axis=0))
+    filled = units.scale_keypoints(np.mean(predicted, axis=0))
     y = y.copy()
-    y[train_rows] = np.where(np.isnan(y[train_rows]), taught, y[train_rows])
-    improved.input_data = lambda **kw: (X, y)
+    y[train_rows] = np.where(np.isnan(y[train_rows]), filled, y[train_rows])
+    return X, y
 
 
 # Test-time shifts (pixels) averaged by --evaluate's "shifts" line.
@@ -203,8 +232,6 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--bf16', action='store_true')
     ap.add_argument('--keep', help='folder for the model folders (default: a temporary one)')
-    ap.add_argument('--heatmap', action='store_true',
-                    help='use heatmap_network() in place of the recipe\'s network')
     ap.add_argument('--teachers', nargs='+', metavar='RUN',
                     help='train on the training rows with their missing keypoints filled in '
                          'by the mean prediction of these improved-recipe model folders, '
@@ -215,9 +242,6 @@ def main():
     ap.add_argument('--evaluate', nargs='+', metavar='RUN',
                     help='score these model folders again, alone and as an ensemble')
     args = ap.parse_args()
-    if args.heatmap:
-        from facial_keypoints import improved_model
-        improved_model.network = heatmap_network
     if args.evaluate:
         if args.teachers or args.train_groups is not None:
             ap.error('--teachers and --train-groups train; --evaluate only scores')
@@ -226,12 +250,13 @@ def main():
     if unknown:
         ap.error('unknown variant(s) {}; choose from {}'.format(', '.join(unknown),
                                                                 ', '.join(VARIANTS)))
+    varied = {}
     if args.teachers:
-        teach(args.data_dir, args.teachers)
+        varied['data'] = taught(args.data_dir, args.teachers)
     if args.train_groups is not None:
         if not 0 < args.train_groups <= 1:
             ap.error('--train-groups must be more than 0 and at most 1')
-        fewer_groups(args.train_groups)
+        varied['split'] = fewer_groups(args.train_groups)
     keep = args.keep or tempfile.mkdtemp(prefix='fkp-ablations-')
     X, truth = validation_rows(args.data_dir)
     print('improved-recipe ablations on {}: {} epochs, seed {}, {}; models in {}'.format(
@@ -239,14 +264,13 @@ def main():
     tag = ('-taught' if args.teachers else '') + (
         '-groups{:g}'.format(args.train_groups) if args.train_groups is not None else '')
     for name in args.variants or list(VARIANTS):
-        model_dir = os.path.join(keep, '{}{}{}-e{}-s{}{}'.format(
-            name, '-heatmap' if args.heatmap else '', tag, args.epochs, args.seed,
-            '' if args.bf16 else '-f32'))
-        options, settings = VARIANTS[name]
+        model_dir = os.path.join(keep, '{}{}-e{}-s{}{}'.format(
+            name, tag, args.epochs, args.seed, '' if args.bf16 else '-f32'))
+        options, settings, parts = VARIANTS[name]
         cfg = TrainConfig(data_dir=args.data_dir, model_dir=model_dir, recipe='improved',
                           epochs=args.epochs, patience=args.epochs, seed=args.seed,
-                          bf16=args.bf16 or None, quiet=True, **settings)
-        r = train_improved(cfg, log=lambda *a: None, options=options)
+                          bf16=args.bf16 or None, quiet=True, options=options, **settings)
+        r = train_improved(cfg, log=lambda *a: None, **dict(varied, **parts))
         with Predictor(model_dir) as p:
             predicted = rmse(p.predict(X), truth)
         print('{:16s} best validation {:.4f} px at epoch {:3d}; predicted {:.4f} px; {:5.0f} s'

@@ -111,13 +111,11 @@ def worker_step(recipe, data_dir, use_bf16, epochs):
 def worker_epoch(recipe, data_dir, use_bf16, epochs, model_dir):
     """The project's whole epoch as train() runs it (input, augmentation,
     validation, history, TensorBoard, checkpoints): the fastest epoch's seconds."""
-    from facial_keypoints import runs
     from facial_keypoints.config import TrainConfig
     from facial_keypoints.improved import train_improved
     from facial_keypoints.train import train
     cfg = TrainConfig(data_dir=data_dir, model_dir=model_dir, recipe=recipe, epochs=epochs,
                       patience=epochs, seed=1, bf16=use_bf16 == 'bf16' or None, quiet=True)
-    runs.STATE_EVERY_SECONDS = 60
     r = (train if recipe == 'blog' else train_improved)(cfg, log=lambda *a: None)
     print(json.dumps({'epoch_s': min(h['seconds'] for h in r['history'][1:])}))
 

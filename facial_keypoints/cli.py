@@ -2,7 +2,8 @@
 fill in the --demo defaults, explain missing Kaggle data, run, report.
 
 Unlike the rest of the package, this module is for the scripts' own process:
-it filters TensorFlow's C++ start-up lines out of their stderr.
+it filters TensorFlow's C++ start-up lines out of their stderr, and asks
+training to stop cleanly on Ctrl-C. Python callers of train() get neither.
 """
 
 import argparse
@@ -71,7 +72,8 @@ def train_config(args):
     out are the recipe's defaults (config.py), as from Python."""
     from .config import TrainConfig
     settings = {k: v for k, v in vars(args).items() if v is not None and k != 'demo'}
-    settings.setdefault('model_dir', demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
+    if args.demo:
+        settings.setdefault('model_dir', demo.DEMO_MODEL_DIR)
     if args.demo and not args.resume:
         settings.setdefault('data_dir', demo.DEMO_DIR)
         settings.setdefault('epochs', demo.DEMO_EPOCHS)
@@ -79,7 +81,8 @@ def train_config(args):
 
 
 def train_main(args):
-    """Train as args say; returns 0."""
+    """Train as args say, Ctrl-C stopping the run between two batches; prints
+    the result and returns 0."""
     from .data import find_data_file
     cfg = train_config(args)
     if args.demo and not args.resume:
@@ -93,7 +96,7 @@ def train_main(args):
         from .improved import train_improved as train
     else:
         from .train import train
-    result = train(cfg)
+    result = train(cfg, handle_ctrl_c=True)
     print('{} RMSE {:.4f} px at epoch {}; {} epochs, {} of them now in {:.0f} s; '
           'model in {}'.format('trained on every row (no validation left): held-out groups\''
                                if cfg.all_rows else 'best validation',

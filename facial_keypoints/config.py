@@ -3,38 +3,47 @@
 The command line and Python get the same run from the same settings:
 TrainConfig(recipe='improved') is `python run_train.py --recipe improved`.
 A setting left out (None) is taken from the run being resumed (--resume),
-else from the recipe's defaults below. Saved as hparams.json beside the
-checkpoints.
+else from the recipe's defaults: the post's (constants.py) or the improved
+recipe's (improved_settings.py). Saved as hparams.json beside the checkpoints.
 """
 
 import dataclasses
 import math
+import os
 
-from . import constants, modeldir
+import numpy as np
+
+from . import constants, improved_settings as imp, modeldir
 from .errors import UserError
+from .improved_settings import Options
 
 RECIPES = ('blog', 'improved')
 
 DEFAULTS = {
-    # The post's constants (constants.py).
     'blog': dict(epochs=constants.EPOCHS, batch_size=constants.BATCH_SIZE,
                  validation_size=constants.VALIDATION_SIZE,
                  patience=constants.EARLY_STOP_PATIENCE,
                  learning_rate=constants.LEARNING_RATE, keep_prob=constants.TRAIN_KEEP_PROB),
-    # Not in the post (improved.py). Validation is a fifth of the rows in whole
-    # near-duplicate groups, so validation_size does not apply.
-    'improved': dict(epochs=100, batch_size=64, validation_size=None, patience=40,
-                     learning_rate=1e-3, keep_prob=1.0),
+    # Validation is a fifth of the rows in whole near-duplicate groups, so
+    # validation_size does not apply.
+    'improved': dict(epochs=imp.EPOCHS, batch_size=imp.BATCH_SIZE, validation_size=None,
+                     patience=imp.PATIENCE, learning_rate=imp.LEARNING_RATE,
+                     keep_prob=imp.KEEP_PROB),
 }
-# The settings that describe a run (saved, and taken back on --resume).
+# The settings that describe a run (saved, and taken back on --resume), and
+# those of them a resumed run may change; any other given again must match.
 SETTINGS = ('data_dir', 'recipe', 'epochs', 'batch_size', 'validation_size', 'patience',
-            'learning_rate', 'keep_prob', 'seed', 'bf16', 'all_rows')
+            'learning_rate', 'keep_prob', 'seed', 'bf16', 'all_rows', 'options')
+CHANGEABLE_ON_RESUME = ('data_dir', 'epochs', 'patience', 'bf16')
 MAX_SEED = 2 ** 31 - 1
+# Parts that only bench/ablations.py varies; released versions saved them in
+# hparams.json at these values.
+RETIRED = {'rotation': 0.0, 'zoom': 0.0, 'wing': False}
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    data_dir: str = None            # default '.'
+    data_dir: str = None            # default constants.DATA_DIR
     model_dir: str = constants.SAVE_PATH
     recipe: str = None              # default 'blog': the post
     epochs: int = None
@@ -46,13 +55,18 @@ class TrainConfig:
     seed: int = None                # default: a random one, recorded in hparams.json
     bf16: bool = None               # default False: float32, the post's arithmetic
     all_rows: bool = None           # improved recipe: its validation groups train too
+    options: Options = None         # improved recipe: its parts (default: Options())
     resume: bool = False
     overwrite: bool = False
     quiet: bool = False
+    # The training state (weights and Adam's slots: 97 MB for the post's
+    # network) is saved after an epoch once this long has passed since the
+    # last time, and when the run ends; --resume continues from it.
+    state_every_seconds: float = 60
 
     def __post_init__(self):
         self.given = {k for k in SETTINGS if getattr(self, k) is not None}
-        saved = modeldir.read_hparams(self.model_dir) if self.resume else {}
+        saved = self._saved() if self.resume else {}
         for k in SETTINGS:
             if getattr(self, k) is None and k in saved:
                 setattr(self, k, saved[k])
@@ -62,22 +76,53 @@ class TrainConfig:
         if self.recipe not in DEFAULTS:
             raise UserError('unknown recipe {!r}{}; choose from {}.'.format(
                 self.recipe, source, ', '.join(RECIPES)))
-        if self.recipe == 'improved' and 'validation_size' in self.given:
-            raise UserError('--validation-size applies to the blog recipe; the improved '
-                            'recipe validates on a fifth of the rows, in whole groups.')
+        self._refuse_what_the_recipe_does_not_use()
         for k, v in DEFAULTS[self.recipe].items():
             if getattr(self, k) is None:
                 setattr(self, k, v)
-        self.data_dir = '.' if self.data_dir is None else self.data_dir
+        if self.recipe == 'improved' and self.options is None:
+            self.options = Options()
+        self.data_dir = constants.DATA_DIR if self.data_dir is None else self.data_dir
         self.bf16 = bool(self.bf16)
         self.all_rows = bool(self.all_rows)
+        if self.seed is None:
+            self.seed = int(np.random.SeedSequence().generate_state(1)[0] % (MAX_SEED + 1))
+        self._check(source)
+
+    def _saved(self):
+        """The settings of the run to resume, checked against those given."""
+        modeldir.refuse_file(self.model_dir)
+        saved = modeldir.read_hparams(self.model_dir)
+        path = os.path.join(self.model_dir, modeldir.HPARAMS_FILE)
+        if not saved:
+            raise UserError('--resume: {} holds no run to resume (no {}).'.format(
+                self.model_dir, modeldir.HPARAMS_FILE))
+        if type(saved.get('seed')) is not int:
+            raise UserError('{} has no valid "seed"; it was edited or damaged.'.format(path))
+        if 'improved' in saved:
+            saved['options'] = saved_options(saved['improved'], path)
+        for key in sorted(self.given - set(CHANGEABLE_ON_RESUME)):
+            if key in saved and saved[key] != getattr(self, key):
+                flag = '--' + key.replace('_', '-')
+                how = 'with ' + flag if saved[key] is True else 'without ' + flag \
+                    if saved[key] is False else 'with {}'.format(saved[key]) \
+                    if key == 'options' else 'with {} {}'.format(flag, saved[key])
+                raise UserError('--resume: {} was trained {}; a resumed run keeps it (start '
+                                'a new run to change it).'.format(self.model_dir, how))
+        return saved
+
+    def _refuse_what_the_recipe_does_not_use(self):
+        if self.recipe == 'improved' and 'validation_size' in self.given:
+            raise UserError('--validation-size applies to the blog recipe; the improved '
+                            'recipe validates on a fifth of the rows, in whole groups.')
         if self.all_rows and self.recipe != 'improved':
             raise UserError('--all-rows applies to the improved recipe; the blog recipe '
                             'always validates on its first --validation-size rows.')
         if self.all_rows and 'patience' in self.given:
             raise UserError('--patience does nothing with --all-rows, which keeps every '
                             'epoch\'s model and stops only after --epochs.')
-        self._check(source)
+        if self.options is not None and self.recipe != 'improved':
+            raise UserError('options apply to the improved recipe.')
 
     def _check(self, source):
         def need(ok, name, what):
@@ -95,10 +140,36 @@ class TrainConfig:
              and self.learning_rate > 0, 'learning_rate', 'a positive number')
         need(isinstance(self.keep_prob, (int, float)) and 0 < self.keep_prob <= 1,
              'keep_prob', 'more than 0 and at most 1')
-        if self.seed is not None:
-            need(type(self.seed) is int and 0 <= self.seed <= MAX_SEED, 'seed',
-                 'a whole number from 0 to {}'.format(MAX_SEED))
+        need(type(self.seed) is int and 0 <= self.seed <= MAX_SEED, 'seed',
+             'a whole number from 0 to {}'.format(MAX_SEED))
 
     def hparams(self):
-        """The settings as saved in hparams.json."""
-        return {k: getattr(self, k) for k in SETTINGS}
+        """The settings as saved in hparams.json (Options under "improved")."""
+        saved = {k: getattr(self, k) for k in SETTINGS if k != 'options'}
+        if self.options is not None:
+            saved['improved'] = dataclasses.asdict(self.options)
+        return saved
+
+
+def saved_options(saved, path):
+    """The Options saved in hparams.json at path (its "improved" object). Each
+    value must have its default's type; channels, members and fc_units must
+    be positive. A part a run did not save is the recipe's."""
+    if not isinstance(saved, dict):
+        raise UserError('{} has no valid "improved" settings; it was edited or '
+                        'damaged.'.format(path))
+    defaults = dataclasses.asdict(Options())
+    options = {}
+    for k, v in saved.items():
+        v = tuple(v) if isinstance(v, list) else v
+        if k in RETIRED and v == RETIRED[k]:
+            continue
+        ok = k in defaults and type(v) is type(defaults[k])
+        if k in ('channels', 'members', 'fc_units'):
+            ok = ok and all(type(c) is int and c > 0 for c in (v if k == 'channels' else [v])) \
+                and v != ()
+        if not ok:
+            raise UserError('{} has no valid "improved" setting {!r}; it was edited or '
+                            'damaged.'.format(path, k))
+        options[k] = v
+    return Options(**options)

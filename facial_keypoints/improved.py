@@ -1,7 +1,7 @@
 """The improved recipe's training (--recipe improved). Not in the post.
 
 The same Session + feed_dict loop as the post's (train.py), with what the
-recipe changes:
+recipe changes; its numbers are in improved_settings.py:
 - every labelled value is used: no dropna(), a masked RMSE (improved_model.py);
 - validation on whole groups of near-identical frames, a proxy for unseen
   people, scored on their complete rows as run_predict.py predicts them
@@ -14,44 +14,30 @@ recipe changes:
 - Adam with a cosine learning-rate decay, and more patience.
 """
 
-import dataclasses
-import os
-
 import numpy as np
 import tensorflow as tf
 
-from . import augment, improved_model, modeldir
+from . import improved_model
+from .augment import augment_batch
+from .bf16 import session_config
 from .config import TrainConfig
 from .constants import IMAGE_SIZE, NUM_OUTPUTS, TRAIN_FILE
 from .data import find_data_file, input_data
 from .errors import UserError
+from .history import History
+from .improved_settings import FINAL_RATE_FRACTION, VALIDATION_FRACTION, VALIDATION_SEED
+from .interrupt import CtrlC
+from .modeldir import held_for_training, refuse_for_training, restore_best, save_model, saver
+from .plots import FACES
 from .predict import keypoints_graph
-from .runs import Run, mean_face_rmse, predict, require_rows, rmse_of
+from .progress import batches
+from .result import pictures, result
+from .runs import epoch_log, keypoints_in_batches, mean_face_rmse, require_rows, rmse_of
 from .splits import group_split
+from .state import TrainingState, epoch_order
+from .units import unscale_keypoints
 
 tf1 = tf.compat.v1
-
-VALIDATION_FRACTION = 0.2
-VALIDATION_SEED = 1             # the same held-out groups for every run on the same data
-FINAL_RATE_FRACTION = 0.01      # the cosine decay ends at 1% of the starting rate
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """The parts of the recipe, each of which can be changed on its own
-    (bench/ablations.py measures what each buys). Saved in hparams.json."""
-    flips: bool = True              # mirror half of each batch (augment.py)
-    shifts: bool = True             # move faces by up to augment.MAX_SHIFT pixels
-    lighting: bool = True           # vary contrast and brightness
-    rotation: float = 0.0           # turn faces by up to this many degrees
-    zoom: float = 0.0               # scale faces by up to this fraction
-    label_offset: bool = True       # learn the labels' x offset (improved_model.loss)
-    centring: bool = True           # start from the training set's mean face
-    cosine: bool = True             # cosine learning-rate decay (else constant)
-    wing: bool = False              # minimise the wing loss instead of the RMSE
-    channels: tuple = improved_model.CHANNELS
-    fc_units: int = improved_model.FC_UNITS
-    members: int = 2                # networks trained side by side, their answers averaged
 
 
 def learning_rate(base_rate, epoch, epochs, cosine=True):
@@ -90,59 +76,69 @@ def validation_split(X, y, path):
     return train_rows, valid_rows
 
 
-def saved_options(model_dir):
-    """The Options a run saved in model_dir's hparams.json (Options() if none).
-    Each value must have its default's type (a whole number will do for a
-    fraction); channels, members and fc_units must be positive."""
-    saved = modeldir.read_hparams(model_dir).get('improved')
-    if saved is None:
-        return Options()
-    path = os.path.join(model_dir, modeldir.HPARAMS_FILE)
-    if not isinstance(saved, dict):
-        raise UserError('{} has no valid "improved" settings; it was edited or '
-                        'damaged.'.format(path))
-    saved = dict({'members': 1}, **saved)   # runs saved before there were two networks had one
-    defaults = dataclasses.asdict(Options())
-    options = {}
-    for k, v in saved.items():
-        v = tuple(v) if isinstance(v, list) else v
-        like = defaults.get(k)
-        ok = type(v) is type(like) or type(like) is float and type(v) is int
-        if k in ('channels', 'members', 'fc_units'):
-            ok = ok and all(type(c) is int and c > 0 for c in (v if k == 'channels' else [v])) \
-                and v != ()
-        if not ok:
-            raise UserError('{} has no valid "improved" setting {!r}; it was edited or '
-                            'damaged.'.format(path, k))
-        options[k] = v
-    return Options(**options)
+def split_rows(X, y, rows, all_rows):
+    """(X_train, y_train, X_valid, y_valid) of rows, (train_rows, valid_rows).
+
+    all_rows: a final model, once the recipe is chosen: a quarter more faces
+    to learn from. The held-out groups then train too, so their score is no
+    validation and chooses nothing: each epoch's model is kept, the last
+    predicts (the cosine schedule ends where the best epochs are).
+    """
+    train_rows, valid_rows = rows
+    if all_rows:
+        train_rows = np.arange(len(X))
+    return X[train_rows], y[train_rows], X[valid_rows], y[valid_rows]
 
 
-def train_improved(cfg=None, log=print, options=None):
-    """Train the improved recipe as cfg says; returns what train.train() does.
-    options: the recipe's parts (default: the recipe, or with cfg.resume the
-    parts the resumed run was trained with)."""
+def members_training(x, y_, flipped, keep_prob, options, loss):
+    """The training side of the graph: (rmse, objective). The ensemble's
+    members train side by side, each on its own slice of the batch fed (its
+    own augmented copy, members_batch()); rmse is their mean masked RMSE, and
+    the sum of their losses, the objective, gives each member the gradient of
+    its own (they share no weights). Mirrored rows' targets are corrected by
+    the learned label offset where options.label_offset."""
+    K = options.members
+    corrected = flipped if options.label_offset else tf.zeros_like(flipped)
+    fits = [(improved_model.network(xk, keep_prob, True, options.channels, options.fc_units,
+                                    member=k), yk, fk)
+            for k, (xk, yk, fk) in enumerate(zip(tf.split(x, K), tf.split(y_, K),
+                                                 tf.split(corrected, K)))]
+    rmse = tf.add_n([improved_model.loss(*fit) for fit in fits]) / K
+    return rmse, tf.add_n([loss(*fit) for fit in fits])
+
+
+def members_batch(X, y, rng, options, augment):
+    """What one training step feeds: an augmented copy of the batch (X, y)
+    for each member, one after another: (X, y, flipped)."""
+    return (np.concatenate(part) for part in zip(*(
+        augment(X, y, rng, options) for _ in range(options.members))))
+
+
+def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
+                   split=validation_split, augment=augment_batch, loss=improved_model.loss,
+                   score=rmse_of):
+    """Train the improved recipe as cfg says; returns what train.train() does,
+    and handle_ctrl_c is train()'s. The rest vary the recipe (bench/ablations.py):
+    data: (X, y) to train on instead of cfg.data_dir's (y in [0, 1], NaN where
+    missing); split(X, y, path) -> (train_rows, valid_rows); augment(X, y,
+    rng, options) -> (X, y, flipped), see augment.augment_batch; loss(y_conv,
+    y_, flipped): what each member minimises, see improved_model.loss;
+    score(predicted, y): the validation RMSE, see runs.rmse_of.
+    """
     cfg = cfg or TrainConfig(recipe='improved')
-    if options is None:
-        options = saved_options(cfg.model_dir) if cfg.resume else Options()
-    run = Run(cfg, log)
-    run.hparams['improved'] = dataclasses.asdict(options)
-    log = run.log
+    options = cfg.options
+    warn, log = log, epoch_log(log, cfg.quiet)
+    refuse_for_training(cfg)                # checks --model-dir; writes nothing yet
+    state = TrainingState(cfg, log)         # with --resume, checks what it continues
     path = find_data_file(cfg.data_dir, TRAIN_FILE)
 
-    X, y = input_data(data_dir=cfg.data_dir, dropna=False)
-    train_rows, valid_rows = validation_split(X, y, path)
-    if cfg.all_rows:
-        # A final model, once the recipe is chosen: a quarter more faces to learn
-        # from. The held-out groups then train too, so their score below is no
-        # validation and chooses nothing: each epoch's model is kept, the last
-        # predicts (the cosine schedule ends where the best epochs are).
-        train_rows = np.arange(len(X))
-    X_train, y_train, X_valid, y_valid = X[train_rows], y[train_rows], X[valid_rows], y[valid_rows]
+    X, y = data or input_data(data_dir=cfg.data_dir, dropna=False)
+    X_train, y_train, X_valid, y_valid = split_rows(X, y, split(X, y, path), cfg.all_rows)
     del X, y
 
-    with run, tf.Graph().as_default():
-        tf1.set_random_seed(run.seed)
+    with held_for_training(cfg), CtrlC(cfg, handle_ctrl_c) as ctrl_c, \
+            History(cfg, log) as history, tf.Graph().as_default():
+        tf1.set_random_seed(cfg.seed)
         x = tf1.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, 1], name='x')
         y_ = tf1.placeholder(tf.float32, [None, NUM_OUTPUTS], name='y_')
         keep_prob = tf1.placeholder_with_default(1.0, [], name='keep_prob')
@@ -153,69 +149,61 @@ def train_improved(cfg=None, log=print, options=None):
         # does (moving averages, each face averaged with its mirror image and
         # over the members), so the model kept is the one that predicts best,
         # and validation is what it scores.
-        arch = options.channels, options.fc_units, options.members
-        corrected = flipped if options.label_offset else tf.zeros_like(flipped)
-        # An ensemble's members train side by side, each on its own augmented
-        # copy of the batch (fed one after another); the sum of their losses
-        # gives each member the gradient of its own (they share no weights).
-        K = options.members
-        fits = [(improved_model.network(xk, keep_prob, True, *arch[:2], member=k), yk, fk)
-                for k, (xk, yk, fk) in enumerate(zip(tf.split(x, K), tf.split(y_, K),
-                                                     tf.split(corrected, K)))]
-        rmses = [improved_model.loss(*fit) for fit in fits]
-        rmse = tf.add_n(rmses) / K
-        objective = tf.add_n([improved_model.loss(*fit, wing_loss=True) for fit in fits]) \
-            if options.wing else tf.add_n(rmses)
-        y_conv = keypoints_graph(x, 'improved', arch) / IMAGE_SIZE
+        rmse, objective = members_training(x, y_, flipped, keep_prob, options, loss)
+        y_conv = keypoints_graph(x, 'improved', (options.channels, options.fc_units,
+                                                 options.members)) / IMAGE_SIZE
         net_variables = tf1.global_variables()
         with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
             train_step = tf1.train.AdamOptimizer(rate).minimize(objective)
-        saver = modeldir.saver(net_variables)
-        offset_px = improved_model.label_x_offset() * IMAGE_SIZE
+        best_saver = saver(net_variables)
+        offset_px = unscale_keypoints(improved_model.label_x_offset())
         set_mean_face = tf1.assign(improved_model.mean_face(), np.nanmean(y_train, axis=0))
 
-        with tf1.Session(config=run.session_config()) as sess:
+        with tf1.Session(config=session_config(cfg.bf16, warn)) as sess:
             sess.run(tf1.global_variables_initializer())
             if options.centring:
                 sess.run(set_mean_face)
             TRAIN_SIZE = len(X_train)
-            best_validation_loss, current_epoch, first_epoch = run.resume(
-                sess, [len(b) for b in epoch_batches(np.arange(TRAIN_SIZE), cfg.batch_size)])
+            # Only training batches draw (dropout's masks); validation has no dropout.
+            best_validation_loss, current_epoch, first_epoch = state.resume(
+                sess, draws_per_epoch=[len(b) for b in epoch_batches(np.arange(TRAIN_SIZE),
+                                                                     cfg.batch_size)])
+            history.start(first_epoch)
             log('begin training..., train dataset size:{0} ({1}: {2} complete rows of '
                 'held-out groups, on which the mean face scores {3:.2f} px)'.format(
                     TRAIN_SIZE, 'all rows; scored, trained on' if cfg.all_rows else 'validation',
-                    len(X_valid), mean_face_rmse(y_train, y_valid) * 96))
+                    len(X_valid), unscale_keypoints(mean_face_rmse(y_train, y_valid))))
             i = first_epoch - 1
             for i in range(first_epoch, cfg.epochs):
-                batches = epoch_batches(run.shuffle(i, TRAIN_SIZE), cfg.batch_size)
+                train_batches = epoch_batches(epoch_order(cfg.seed, i, TRAIN_SIZE), cfg.batch_size)
                 lr = learning_rate(cfg.learning_rate, i, cfg.epochs, options.cosine)
                 train_losses = []
-                for j, idx in zip(run.batches(TRAIN_SIZE, cfg.batch_size, 'epoch {}'.format(i)),
-                                  batches):
+                for j, idx in zip(batches(TRAIN_SIZE, cfg.batch_size, 'epoch {}'.format(i),
+                                          not cfg.quiet, ctrl_c.check), train_batches):
                     # Random draws are a function of (seed, epoch, batch), for --resume.
-                    rng = np.random.default_rng([run.seed, i, j])
-                    xb, yb, fb = (np.concatenate(part) for part in zip(*(
-                        augment.augment_batch(X_train[idx], y_train[idx], rng, options.flips,
-                                              options.shifts, options.lighting,
-                                              options.rotation, options.zoom)
-                        for _ in range(K))))
-                    _, loss = sess.run([train_step, rmse], feed_dict={
+                    rng = np.random.default_rng([cfg.seed, i, j])
+                    xb, yb, fb = members_batch(X_train[idx], y_train[idx], rng, options, augment)
+                    _, loss_value = sess.run([train_step, rmse], feed_dict={
                         x: xb, y_: yb, flipped: fb, keep_prob: cfg.keep_prob, rate: lr})
-                    train_losses.append(loss)
+                    train_losses.append(loss_value)
                 # From the predictions, in float64: under --bf16 an RMSE computed
                 # in the graph would be rounded to bfloat16 (about 0.01 px here).
-                validation_loss = rmse_of(
-                    predict(sess, y_conv, x, X_valid, cfg.batch_size), y_valid)
-                run.record(i, train_losses, validation_loss, learning_rate=lr,
-                           label_x_offset_px=float(sess.run(offset_px)))
+                validation_loss = score(
+                    keypoints_in_batches(sess, y_conv, x, X_valid, cfg.batch_size), y_valid)
+                history.record(i, train_losses, validation_loss, learning_rate=lr,
+                               label_x_offset_px=float(sess.run(offset_px)))
                 if validation_loss < best_validation_loss or cfg.all_rows:
                     best_validation_loss = validation_loss
                     current_epoch = i
-                    run.save_model(saver, sess, i)
+                    save_model(best_saver, sess, cfg.model_dir, i, log)
                 elif (i - current_epoch) >= cfg.patience:
                     log('early stopping')
                     break
-                run.save_state(sess, i, best_validation_loss, current_epoch)
+                state.save(sess, i, best_validation_loss, best_epoch=current_epoch)
 
-            return run.finish(sess, saver, lambda X: predict(sess, y_conv, x, X, cfg.batch_size),
-                              X_valid, y_valid, i, best_validation_loss, current_epoch)
+            state.save(sess, i, best_validation_loss, best_epoch=current_epoch, final=True)
+            restore_best(best_saver, sess, cfg.model_dir)    # the kept model draws the faces
+            pictures(cfg, history.entries, current_epoch, X_valid[:FACES], y_valid[:FACES],
+                     keypoints_in_batches(sess, y_conv, x, X_valid[:FACES], cfg.batch_size), log)
+            return result(cfg, history.entries, best_validation_loss, best_epoch=current_epoch,
+                          epochs_run=i + 1, first_epoch=first_epoch)

@@ -17,12 +17,33 @@ Inputs are pixels / 255 in [0, 1]; outputs keypoints / 96.
 import numpy as np
 import tensorflow as tf
 
-from .constants import NUM_OUTPUTS
+from .constants import IMAGE_SIZE, NUM_OUTPUTS, keypoint_index
+from .improved_settings import BATCH_NORM_DECAY, CHANNELS, FC_UNITS
 
 tf1 = tf.compat.v1
 
-CHANNELS = (32, 64, 128, 256, 512, 512)
-FC_UNITS = 512
+# The subject's left and right: Kaggle's 15 points hold 6 such pairs (12
+# columns swap); the nose tip and the two lip centres map to themselves.
+FLIP_PAIRS = [('left_eye_center', 'right_eye_center'),
+              ('left_eye_inner_corner', 'right_eye_inner_corner'),
+              ('left_eye_outer_corner', 'right_eye_outer_corner'),
+              ('left_eyebrow_inner_end', 'right_eyebrow_inner_end'),
+              ('left_eyebrow_outer_end', 'right_eyebrow_outer_end'),
+              ('mouth_left_corner', 'mouth_right_corner')]
+
+
+def _flip_permutation():
+    perm = np.arange(NUM_OUTPUTS)
+    for a, b in FLIP_PAIRS:
+        for axis in ('_x', '_y'):
+            i, j = keypoint_index[a + axis], keypoint_index[b + axis]
+            perm[i], perm[j] = j, i
+    return perm
+
+
+FLIP_PERMUTATION = _flip_permutation()
+# Pixel column i of an image mirrors to column 95 - i: in [0, 1] units, x to 95/96 - x.
+PIXEL_MIRROR = (IMAGE_SIZE - 1) / IMAGE_SIZE
 
 
 def masked_rmse(y_conv, y_):
@@ -37,7 +58,7 @@ def masked_rmse(y_conv, y_):
     return tf.sqrt(tf.reduce_sum(tf.square(diff)) / n)
 
 
-def batch_norm(h, training, decay=0.9, epsilon=1e-3):
+def batch_norm(h, training, decay=BATCH_NORM_DECAY, epsilon=1e-3):
     """Batch normalisation over all axes but the last (TensorFlow's fused kernel,
     which also runs in bfloat16 under --bf16).
 
@@ -131,19 +152,7 @@ def label_x_offset():
         return tf1.get_variable('label_x_offset', [], initializer=tf1.zeros_initializer())
 
 
-def wing(y_conv, y_, w=10.0, epsilon=2.0):
-    """The wing loss (Feng et al., CVPR 2018) over the values y_ has, on
-    errors in pixels: logarithmic below w pixels, so small errors weigh more
-    than in a squared loss, linear above."""
-    have = tf.math.is_finite(y_)
-    d = tf.abs(tf.where(have, y_, tf.zeros_like(y_)) - y_conv) * 96.0
-    c = w - w * np.log(1 + w / epsilon)
-    loss = tf.where(d < w, w * tf.math.log(1 + d / epsilon), d - c)
-    loss = tf.where(have, loss, tf.zeros_like(loss))
-    return tf.reduce_sum(loss) / tf.maximum(tf.reduce_sum(tf.cast(have, tf.float32)), 1.0)
-
-
-def loss(y_conv, y_, flipped, wing_loss=False):
+def loss(y_conv, y_, flipped, of=masked_rmse):
     """Masked RMSE against targets whose mirrored rows are corrected by a
     learned label x-offset d.
 
@@ -155,19 +164,25 @@ def loss(y_conv, y_, flipped, wing_loss=False):
     half that error as a bias on every face. Adding 2d to the x targets of
     mirrored rows (flipped: bool [N]), with d trained, removes the conflict:
     the loss is lowest when d is the data's offset. Prediction mirrors its
-    look at each mirror image back at 95 + 2d (predict.py). wing_loss: the
-    wing loss of those targets instead of their RMSE.
+    look at each mirror image back at 95 + 2d (predict.py). of: the loss of
+    (y_conv, corrected targets), masked_rmse by default.
     """
     x_columns = tf.constant(np.arange(NUM_OUTPUTS) % 2 == 0, dtype=tf.float32)
     correction = (2.0 * label_x_offset() * tf.cast(flipped, tf.float32)[:, None]
                   * x_columns[None, :])
-    return (wing if wing_loss else masked_rmse)(y_conv, y_ + correction)
+    return of(y_conv, y_ + correction)
 
 
-def flip_keypoints(y, mirror, permutation):
-    """Keypoints [N, 30] (/96) of the mirror images, in the graph: columns
-    permuted (left and right swap), x at mirror - x (mirror in /96 units)."""
+def flip_keypoints(y, mirror=PIXEL_MIRROR, permutation=FLIP_PERMUTATION):
+    """The keypoints of the mirror images: left and right swap, and x goes to
+    mirror - x. y: [N, 30] in [0, 1] units, a numpy array (NaN stays NaN) or
+    a tensor; mirror in the same units: PIXEL_MIRROR (95/96) is the
+    pixel-exact flip; labels that sit d right of their pixels mirror at
+    PIXEL_MIRROR + 2d."""
+    if isinstance(y, np.ndarray):
+        flipped = y[:, permutation]
+        flipped[:, 0::2] = np.float32(mirror) - flipped[:, 0::2]
+        return flipped
     y = tf.gather(y, permutation, axis=1)
     x_columns = tf.constant(np.arange(NUM_OUTPUTS) % 2 == 0)
     return tf.where(x_columns[None, :], mirror - y, y)
-

@@ -132,6 +132,51 @@ def _try_lock(f):
     fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
+def refuse_for_training(cfg):
+    """Before a run (a TrainConfig) does any work, writing nothing: a
+    UserError unless its model_dir can take it: a folder, no export, no
+    other run using it, and holding no run unless to --resume or --overwrite it."""
+    model_dir = cfg.model_dir
+    refuse_file(model_dir)
+    if is_export(model_dir):
+        raise UserError('--model-dir {} holds an exported model ({}); train into another '
+                        'folder.'.format(model_dir, SAVED_MODEL_FILE))
+    pid = in_use(model_dir)
+    if pid is not None:
+        raise UserError('another training run{} is using {}; wait for it to finish or '
+                        'choose another --model-dir.'.format(
+                            ' (process {})'.format(pid) if pid else '', model_dir))
+    if not cfg.resume:
+        _refuse_to_replace(model_dir, cfg.overwrite)
+
+
+@contextlib.contextmanager
+def held_for_training(cfg):
+    """Hold cfg.model_dir for one training run (a TrainConfig): create and lock
+    it, remove the run it held (--overwrite), and write the run's settings in
+    hparams.json (a resumed run's other saved keys stay). Leaving the block
+    unlocks it."""
+    import tensorflow as tf
+    model_dir = cfg.model_dir
+    try:
+        os.makedirs(model_dir, exist_ok=True)
+    except OSError as e:
+        raise UserError('cannot create model folder {}: {}.'.format(model_dir, e.strerror))
+    with locked(model_dir):
+        if not cfg.resume:
+            _refuse_to_replace(model_dir, cfg.overwrite)    # again, now that no other run can start
+            remove_run(model_dir)
+        write_hparams(model_dir, dict(read_hparams(model_dir) if cfg.resume else {},
+                                      **cfg.hparams(), tensorflow=tf.__version__))
+        yield
+
+
+def _refuse_to_replace(model_dir, overwrite):
+    if holds_a_run(model_dir) and not overwrite:
+        raise UserError('{} already holds a training run; pass --resume to continue it or '
+                        '--overwrite to replace it.'.format(model_dir))
+
+
 # ---- checkpoints -------------------------------------------------------------
 
 def is_export(model_dir):
@@ -204,6 +249,21 @@ def save(saver, sess, model_dir, prefix, step):
             with contextlib.suppress(OSError):
                 os.remove(os.path.join(model_dir, name))
     return os.path.join(model_dir, os.path.basename(path))
+
+
+def save_model(saver_, sess, model_dir, epoch, log=print):
+    """The post's save_model(saver, sess, SAVE_PATH): the best model so far,
+    as model-<epoch> in model_dir. Returns its path prefix."""
+    path = save(saver_, sess, model_dir, BEST_PREFIX, epoch)
+    log('model save in :{0}'.format(path))
+    return path
+
+
+def restore_best(saver_, sess, model_dir):
+    """The best model in model_dir, restored into sess (if it has one)."""
+    path = best_checkpoint(model_dir)
+    if path:
+        restore(saver_, sess, path)
 
 
 def saver(var_list=None):

@@ -1,5 +1,7 @@
 """Pictures of a training run: learning curves and validation faces.
 
+Each is drawn on its own matplotlib Figure with an Agg canvas, so the
+caller's matplotlib (its backend, pyplot's figures) is left alone.
 matplotlib is an optional extra (requirements-extra.txt): training works
 without it and says how to get the pictures.
 """
@@ -11,26 +13,32 @@ import numpy as np
 from .constants import IMAGE_SIZE
 from .fileio import atomic_write_bytes
 
-LEARNING_CURVE = 'learning_curve.png'
-VALIDATION_FACES = 'validation_faces.png'
+FACES = 16          # validation faces drawn
 
 
-def matplotlib_pyplot():
-    """pyplot on the file-only Agg backend, or None if matplotlib is missing."""
+def have_matplotlib():
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401
     except ImportError:
-        return None
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    return plt
+        return False
+    return True
 
 
-def learning_curve(history, path, plt, kept_epoch, scored='validation', kept='best'):
+def _figure(**kw):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(**kw)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def learning_curve(history, path, kept_epoch, scored='validation', kept='best'):
     """Training and validation RMSE (pixels) per epoch, the kept epoch marked.
     scored, kept: what the validation line and the mark are called."""
+    from matplotlib import ticker
     epochs = [h['epoch'] for h in history]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = _figure(figsize=(6, 4))
+    ax = fig.subplots()
     ax.plot(epochs, [h['train_rmse_px'] for h in history], label='training (its batches, dropout on)')
     ax.plot(epochs, [h['validation_rmse_px'] for h in history], label=scored)
     for h in history:
@@ -40,25 +48,25 @@ def learning_curve(history, path, plt, kept_epoch, scored='validation', kept='be
     ax.set_xlabel('epoch')
     ax.set_ylabel('RMSE (pixels)')
     ax.set_yscale('log')
-    ticker = plt.matplotlib.ticker
     ax.yaxis.set_major_formatter(ticker.FormatStrFormatter('%g'))
     ax.yaxis.set_minor_formatter(ticker.FormatStrFormatter('%g'))
     ax.grid(True, which='both', alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    _save(fig, path, plt)
+    _save(fig, path)
 
 
-def validation_faces(X, y_true, y_pred, path, plt, scored='validation', n=16):
-    """A grid of validation faces (or what scored says they are): true keypoints
-    green, predicted red.
+def validation_faces(X, y_true, y_pred, path, scored='validation', n=FACES):
+    """A grid of the first n validation faces (or what scored says they are):
+    true keypoints green, predicted red.
 
     X: [N, 96, 96, 1] in [0, 1]; y_true, y_pred: pixels [N, 30] (NaN = unknown).
     """
     n = min(n, len(X))
     cols = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2 * rows), squeeze=False)
+    fig = _figure(figsize=(2 * cols, 2 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for k, ax in enumerate(axes.ravel()):
         ax.axis('off')
         if k >= n:
@@ -70,12 +78,11 @@ def validation_faces(X, y_true, y_pred, path, plt, scored='validation', n=16):
         ax.set_ylim(IMAGE_SIZE - 0.5, -0.5)
     fig.suptitle('{} faces: true (green o), predicted (red x)'.format(scored))
     fig.tight_layout()
-    _save(fig, path, plt)
+    _save(fig, path)
 
 
-def _save(fig, path, plt):
+def _save(fig, path):
     # Through a temporary name, like every other output.
     png = io.BytesIO()
     fig.savefig(png, format='png', dpi=100)
-    plt.close(fig)
     atomic_write_bytes(path, png.getvalue())

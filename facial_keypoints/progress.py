@@ -7,6 +7,20 @@ import sys
 import time
 
 
+def batches(n, batch_size, label, enabled=True, before_each=lambda: None):
+    """Start rows of the batches that cover n rows (0, batch_size, ...),
+    drawing the progress bar; before_each() is called before each batch (a
+    run stops there on Ctrl-C: interrupt.CtrlC.check)."""
+    bar = Progress(n, label, enabled=enabled)
+    try:
+        for j in range(0, n, batch_size):
+            before_each()
+            yield j
+            bar.update(min(j + batch_size, n))
+    finally:
+        bar.close()
+
+
 class Progress:
     def __init__(self, total, label, stream=None, enabled=True, width=30):
         self.total, self.label, self.width = total, label, width

@@ -1,6 +1,6 @@
 """The post's training (its __main__), as one function to read beside it.
 
-    python run_train.py        # is train(TrainConfig())
+    python run_train.py        # is train(TrainConfig(), handle_ctrl_c=True)
 
 train() follows the post in its order, except that it reads the data before
 it builds the graph (a bad file is refused before anything is built or
@@ -8,42 +8,59 @@ written): input_data(), the first VALIDATION_SIZE rows validate, model(),
 AdamOptimizer(1e-3).minimize(rmse), a Saver, then EPOCHS epochs of shuffled
 BATCH_SIZE batches fed with keep_prob 0.5, validation with keep_prob 1.0,
 save_model() whenever validation improves, and early stopping after
-EARLY_STOP_PATIENCE epochs without improvement. What the project adds is one
-call each on `run` (runs.py): the model folder and its lock, --resume, the
-progress bar and Ctrl-C, history.json and TensorBoard, the training state,
-the pictures.
+EARLY_STOP_PATIENCE epochs without improvement. What the project adds is a
+call each, to one module each: the model folder and its lock (modeldir.py),
+--resume and the training state (state.py), the progress bar and Ctrl-C
+(progress.py, interrupt.py), history.json and TensorBoard (history.py), the
+result and pictures (result.py).
 """
 
 import tensorflow as tf
 
+from .bf16 import session_config
 from .config import TrainConfig
 from .constants import TRAIN_FILE
 from .data import find_data_file, input_data
+from .history import History
+from .interrupt import CtrlC
 from .model import model, placeholders
-from .runs import Run, batch_sizes, evaluate, mean_face_rmse, predict, require_rows
+from .modeldir import held_for_training, refuse_for_training, restore_best, save_model
+from .plots import FACES
+from .progress import batches
+from .result import pictures, result
+from .runs import (batch_sizes, epoch_log, evaluate, keypoints_in_batches, mean_face_rmse,
+                   require_rows)
+from .state import TrainingState, epoch_order
+from .units import unscale_keypoints
 
 tf1 = tf.compat.v1
 
 
-def train(cfg=None, log=print):
+def train(cfg=None, log=print, handle_ctrl_c=False, evaluate=evaluate):
     """Train the post's network as cfg says (default: the post's settings).
 
     Keeps the best validation model in cfg.model_dir. Returns a dict: best
     validation RMSE in pixels and its epoch, epochs run, seconds, history.
+    handle_ctrl_c: Ctrl-C stops the run between two batches, raising
+    errors.Interrupted (run_train.py asks for it); else Ctrl-C is the
+    caller's. evaluate: how the validation RMSE is computed (runs.evaluate).
     """
     cfg = cfg or TrainConfig()
-    run = Run(cfg, log)                     # checks --model-dir; writes nothing yet
-    log = run.log
+    warn, log = log, epoch_log(log, cfg.quiet)
+    refuse_for_training(cfg)                # checks --model-dir; writes nothing yet
+    state = TrainingState(cfg, log)         # with --resume, checks what it continues
+    path = find_data_file(cfg.data_dir, TRAIN_FILE)
 
     X, y = input_data(data_dir=cfg.data_dir)
     X_valid, y_valid = X[:cfg.validation_size], y[:cfg.validation_size]
     X_train, y_train = X[cfg.validation_size:], y[cfg.validation_size:]
-    require_rows(len(X_train), len(X_valid), find_data_file(cfg.data_dir, TRAIN_FILE),
+    require_rows(len(X_train), len(X_valid), path,
                  'rows with all 30 keypoints (the post keeps only those)',
                  '--validation-size {}'.format(cfg.validation_size))
 
-    with run, tf.Graph().as_default():
-        tf1.set_random_seed(run.seed)
+    with held_for_training(cfg), CtrlC(cfg, handle_ctrl_c) as ctrl_c, \
+            History(cfg, log) as history, tf.Graph().as_default():
+        tf1.set_random_seed(cfg.seed)
         x, y_, keep_prob = placeholders()
         y_conv, rmse = model(x, y_, keep_prob)
         train_step = tf1.train.AdamOptimizer(cfg.learning_rate).minimize(rmse)
@@ -52,34 +69,42 @@ def train(cfg=None, log=print):
         saver = tf1.train.Saver(tf1.trainable_variables(), max_to_keep=None,
                                 save_relative_paths=True)
 
-        with tf1.Session(config=run.session_config()) as sess:
+        with tf1.Session(config=session_config(cfg.bf16, warn)) as sess:
             sess.run(tf1.global_variables_initializer())
             TRAIN_SIZE = X_train.shape[0]
-            best_validation_loss, current_epoch, first_epoch = run.resume(
-                sess, batch_sizes(TRAIN_SIZE, cfg.batch_size)
+            # Every batch an epoch runs through the network draws dropout masks.
+            best_validation_loss, current_epoch, first_epoch = state.resume(
+                sess, draws_per_epoch=batch_sizes(TRAIN_SIZE, cfg.batch_size)
                 + batch_sizes(len(X_valid), cfg.batch_size))
+            history.start(first_epoch)
             log('begin training..., train dataset size:{0} (of {1} rows with all 30 keypoints; '
                 'the first {2} validate, and the mean face scores {3:.2f} px on them)'.format(
-                    TRAIN_SIZE, len(X), len(X_valid), mean_face_rmse(y_train, y_valid) * 96))
+                    TRAIN_SIZE, len(X), len(X_valid),
+                    unscale_keypoints(mean_face_rmse(y_train, y_valid))))
             i = first_epoch - 1
             for i in range(first_epoch, cfg.epochs):
-                train_index = run.shuffle(i, TRAIN_SIZE)     # 每个epoch都shuffle一下效果更好
+                train_index = epoch_order(cfg.seed, i, TRAIN_SIZE)  # 每个epoch都shuffle一下效果更好
                 train_losses = []
-                for j in run.batches(TRAIN_SIZE, cfg.batch_size, 'epoch {}'.format(i)):
+                for j in batches(TRAIN_SIZE, cfg.batch_size, 'epoch {}'.format(i),
+                                 not cfg.quiet, ctrl_c.check):
                     idx = train_index[j:j + cfg.batch_size]
                     _, loss = sess.run([train_step, rmse], feed_dict={
                         x: X_train[idx], y_: y_train[idx], keep_prob: cfg.keep_prob})
                     train_losses.append(loss)
                 validation_loss = evaluate(sess, rmse, {x: X_valid, y_: y_valid}, cfg.batch_size)
-                run.record(i, train_losses, validation_loss)
+                history.record(i, train_losses, validation_loss)
                 if validation_loss < best_validation_loss:
                     best_validation_loss = validation_loss
-                    current_epoch = i
-                    run.save_model(saver, sess, i)       # 即时保存最好的结果
+                    current_epoch = i                   # the post's name for the best epoch
+                    save_model(saver, sess, cfg.model_dir, i, log)     # 即时保存最好的结果
                 elif (i - current_epoch) >= cfg.patience:
                     log('early stopping')
                     break
-                run.save_state(sess, i, best_validation_loss, current_epoch)
+                state.save(sess, i, best_validation_loss, best_epoch=current_epoch)
 
-            return run.finish(sess, saver, lambda X: predict(sess, y_conv, x, X, cfg.batch_size),
-                              X_valid, y_valid, i, best_validation_loss, current_epoch)
+            state.save(sess, i, best_validation_loss, best_epoch=current_epoch, final=True)
+            restore_best(saver, sess, cfg.model_dir)     # the best model draws the faces
+            pictures(cfg, history.entries, current_epoch, X_valid[:FACES], y_valid[:FACES],
+                     keypoints_in_batches(sess, y_conv, x, X_valid[:FACES], cfg.batch_size), log)
+            return result(cfg, history.entries, best_validation_loss, best_epoch=current_epoch,
+                          epochs_run=i + 1, first_epoch=first_epoch)

@@ -11,12 +11,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, '..', 'shared', 'data')
 sys.path.insert(0, ROOT)
 
-from facial_keypoints import demo, runs  # noqa: E402
+from facial_keypoints import demo  # noqa: E402
 from facial_keypoints.config import TrainConfig  # noqa: E402
 from facial_keypoints.train import train  # noqa: E402
-
-# Tests save the training state after every epoch (a run saves it once a minute).
-runs.STATE_EVERY_SECONDS = 0
 
 
 def shared_path(*parts):
@@ -39,20 +36,22 @@ def tiny_data(tmp_path):
 
 
 def tiny_config(data_dir, model_dir, **kw):
+    """Two epochs of batches of 16, the training state saved after every epoch
+    (a run saves it once a minute)."""
     base = dict(data_dir=data_dir, model_dir=str(model_dir), epochs=2, batch_size=16,
-                validation_size=8, seed=3, quiet=True)
+                validation_size=8, seed=3, quiet=True, state_every_seconds=0)
     if kw.get('recipe') == 'improved':
         del base['validation_size']
     base.update(kw)
     return TrainConfig(**base)
 
 
-def fit(cfg, log=lambda *a: None):
-    """Train with cfg's recipe, quietly."""
+def fit(cfg, log=lambda *a: None, **kw):
+    """Train with cfg's recipe, quietly; kw: train()'s or train_improved()'s."""
     if cfg.recipe == 'improved':
         from facial_keypoints.improved import train_improved
-        return train_improved(cfg, log=log)
-    return train(cfg, log=log)
+        return train_improved(cfg, log=log, **kw)
+    return train(cfg, log=log, **kw)
 
 
 @pytest.fixture(scope='session')

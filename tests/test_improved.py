@@ -12,6 +12,7 @@ from facial_keypoints import (augment, constants, data, demo, improved, improved
                               predict, splits, units)
 from facial_keypoints.errors import UserError
 from facial_keypoints.improved_model import masked_rmse
+from facial_keypoints.improved_settings import Options
 from facial_keypoints.predict import Predictor
 
 tf1 = tf.compat.v1
@@ -64,9 +65,9 @@ def test_flip_twice_is_identity_and_keeps_nan():
 
 
 def test_flip_pairs_cover_every_left_right_point():
-    paired = {n for pair in augment.FLIP_PAIRS for n in pair}
+    paired = {n for pair in improved_model.FLIP_PAIRS for n in pair}
     assert paired == {n for n in NAMES if 'left' in n or 'right' in n}
-    assert sorted(augment.FLIP_PERMUTATION) == list(range(30))
+    assert sorted(improved_model.FLIP_PERMUTATION) == list(range(30))
 
 
 def sample(img, points, name):
@@ -85,12 +86,12 @@ def test_flipped_keypoints_land_on_the_flipped_features():
         img, imgf = X[0, :, :, 0], Xf[0, :, :, 0]
         # Pixel column i went to 95 - i, and so did every keypoint's x.
         assert np.array_equal(imgf, img[:, ::-1])
-        assert np.allclose(pf[0::2], 95 - points[augment.FLIP_PERMUTATION][0::2], atol=1e-4)
+        assert np.allclose(pf[0::2], 95 - points[improved_model.FLIP_PERMUTATION][0::2], atol=1e-4)
         # After the flip, the subject's left eye is again on the image's right,
         # and it lands on the (dark) iris of the mirrored right eye.
         assert pf[0] > pf[2]
         for name in NAMES:
-            partner = dict(augment.FLIP_PAIRS + [(b, a) for a, b in augment.FLIP_PAIRS]).get(name, name)
+            partner = dict(improved_model.FLIP_PAIRS + [(b, a) for a, b in improved_model.FLIP_PAIRS]).get(name, name)
             i, j = NAMES.index(name), NAMES.index(partner)
             assert abs(pf[2 * i] - (95 - points[2 * j])) < 1e-3
         assert sample(imgf, pf, 'left_eye_center') == sample(img, points, 'right_eye_center')
@@ -122,7 +123,7 @@ def test_learned_label_offset_is_lowest_loss_at_the_datas_offset():
     targets[flipped] = y
     # What the flipped images show: their features at 95 - x, left and right swapped.
     seen = content.copy()
-    seen[flipped] = content[flipped][:, augment.FLIP_PERMUTATION]
+    seen[flipped] = content[flipped][:, improved_model.FLIP_PERMUTATION]
     seen[flipped, 0::2] = 95 - seen[flipped, 0::2]
     net = seen.copy()
     net[:, 0::2] += 1.0            # a net that learned the real faces' labels
@@ -163,18 +164,24 @@ def test_mirror_averaging_is_exactly_mirror_symmetric_at_the_learned_offset():
     d = 1.3
     p = improved_prediction(X, d)
     p_mirror = improved_prediction(X[:, :, ::-1, :], d)
-    assert np.allclose(p_mirror, augment.flip_keypoints(p / 96, 95 + 2 * d) * 96, atol=1e-3)
+    mirrored = improved_model.flip_keypoints(p / 96, (95 + 2 * d) / 96) * 96
+    assert np.allclose(p_mirror, mirrored, atol=1e-3)
     p0 = improved_prediction(X, 0.0)
     assert np.allclose(p[:, 0::2] - p0[:, 0::2], d, atol=1e-3)
     assert np.allclose(p[:, 1::2], p0[:, 1::2], atol=1e-4)
 
 
-def test_graph_and_numpy_mirrors_agree():
+def test_flip_keypoints_mirrors_arrays_and_tensors_alike():
     y = np.random.default_rng(5).random((4, 30)).astype(np.float32)
+    y[1, 4:] = np.nan
     with tf.Graph().as_default(), tf1.Session() as sess:
-        graph = sess.run(improved_model.flip_keypoints(tf.constant(y), 97.6 / 96,
-                                                       augment.FLIP_PERMUTATION))
-    assert np.allclose(graph, augment.flip_keypoints(y, 97.6), atol=1e-6)
+        graph = sess.run(improved_model.flip_keypoints(tf.constant(y), 97.6 / 96))
+    array = improved_model.flip_keypoints(y, 97.6 / 96)
+    assert np.allclose(graph, array, atol=1e-6, equal_nan=True)
+    swapped = y[:, improved_model.FLIP_PERMUTATION]
+    assert np.allclose(array[:, 0::2] * 96, 97.6 - swapped[:, 0::2] * 96, atol=1e-4,
+                       equal_nan=True)
+    assert np.array_equal(array[:, 1::2], swapped[:, 1::2], equal_nan=True)
 
 
 def test_augment_batch_leaves_inputs_alone_and_stays_in_range():
@@ -255,10 +262,10 @@ def test_training_updates_batch_norms_moving_averages(tmp_path):
     must follow training: after two epochs each layer's moving mean and
     variance have left their starting 0 and 1."""
     data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
-    options = improved.Options(channels=(4, 8), fc_units=16, members=1)
+    options = Options(channels=(4, 8), fc_units=16, members=1)
     result = improved.train_improved(
-        tiny_config(data_dir, tmp_path / 'model', recipe='improved', epochs=2),
-        log=lambda *a: None, options=options)
+        tiny_config(data_dir, tmp_path / 'model', recipe='improved', epochs=2, options=options),
+        log=lambda *a: None)
     reader = tf.train.load_checkpoint(result['best_checkpoint'])
     names = sorted(k for k in reader.get_variable_to_shape_map() if 'moving_' in k)
     assert len(names) == 2 * 3                   # two convolutions and the dense layer
@@ -273,9 +280,9 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     scores validation with) the mean of what each member alone predicts."""
     data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
     model_dir = tmp_path / 'model'
-    options = improved.Options(channels=(4, 8), fc_units=16, members=2)
-    result = improved.train_improved(tiny_config(data_dir, model_dir, recipe='improved'),
-                                     log=lambda *a: None, options=options)
+    options = Options(channels=(4, 8), fc_units=16, members=2)
+    result = improved.train_improved(tiny_config(data_dir, model_dir, recipe='improved',
+                                                 options=options), log=lambda *a: None)
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     with Predictor(str(model_dir)) as p:
         both = p.predict(X, clip=False)
@@ -300,8 +307,7 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
 
 
-def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(tmp_path,
-                                                                                monkeypatch):
+def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(tmp_path):
     """--all-rows: every row trains (the mean face it starts from is every
     row's), every epoch's model is kept, so the last one predicts even when
     the held-out groups' score rises; a run keeps its choice on --resume."""
@@ -309,12 +315,12 @@ def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(t
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     train_rows, _ = improved.validation_split(X, y, 'training.csv')
     scores = iter([0.01, 0.02, 0.03])              # worse every epoch
-    monkeypatch.setattr(improved, 'rmse_of', lambda *a: next(scores))
     lines = []
-    options = improved.Options(channels=(4, 8), fc_units=16, members=1)
+    options = Options(channels=(4, 8), fc_units=16, members=1)
     result = improved.train_improved(
         tiny_config(data_dir, tmp_path / 'model', recipe='improved', epochs=3, all_rows=True,
-                    quiet=False), log=lines.append, options=options)
+                    quiet=False, options=options), log=lines.append,
+        score=lambda *a: next(scores))
     assert 'train dataset size:80 (all rows' in lines[0]
     assert result['best_epoch'] == 2 and result['best_checkpoint'].endswith('model-2')
     assert any(s.startswith('epoch 2 done! held-out (trained on) loss:2.8800 px') for s in lines)
@@ -326,78 +332,10 @@ def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(t
         tiny_config(data_dir, tmp_path / 'blog', all_rows=True)
     with pytest.raises(UserError, match='--patience does nothing with --all-rows'):
         tiny_config(data_dir, tmp_path / 'x', recipe='improved', all_rows=True, patience=5)
-    # A run trained without it (also one saved before the setting existed) keeps that.
-    monkeypatch.undo()
+    # A run trained without it keeps that.
     plain = tmp_path / 'plain'
-    improved.train_improved(tiny_config(data_dir, plain, recipe='improved', epochs=1),
-                            log=lambda *a: None, options=options)
-    for drop in (False, True):
-        if drop:
-            hparams = modeldir.read_hparams(str(plain))
-            del hparams['all_rows']
-            modeldir.write_hparams(str(plain), hparams)
-        with pytest.raises(UserError, match='was trained without --all-rows; a resumed run'):
-            improved.train_improved(tiny_config(data_dir, plain, recipe='improved', epochs=2,
-                                                all_rows=True, resume=True))
-
-
-def dots(points):
-    """A dark 96x96 image with a bright 3x3 dot at each keypoint (pixels [30])."""
-    img = np.zeros((96, 96), np.float32)
-    for x, y in points.reshape(-1, 2):
-        img[int(round(y)) - 1:int(round(y)) + 2, int(round(x)) - 1:int(round(x)) + 2] = 1.0
-    return img
-
-
-def test_warp_without_turn_scale_or_move_changes_nothing():
-    rng = np.random.default_rng(7)
-    X = rng.random((3, 96, 96, 1), dtype=np.float32)
-    y = rng.uniform(0.2, 0.8, (3, 30)).astype(np.float32)
-    y[1, 4:] = np.nan
-    Xw, yw = augment.warp(X, y, np.zeros(3), np.ones(3), np.zeros(3), np.zeros(3))
-    assert np.array_equal(Xw, X)
-    assert np.allclose(yw, y, atol=1e-6, equal_nan=True) and np.isnan(yw[1, 4:]).all()
-
-
-def test_warp_by_whole_pixels_is_the_exact_shift():
-    rng = np.random.default_rng(8)
-    X = rng.random((4, 96, 96, 1), dtype=np.float32)
-    y = rng.uniform(0.2, 0.8, (4, 30)).astype(np.float32)
-    dx, dy = np.array([2, -3, 0, 1]), np.array([-1, 3, 2, 0])
-    Xs, ys = augment.shift(X, y, dx, dy)
-    Xw, yw = augment.warp(X, y, np.zeros(4), np.ones(4), dx, dy)
-    assert np.array_equal(Xw, Xs) and np.allclose(yw, ys, atol=1e-6)
-
-
-@pytest.mark.parametrize('angle, scale', [(10.0, 1.0), (-7.0, 1.1), (0.0, 0.9), (15.0, 0.95)])
-def test_turned_and_scaled_keypoints_land_on_their_features(angle, scale):
-    # 15 points on a grid, on whole pixels, far enough apart that dots stay apart
-    points = np.stack(np.meshgrid(np.arange(28, 69, 10), [30, 48, 66]), -1).reshape(-1)
-    points = points.astype(np.float32)
-    X = dots(points)[None, :, :, None]
-    Xw, yw = augment.warp(X, units.scale_keypoints(points[None]), [angle], [scale], [1], [-2])
-    moved = units.unscale_keypoints(yw)[0]
-    img = Xw[0, :, :, 0]
-    for x, y in moved.reshape(-1, 2):
-        # the dot's centre of brightness around where its keypoint went
-        r, c = int(round(y)), int(round(x))
-        patch = img[r - 3:r + 4, c - 3:c + 4]
-        rows, cols = np.mgrid[r - 3:r + 4, c - 3:c + 4]
-        assert patch.sum() > 3
-        assert abs((patch * cols).sum() / patch.sum() - x) < 0.6
-        assert abs((patch * rows).sum() / patch.sum() - y) < 0.6
-    # the direction is the one asked for: a point right of centre moves up for angle > 0
-    _, yr = augment.warp(X, units.scale_keypoints(np.array([[70.0, 47.5] * 15])), [30.0], [1.0],
-                         [0], [0])
-    assert units.unscale_keypoints(yr)[0, 1] < 47.5 - 5
-
-
-def test_augment_batch_with_turns_keeps_the_draws_of_the_other_parts():
-    rng = np.random.default_rng(10)
-    X = rng.random((8, 96, 96, 1), dtype=np.float32)
-    y = rng.uniform(0.3, 0.7, (8, 30)).astype(np.float32)
-    a = augment.augment_batch(X, y, np.random.default_rng(1))
-    b = augment.augment_batch(X, y, np.random.default_rng(1), rotation=0.0, zoom=0.0)
-    c = augment.augment_batch(X, y, np.random.default_rng(1), rotation=5.0, zoom=0.05)
-    assert all(np.array_equal(p, q) for p, q in zip(a, b))
-    assert np.array_equal(a[2], c[2]) and not np.allclose(a[1], c[1])
+    improved.train_improved(tiny_config(data_dir, plain, recipe='improved', epochs=1,
+                                        options=options), log=lambda *a: None)
+    with pytest.raises(UserError, match='was trained without --all-rows; a resumed run'):
+        improved.train_improved(tiny_config(data_dir, plain, recipe='improved', epochs=2,
+                                            all_rows=True, resume=True))

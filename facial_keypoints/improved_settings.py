@@ -1,0 +1,49 @@
+"""The improved recipe's settings (--recipe improved), every number it uses, in one
+block. Not in the post (whose numbers are in constants.py). No TensorFlow here.
+
+TrainConfig (config.py) takes its defaults for the recipe from the training
+loop's lines; the network, augmentation and validation read theirs from
+here. A run saves its settings in hparams.json: TrainConfig's, and Options,
+the parts that can be switched or resized (bench/ablations.py varies them).
+"""
+
+import dataclasses
+
+# The training loop (improved.py): TrainConfig's defaults for the recipe.
+EPOCHS = 100
+BATCH_SIZE = 64                 # an epoch's batches are split evenly, none smaller by more than 1
+PATIENCE = 40                   # epochs without a better validation before stopping
+LEARNING_RATE = 1e-3            # Adam's, at the start of the cosine decay
+FINAL_RATE_FRACTION = 0.01      # the cosine decay ends at 1% of the starting rate
+KEEP_PROB = 1.0                 # no dropout
+
+# Validation (splits.py): whole groups of near-identical frames are held out.
+VALIDATION_FRACTION = 0.2
+VALIDATION_SEED = 1             # the same held-out groups for every run on the same data
+
+# The network (improved_model.py).
+CHANNELS = (32, 64, 128, 256, 512, 512)     # six 3x3 convolutions, 2x2 pooling after each
+FC_UNITS = 512                  # the dense layer
+MEMBERS = 2                     # networks trained side by side, their answers averaged
+BATCH_NORM_DECAY = 0.9          # moving averages' weight on their old value, per batch
+
+# Augmentation (augment.py), drawn anew for every batch and member.
+FLIP_PROBABILITY = 0.5          # of mirroring a face
+MAX_SHIFT = 3                   # pixels, each way; faces15/Kaggle faces sit near one framing
+CONTRAST = (0.8, 1.2)           # factor on each face's pixels around its mean
+BRIGHTNESS = (-0.1, 0.1)        # added to each face's pixels (in [0, 1] units)
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """The parts of the recipe that can each be changed on its own (saved in
+    hparams.json under "improved"; a resumed run keeps its own)."""
+    flips: bool = True              # mirror faces at random (FLIP_PROBABILITY)
+    shifts: bool = True             # move faces by up to MAX_SHIFT pixels
+    lighting: bool = True           # vary contrast and brightness
+    label_offset: bool = True       # learn the labels' x offset (improved_model.loss)
+    centring: bool = True           # start from the training set's mean face
+    cosine: bool = True             # cosine learning-rate decay (else constant)
+    channels: tuple = CHANNELS
+    fc_units: int = FC_UNITS
+    members: int = MEMBERS

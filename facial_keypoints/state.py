@@ -1,0 +1,119 @@
+"""The training state and --resume: what a run saves after an epoch so that a
+resumed run repeats the uninterrupted one exactly, from the end of the last
+saved epoch.
+
+The state is modeldir's last-N checkpoint (weights and Adam's slots) and
+last-N.json (epochs done, the best validation RMSE so far and its epoch).
+"""
+
+import os
+import time
+
+import numpy as np
+
+from . import modeldir
+from .fileio import atomic_write_json
+from .errors import UserError
+from .units import unscale_keypoints
+
+
+class TrainingState:
+    """One run's training state. TrainingState(cfg) only checks (with
+    cfg.resume: every checkpoint, history.json, and that something is left to
+    train); resume() and save() read and write it."""
+
+    def __init__(self, cfg, log=print):
+        self.cfg, self.log = cfg, log
+        self.last_saved = time.time()
+        if not cfg.resume:
+            return
+        # Damage shows now, before any work or any file is written.
+        last = modeldir.last_checkpoint(cfg.model_dir)
+        for path in (last, modeldir.best_checkpoint(cfg.model_dir)):
+            if path:
+                modeldir.variables(path)
+        modeldir.read_history(cfg.model_dir)
+        if last:
+            saved, state = modeldir.read_hparams(cfg.model_dir), modeldir.read_state(last)
+            # A finished run has its result in hparams.json, saved at this state's epoch.
+            finished = isinstance(saved.get('best'), dict) and \
+                saved['best'].get('epochs_run') == state['epochs_done']
+            if finished and self.nothing_left(state):
+                raise UserError('--resume: {}.'.format(self.nothing_left(state)))
+
+    def nothing_left(self, state):
+        """Why these settings leave the run at this state nothing to train (a
+        phrase about its folder), or None."""
+        done, best = state['epochs_done'], state['best_epoch']
+        stale = done - 1 - best
+        if done >= self.cfg.epochs:
+            return '{} has trained {} epochs; give --epochs above {} to go on'.format(
+                self.cfg.model_dir, done, done)
+        if stale >= self.cfg.patience:
+            return '{} stopped early, its last {} epoch{} no better than epoch {}; give ' \
+                '--patience above {} to go on'.format(
+                    self.cfg.model_dir, stale, 's' if stale > 1 else '', best, stale)
+        return None
+
+    def resume(self, sess, draws_per_epoch):
+        """Where the loop starts: (best_validation_loss, current_epoch,
+        first_epoch); the post's 1000000.0, 0, 0 for a new run.
+
+        With --resume, the newest state is restored into sess, and the random
+        ops' streams are wound on past the epochs it has run (see wind()):
+        draws_per_epoch lists the rows of every batch an epoch runs through
+        the network, training and evaluation, in order.
+        """
+        path = modeldir.last_checkpoint(self.cfg.model_dir) if self.cfg.resume else None
+        if path is None:
+            if self.cfg.resume:
+                self.log('resuming {}: no training state saved yet, so from the start'.format(
+                    self.cfg.model_dir))
+            return 1000000.0, 0, 0
+        state = modeldir.read_state(path)
+        modeldir.restore(modeldir.saver(), sess, path)
+        wind(sess, draws_per_epoch * state['epochs_done'])
+        first = state['epochs_done']
+        self.log('resuming {} at epoch {} ({} {} RMSE {:.4f} px at epoch {})'.format(
+            path, first, 'latest' if self.cfg.all_rows else 'best',
+            'held-out (trained on)' if self.cfg.all_rows else 'validation',
+            unscale_keypoints(state['best_validation_loss']), state['best_epoch']))
+        # A run stopped between its last epoch and writing its result only finishes.
+        if self.nothing_left(state):
+            self.log(self.nothing_left(state))
+            first = max(first, self.cfg.epochs)
+        return state['best_validation_loss'], state['best_epoch'], first
+
+    def save(self, sess, epoch, best_validation_loss, best_epoch, final=False):
+        """The state after epoch (everything --resume needs), once
+        cfg.state_every_seconds have passed since the last time, or when final."""
+        if not final and time.time() - self.last_saved < self.cfg.state_every_seconds:
+            return
+        path = os.path.join(self.cfg.model_dir, '{}-{}'.format(modeldir.LAST_PREFIX, epoch + 1))
+        atomic_write_json(path + '.json', {
+            'epochs_done': epoch + 1, 'best_validation_loss': float(best_validation_loss),
+            'best_epoch': int(best_epoch), 'seed': self.cfg.seed})
+        modeldir.save(modeldir.saver(), sess, self.cfg.model_dir, modeldir.LAST_PREFIX, epoch + 1)
+        self.last_saved = time.time()
+
+
+def wind(sess, draws):
+    """Wind every random op of sess's graph (dropout's masks) on by drawing
+    each of draws (a number of rows) once, as the epochs run did.
+
+    TensorFlow keeps a random op's stream in the session, not in any
+    checkpoint; its position depends on how many values each run drew. So a
+    resumed run repeats an uninterrupted one only if draws names every batch
+    that went through the network, evaluation included: a pass a loop adds
+    must be added to its draws (test_reliability's resume tests fail else).
+    """
+    for op in sess.graph.get_operations():
+        if op.type == 'RandomUniform':
+            for n in draws:
+                sess.run(op.outputs[0], {op.inputs[0]: [n] + op.outputs[0].shape[1:].as_list()})
+
+
+def epoch_order(seed, epoch, n):
+    """The order of n training rows in an epoch, a function of (seed, epoch),
+    so that a resumed run sees the order an uninterrupted one would."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
