@@ -25,7 +25,6 @@ from .config import TrainConfig
 from .constants import IMAGE_SIZE, NUM_OUTPUTS, TRAIN_FILE
 from .data import find_data_file, input_data
 from .errors import UserError
-from .predict import keypoints_graph
 from .runs import Run, mean_face_rmse, predict, require_rows, rmse_of
 from .splits import group_split
 
@@ -166,7 +165,7 @@ def train_improved(cfg=None, log=print, options=None):
         rmse = tf.add_n(rmses) / K
         objective = tf.add_n([improved_model.loss(*fit, wing_loss=True) for fit in fits]) \
             if options.wing else tf.add_n(rmses)
-        y_conv = keypoints_graph(x, 'improved', arch) / IMAGE_SIZE
+        y_conv = improved_model.keypoints(x, arch) / IMAGE_SIZE
         net_variables = tf1.global_variables()
         with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
             train_step = tf1.train.AdamOptimizer(rate).minimize(objective)

@@ -17,7 +17,9 @@ Inputs are pixels / 255 in [0, 1]; outputs keypoints / 96.
 import numpy as np
 import tensorflow as tf
 
-from .constants import NUM_OUTPUTS
+from .augment import FLIP_PERMUTATION
+from .constants import IMAGE_SIZE, NUM_OUTPUTS
+from .units import scale_keypoints, unscale_keypoints
 
 tf1 = tf.compat.v1
 
@@ -97,6 +99,26 @@ def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member
         y_conv = tf.matmul(h, W2) + b2
     label_x_offset()
     return y_conv + mean_face()
+
+
+def keypoints(x, architecture=None):
+    """The recipe's prediction: x float32 [N, 96, 96, 1] in [0, 1] -> keypoints
+    in pixels [N, 30], unclipped; batch norm uses its moving averages.
+
+    Each face's mirror image is predicted too, that answer mirrored back at
+    95 + 2d pixels (d: the learned label offset, see loss()) and the two
+    averaged; then the members' answers are averaged. architecture: the
+    (channels, fc_units, members) of a checkpoint (architecture()), when not
+    the recipe's own single network.
+    """
+    channels, fc_units, members = architecture or (CHANNELS, FC_UNITS, 1)
+    both = tf.concat([x, tf.reverse(x, axis=[2])], 0)
+    mirror = float(scale_keypoints(IMAGE_SIZE - 1)) + 2 * label_x_offset()
+    answers = []
+    for k in range(members):
+        y_conv, y_mirror = tf.split(network(both, 1.0, False, channels, fc_units, member=k), 2)
+        answers.append((y_conv + flip_keypoints(y_mirror, mirror, FLIP_PERMUTATION)) / 2)
+    return unscale_keypoints(tf.add_n(answers) / members)
 
 
 def member_scope(member):
