@@ -44,10 +44,10 @@ class Predictor:
         self.sess = tf1.Session(graph=self.graph, config=config)
         with self.graph.as_default():
             restore(modeldir.saver(), self.sess, path, self.recipe, saved)
-        if self.recipe == 'improved':
-            weights = constant_weights(self.sess)
+        if self.recipe == 'improved':     # rebuilt with constant weights: batch norm folds away
+            as_constants = constant_weights(self.sess)
             self.sess.close()
-            self._build(architecture, weights)
+            self._build(architecture, as_constants)
             self.sess = tf1.Session(graph=self.graph, config=config)
 
     def _build(self, architecture, custom_getter=None):
