@@ -19,12 +19,12 @@ def parse_args(argv=None):
     p.add_argument('--model-dir', help='a model folder that run_train.py saved into, or an '
                    'export from run_export.py (default: {}, or {} with --demo)'.format(
                        constants.SAVE_PATH, demo.DEMO_MODEL_DIR))
-    p.add_argument('--output', help='submission file to write (default: submit.csv, or {} '
+    p.add_argument('--output', help='submission file to write (default: {}, or {} '
                    'with --demo); with --image, the picture for one photo or a folder for '
                    'several (default: PHOTO_keypoints.EXT and .csv in the current folder); '
                    'with --video, the annotated video (.mp4 or .avi; default '
                    'NAME_keypoints.mp4)'
-                   .format(demo.DEMO_OUTPUT))
+                   .format(constants.SUBMIT_FILE, demo.DEMO_OUTPUT))
     p.add_argument('--lookup', help='IdLookupTable.csv to follow (default: the one in '
                    '--data-dir)')
     p.add_argument('--image', nargs='+', metavar='PHOTO',

@@ -38,7 +38,7 @@ from facial_keypoints.constants import IMAGE_SIZE  # noqa: E402
 from facial_keypoints.improved import (held_out_groups, train_improved,  # noqa: E402
                                        validation_split)
 from facial_keypoints.improved_settings import Options  # noqa: E402
-from facial_keypoints.predict import Predictor  # noqa: E402
+from facial_keypoints.predictor import Predictor  # noqa: E402
 
 
 def warp(X, y, angle, scale, dx, dy):

@@ -162,7 +162,7 @@ def worker_predict(model_dir, export_dir, use_bf16, photos):
     import tensorflow as tf
     from facial_keypoints import photo, units
     from facial_keypoints.detect import Detector
-    from facial_keypoints.predict import Predictor
+    from facial_keypoints.predictor import Predictor
     rng = np.random.default_rng(0)
     X = units.scale_images(rng.integers(0, 256, (640, 9216)))
     out = {}
@@ -179,7 +179,7 @@ def worker_predict(model_dir, export_dir, use_bf16, photos):
             detector, faces = Detector('auto'), 0
             t = time.perf_counter()
             for path in photos:
-                faces += len(photo.predict_photo(photo.read_photo(path), p, detector)[0])
+                faces += len(photo.find_keypoints(photo.read_photo(path), p, detector)[0])
             out['photo_ms_per_face'] = 1000 * (time.perf_counter() - t) / max(faces, 1)
     if export_dir:
         images = np.round(X * 255).astype(np.uint8)

@@ -8,7 +8,7 @@ Units as everywhere: images [N, 96, 96, 1] in [0, 1]; keypoints [N, 30] in
 import numpy as np
 
 from .constants import IMAGE_SIZE
-from .improved_model import FLIP_PERMUTATION, flip_keypoints  # noqa: F401 (predict.py's)
+from .improved_model import flip_keypoints
 from .improved_settings import BRIGHTNESS, CONTRAST, FLIP_PROBABILITY, MAX_SHIFT, Options
 
 

@@ -1,5 +1,6 @@
 """What run_train.py and run_predict.py call with their parsed arguments:
-fill in the --demo defaults, explain missing Kaggle data, run, report.
+fill in the --demo defaults, explain missing Kaggle data, choose the
+post's path or the improved recipe's, run, report.
 
 Unlike the rest of the package, this module is for the scripts' own process:
 it filters TensorFlow's C++ start-up lines out of their stderr, and asks
@@ -121,21 +122,40 @@ def predict_main(args):
         no_face = annotate_photos(args.image, model_dir, args.output, detector=args.detector,
                                   use_bf16=args.bf16)
         return 1 if no_face else 0
-    data_dir, output = args.data_dir or '.', args.output
+    data_dir, output = args.data_dir or constants.DATA_DIR, args.output or constants.SUBMIT_FILE
     if args.demo:
         if args.data_dir:
             raise UserError('--demo predicts the demo data in {}; leave out --data-dir.'.format(
                 demo.DEMO_DIR))
         data_dir = demo.DEMO_DIR
-        output = output or demo.DEMO_OUTPUT
+        output = args.output or demo.DEMO_OUTPUT
         if not os.path.isdir(data_dir):
             raise UserError('no demo data in {}: run "python run_train.py --demo" first.'
                             .format(data_dir))
     import_tensorflow_quietly()
-    from .predict import predict_test_set
-    predict_test_set(data_dir=data_dir, model_dir=model_dir, output=output or 'submit.csv',
+    if uses_predictor(model_dir):
+        from .predictor import write_submission     # an improved-recipe model, or an export
+    else:
+        from .predict import write_submission       # the post's network, as the post predicts
+    write_submission(data_dir=data_dir, model_dir=model_dir, output=output,
                      lookup_file=args.lookup, batch_size=args.batch_size, use_bf16=args.bf16)
     return 0
+
+
+def uses_predictor(model_dir):
+    """Whether model_dir holds an export or a model of the improved recipe,
+    which predict through Predictor. Anything else takes the post's path,
+    which also says what is wrong with a missing or damaged model, after
+    checking the data, as it would anyway."""
+    from . import modeldir
+    from .export import recipe_of
+    if modeldir.is_export(model_dir):
+        return True
+    path = modeldir.best_checkpoint(model_dir)
+    try:
+        return path is not None and recipe_of(modeldir.variables(path)) == 'improved'
+    except UserError:
+        return False
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -11,14 +11,14 @@ import os
 
 import numpy as np
 
-from .constants import (IMAGE_SIZE, KEYPOINT_COLUMNS, LOOKUP_FILE, TEST_FILE,
+from .constants import (IMAGE_SIZE, KEYPOINT_COLUMNS, LOOKUP_FILE, SUBMIT_FILE, TEST_FILE,
                         TRAIN_FILE)
 from .errors import UserError, reason
 from .fileio import atomic_write_text
 
 DEMO_DIR = 'demo_data'
 DEMO_MODEL_DIR = os.path.join(DEMO_DIR, 'model')
-DEMO_OUTPUT = os.path.join(DEMO_DIR, 'submit.csv')
+DEMO_OUTPUT = os.path.join(DEMO_DIR, SUBMIT_FILE)
 DEMO_EPOCHS = 60          # the post's network learns these faces in about two minutes
 DEMO_TRAIN_ROWS = 1000
 DEMO_TEST_ROWS = 150

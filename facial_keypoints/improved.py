@@ -29,7 +29,6 @@ from .improved_settings import FINAL_RATE_FRACTION, VALIDATION_FRACTION, VALIDAT
 from .interrupt import CtrlC
 from .modeldir import held_for_training, refuse_for_training, restore_best, save_model, saver
 from .plots import FACES
-from .predict import keypoints_graph
 from .progress import batches
 from .result import pictures, result
 from .runs import epoch_log, keypoints_in_batches, mean_face_rmse, require_rows, rmse_of
@@ -132,7 +131,7 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
     state = TrainingState(cfg, log)         # with --resume, checks what it continues
     path = find_data_file(cfg.data_dir, TRAIN_FILE)
 
-    X, y = data or input_data(data_dir=cfg.data_dir, dropna=False)
+    X, y = data or input_data(dropna=False, path=path)
     X_train, y_train, X_valid, y_valid = split_rows(X, y, split(X, y, path), cfg.all_rows)
     del X, y
 
@@ -150,8 +149,8 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
         # over the members), so the model kept is the one that predicts best,
         # and validation is what it scores.
         rmse, objective = members_training(x, y_, flipped, keep_prob, options, loss)
-        y_conv = keypoints_graph(x, 'improved', (options.channels, options.fc_units,
-                                                 options.members)) / IMAGE_SIZE
+        y_conv = improved_model.keypoints(x, (options.channels, options.fc_units,
+                                              options.members)) / IMAGE_SIZE
         net_variables = tf1.global_variables()
         with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
             train_step = tf1.train.AdamOptimizer(rate).minimize(objective)

@@ -5,7 +5,7 @@
   norm, ReLU and 2x2 pooling (96 pixels down to 2), then 512 units, then 30
   outputs; no dropout (the recipe feeds keep_prob 1.0);
 - an ensemble: several such networks ("members", see member_scope()) in one
-  graph and one checkpoint, their predictions averaged (predict.py);
+  graph and one checkpoint, their predictions averaged (keypoints());
 - outputs centred on the training set's mean face (a variable set once
   before training and saved with the weights, so prediction needs no data);
 - a masked RMSE over the values a row has (NaN marks a missing keypoint);
@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from .constants import IMAGE_SIZE, NUM_OUTPUTS, keypoint_index
 from .improved_settings import BATCH_NORM_DECAY, CHANNELS, FC_UNITS
+from .units import unscale_keypoints
 
 tf1 = tf.compat.v1
 
@@ -120,6 +121,26 @@ def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member
     return y_conv + mean_face()
 
 
+def keypoints(x, architecture=None):
+    """The recipe's prediction: x float32 [N, 96, 96, 1] in [0, 1] -> keypoints
+    in pixels [N, 30], unclipped; batch norm uses its moving averages.
+
+    Each face's mirror image is predicted too, that answer mirrored back at
+    95 + 2d pixels (d: the learned label offset, see loss()) and the two
+    averaged; then the members' answers are averaged. architecture: the
+    (channels, fc_units, members) of a checkpoint (architecture()), when not
+    the recipe's own single network.
+    """
+    channels, fc_units, members = architecture or (CHANNELS, FC_UNITS, 1)
+    both = tf.concat([x, tf.reverse(x, axis=[2])], 0)
+    mirror = PIXEL_MIRROR + 2 * label_x_offset()
+    answers = []
+    for k in range(members):
+        y_conv, y_mirror = tf.split(network(both, 1.0, False, channels, fc_units, member=k), 2)
+        answers.append((y_conv + flip_keypoints(y_mirror, mirror)) / 2)
+    return unscale_keypoints(tf.add_n(answers) / members)
+
+
 def member_scope(member):
     """The variable scope of an ensemble's member (0, 1, ...): the first keeps
     a single network's names (conv1/W, ...), so a one-network checkpoint is
@@ -164,7 +185,7 @@ def loss(y_conv, y_, flipped, of=masked_rmse):
     half that error as a bias on every face. Adding 2d to the x targets of
     mirrored rows (flipped: bool [N]), with d trained, removes the conflict:
     the loss is lowest when d is the data's offset. Prediction mirrors its
-    look at each mirror image back at 95 + 2d (predict.py). of: the loss of
+    look at each mirror image back at 95 + 2d (keypoints()). of: the loss of
     (y_conv, corrected targets), masked_rmse by default.
     """
     x_columns = tf.constant(np.arange(NUM_OUTPUTS) % 2 == 0, dtype=tf.float32)

@@ -76,7 +76,7 @@ def to_photo(points, frame):
     return out
 
 
-def predict_faces(gray, boxes, predictor, frame):
+def face_keypoints(gray, boxes, predictor, frame):
     """Keypoints in photo pixels [K, 30] of the faces in boxes [K, 4]."""
     if len(boxes) == 0:
         return np.zeros((0, len(KEYPOINT_COLUMNS)))
@@ -86,14 +86,14 @@ def predict_faces(gray, boxes, predictor, frame):
     return np.stack([to_photo(p, fr) for p, fr in zip(pred, frames)])
 
 
-def predict_photo(img, predictor, detector):
+def find_keypoints(img, predictor, detector):
     """Faces and keypoints of one BGR photo: (boxes [K, 4], points [K, 30] in
     photo pixels). detector: a detect.Detector, or any gray -> boxes callable
     with a .frame (tests pass fixed boxes)."""
     cv2 = cv2_or_error()
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     boxes = np.asarray(detector(gray), int).reshape(-1, 4)
-    return boxes, predict_faces(gray, boxes, predictor, detector.frame)
+    return boxes, face_keypoints(gray, boxes, predictor, detector.frame)
 
 
 def draw(img, boxes, points):
@@ -188,7 +188,7 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
     photo's format) and a CSV of its faces. Every photo is read and every
     output name checked before anything is written. Returns the number of
     photos in which no face was found."""
-    from .predict import Predictor
+    from .predictor import Predictor
     cv2 = cv2_or_error()
     detector = Detector(detector) if isinstance(detector, str) else detector
     paths = photo_paths(inputs)
@@ -205,7 +205,7 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
     no_face = 0
     with Predictor(model_dir, use_bf16) as predictor:
         for path, img, (picture, table) in zip(paths, photos, targets):
-            boxes, points = predict_photo(img, predictor, detector)
+            boxes, points = find_keypoints(img, predictor, detector)
             if len(boxes) == 0:
                 log('{}: no face found.'.format(path))
                 no_face += 1

@@ -51,7 +51,7 @@ def train(cfg=None, log=print, handle_ctrl_c=False, evaluate=evaluate):
     state = TrainingState(cfg, log)         # with --resume, checks what it continues
     path = find_data_file(cfg.data_dir, TRAIN_FILE)
 
-    X, y = input_data(data_dir=cfg.data_dir)
+    X, y = input_data(path=path)
     X_valid, y_valid = X[:cfg.validation_size], y[:cfg.validation_size]
     X_train, y_train = X[cfg.validation_size:], y[cfg.validation_size:]
     require_rows(len(X_train), len(X_valid), path,

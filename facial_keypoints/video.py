@@ -24,7 +24,7 @@ from .constants import KEYPOINT_COLUMNS
 from .detect import Detector, cv2_or_error
 from .errors import UserError, reason
 from .fileio import atomic_write_text, refuse_overwriting_inputs
-from .photo import draw, predict_faces
+from .photo import draw, face_keypoints
 from .progress import Progress
 
 # One-Euro filter settings, for positions in pixels: below MIN_CUTOFF Hz is
@@ -132,7 +132,7 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     """Annotate every frame of a video file or camera (source: a path, or 'N'
     for camera N) and write output (default NAME_keypoints.mp4 here) and its
     CSV. A camera records until Ctrl-C. Returns the number of frames."""
-    from .predict import Predictor
+    from .predictor import Predictor
     cv2 = cv2_or_error()
     camera = str(source).isdigit()
     if not camera and not os.path.isfile(source):
@@ -178,7 +178,7 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
                 tracks = tracker.update(detector(gray))
                 boxes = np.array([t.box for t in tracks]).reshape(-1, 4)
                 points = [t.points(p) for t, p in zip(
-                    tracks, predict_faces(gray, boxes, predictor, detector.frame))]
+                    tracks, face_keypoints(gray, boxes, predictor, detector.frame))]
                 writer.write(draw(frame, boxes, points))
                 rows += [[frames, t.id] + list(t.box) + list(p) for t, p in zip(tracks, points)]
                 frames += 1

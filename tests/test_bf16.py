@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from conftest import fit, tiny_config
 from facial_keypoints import bf16, data
-from facial_keypoints.predict import Predictor
+from facial_keypoints.predictor import Predictor
 
 HAS_BF16 = bf16.cpu_has_bf16()
 

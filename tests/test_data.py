@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import image_field, shared_path, write_csv
-from facial_keypoints import constants, data, units
+from facial_keypoints import constants, csvfiles, data, submission, units
 from facial_keypoints.errors import UserError
 
 COLS = constants.KEYPOINT_COLUMNS
@@ -89,7 +89,7 @@ def test_fast_parser_equals_the_posts_fromstring():
     rng = np.random.default_rng(5)
     images = [' '.join(map(str, rng.integers(0, 256, 9216))) for _ in range(5)]
     images[1] = images[1].replace(' 7 ', ' 007 ').replace(' 12 ', '  0012\t')
-    ours = units.scale_images(data.parse_images(images, 'x.csv', np.arange(5) + 2))
+    ours = units.scale_images(csvfiles.parse_images(images, 'x.csv', np.arange(5) + 2))
     posts = np.vstack([np.array(s.split(), float) / 255.0 for s in images])
     assert np.array_equal(ours.reshape(5, -1), posts.astype(np.float32))
 
@@ -104,13 +104,13 @@ def test_fast_parser_equals_the_posts_fromstring():
 def test_parser_names_the_line_and_the_value(token, expect):
     images = [' '.join(['1'] * 9216), ' '.join(['1'] * 9000 + [token] + ['1'] * 215)]
     with pytest.raises(UserError, match=expect):
-        data.parse_images(images, 'x.csv', np.array([2, 3]))
+        csvfiles.parse_images(images, 'x.csv', np.array([2, 3]))
 
 
 def test_lookup_table_follows_kaggle_header_with_four_names(tmp_path):
     p = tmp_path / 'IdLookupTable.csv'
     p.write_text('RowId,ImageId,FeatureName,Location\n1,7,nose_tip_x\n2,3,left_eye_center_y\n')
-    rows, images, feats = data.read_lookup_table(str(p), np.array([3, 7]))
+    rows, images, feats = submission.read_lookup_table(str(p), np.array([3, 7]))
     assert list(rows) == [1, 2] and list(images) == [1, 0] and list(feats) == [20, 1]
 
 
@@ -118,7 +118,7 @@ def test_unknown_feature_in_lookup_is_refused(tmp_path):
     p = tmp_path / 'IdLookupTable.csv'
     p.write_text('RowId,ImageId,FeatureName,Location\n1,1,nose_x\n')
     with pytest.raises(UserError, match=r'line 2: unknown FeatureName .nose_x'):
-        data.read_lookup_table(str(p), np.array([1]))
+        submission.read_lookup_table(str(p), np.array([1]))
 
 
 def test_cache_serves_identical_arrays_and_never_stale_ones(tmp_path):

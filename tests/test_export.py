@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 
 from conftest import fit, make_tiny_data, tiny_config
-from facial_keypoints import constants, data
+import run_predict
+from facial_keypoints import cli, constants, data
 from facial_keypoints.errors import UserError
 from facial_keypoints.export import export
-from facial_keypoints.predict import Predictor, predict_test_set
+from facial_keypoints.predictor import Predictor
 
 OUTSIDER = r'''
 import json, sys
@@ -93,7 +94,8 @@ def test_run_predict_takes_an_export_as_model_dir(trained, tmp_path):
     out = str(tmp_path / 'export')
     export(model_dir, out, log=lambda *a: None)
     for folder, name in ((model_dir, 'a.csv'), (out, 'b.csv')):
-        predict_test_set(data_dir, folder, str(tmp_path / name), log=lambda *a: None)
+        cli.predict_main(run_predict.parse_args(['--data-dir', data_dir, '--model-dir', folder,
+                                                 '--output', str(tmp_path / name)]))
     a, b = pd.read_csv(tmp_path / 'a.csv'), pd.read_csv(tmp_path / 'b.csv')
     assert list(a.RowId) == list(b.RowId)
     assert np.abs(a.Location - b.Location).max() < 1e-3

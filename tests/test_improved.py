@@ -9,11 +9,11 @@ import tensorflow as tf
 
 from conftest import fit, make_tiny_data, tiny_config
 from facial_keypoints import (augment, constants, data, demo, improved, improved_model, modeldir,
-                              predict, splits, units)
+                              splits, units)
 from facial_keypoints.errors import UserError
 from facial_keypoints.improved_model import masked_rmse
 from facial_keypoints.improved_settings import Options
-from facial_keypoints.predict import Predictor
+from facial_keypoints.predictor import Predictor
 
 tf1 = tf.compat.v1
 NAMES = constants.KEYPOINT_NAMES
@@ -149,7 +149,7 @@ def improved_prediction(X, offset_px, seed=0):
     with tf.Graph().as_default():
         tf1.set_random_seed(seed)
         x = tf1.placeholder(tf.float32, [None, 96, 96, 1])
-        keypoints = predict.keypoints_graph(x, 'improved')
+        keypoints = improved_model.keypoints(x)
         with tf1.Session() as sess:
             sess.run(tf1.global_variables_initializer())
             sess.run(improved_model.label_x_offset().assign(offset_px / 96))
@@ -294,7 +294,7 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     for member in (0, 1):
         with tf.Graph().as_default(), tf1.Session() as sess:
             x = tf1.placeholder(tf.float32, [None, 96, 96, 1])
-            keypoints = predict.keypoints_graph(x, 'improved', ((4, 8), 16, 1))
+            keypoints = improved_model.keypoints(x, ((4, 8), 16, 1))
             prefix = '' if member == 0 else 'member2/'
             for v in tf1.global_variables():
                 shared = v.op.name in ('mean_face', 'label_x_offset')

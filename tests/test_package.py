@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, make_tiny_data
+from conftest import ROOT
 from facial_keypoints import data
 
 

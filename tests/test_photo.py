@@ -73,12 +73,12 @@ class FixedPredictor:
         return np.tile(self.points, (len(X), 1))
 
 
-def test_predict_photo_maps_keypoints_back_through_the_detected_box():
+def test_find_keypoints_maps_keypoints_back_through_the_detected_box():
     gray, face, points = photo_with_face(scale=3, ox=40, oy=25)
     img = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
     box = (50, 30, 250, 250)
     fixed = FixedPredictor(points)
-    boxes, found = photo.predict_photo(img, fixed, Fixed([box]))
+    boxes, found = photo.find_keypoints(img, fixed, Fixed([box]))
     frame = detect.face_frame(box, detect.FRAMES['haar'])
     left, top, size = detect.FRAMES['haar']
     assert np.allclose(frame, (50 + left * 250, 30 + top * 250, size * 250))

@@ -19,7 +19,7 @@ from facial_keypoints.config import TrainConfig
 from facial_keypoints.data import input_data
 from facial_keypoints.errors import Interrupted, UserError
 from facial_keypoints.improved_settings import Options
-from facial_keypoints.predict import Predictor
+from facial_keypoints.predictor import Predictor
 from facial_keypoints.runs import evaluate
 
 QUIET = dict(log=lambda *a: None)
@@ -280,15 +280,15 @@ def test_overwrite_removes_only_what_a_run_wrote(data_dir, tmp_path):
 
 
 def test_outputs_follow_the_umask_and_keep_an_existing_files_mode(trained, tmp_path):
-    from facial_keypoints.predict import predict_test_set
+    from facial_keypoints.predict import write_submission
     data_dir, model_dir, _ = trained
     old = os.umask(0o022)
     try:
-        predict_test_set(data_dir, model_dir, str(tmp_path / 'new.csv'), log=lambda *a: None)
+        write_submission(data_dir, model_dir, str(tmp_path / 'new.csv'), log=lambda *a: None)
         kept = tmp_path / 'kept.csv'
         kept.write_text('old')
         os.chmod(kept, 0o640)
-        predict_test_set(data_dir, model_dir, str(kept), log=lambda *a: None)
+        write_submission(data_dir, model_dir, str(kept), log=lambda *a: None)
         fit(tiny_config(data_dir, tmp_path / 'm', epochs=1))
     finally:
         os.umask(old)

@@ -4,6 +4,8 @@ and submit.csv follows the lookup table."""
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -11,9 +13,11 @@ import pytest
 import tensorflow as tf
 
 import run_train
-from conftest import shared_path, tiny_config
-from facial_keypoints import cli, config, data, model, modeldir, units
-from facial_keypoints.predict import Predictor, predict_test_set, submission_text
+from conftest import ROOT, shared_path, tiny_config
+from facial_keypoints import cli, config, constants, data, model, modeldir, units
+from facial_keypoints.predict import write_submission
+from facial_keypoints.predictor import Predictor
+from facial_keypoints.submission import submission_text
 from facial_keypoints.train import train
 
 tf1 = tf.compat.v1
@@ -107,7 +111,7 @@ def test_prediction_uses_the_best_checkpoint_not_the_last(tiny_data, tmp_path):
 def test_submit_csv_follows_lookup_rows_ids_order_and_pixels(trained, tmp_path):
     data_dir, model_dir, _ = trained
     out = tmp_path / 'submit.csv'
-    predict_test_set(data_dir=data_dir, model_dir=model_dir, output=str(out), log=lambda *a: None)
+    write_submission(data_dir=data_dir, model_dir=model_dir, output=str(out), log=lambda *a: None)
     sub = pd.read_csv(out)
     lookup = pd.read_csv(os.path.join(data_dir, 'IdLookupTable.csv'))
     assert list(sub.columns) == ['RowId', 'Location']
@@ -117,8 +121,37 @@ def test_submit_csv_follows_lookup_rows_ids_order_and_pixels(trained, tmp_path):
         pred = p.predict(X)
     for row, (image_id, feature) in enumerate(zip(lookup.ImageId, lookup.FeatureName)):
         i = list(ids).index(image_id)
-        assert np.isclose(sub.Location[row], pred[i, data.keypoint_index[feature]])
+        assert np.isclose(sub.Location[row], pred[i, constants.keypoint_index[feature]])
     assert 0 <= sub.Location.min() and sub.Location.max() <= 96 and sub.Location.mean() > 10
+
+
+def test_the_posts_prediction_runs_nothing_of_the_improved_recipe(trained, tmp_path):
+    data_dir, model_dir, _ = trained
+    out = tmp_path / 'submit.csv'
+    code = ('import sys\n'
+            'from facial_keypoints.predict import write_submission\n'
+            'write_submission({!r}, {!r}, {!r}, log=lambda *a: None)\n'
+            'print(" ".join(m for m in sys.modules if m.startswith("facial_keypoints")))\n'
+            ).format(data_dir, model_dir, str(out))
+    p = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    modules = p.stdout.split()
+    assert 'facial_keypoints.model' in modules
+    for other in ('improved_model', 'improved', 'predictor', 'export', 'augment', 'runs'):
+        assert 'facial_keypoints.' + other not in modules
+    assert len(pd.read_csv(out)) == len(pd.read_csv(os.path.join(data_dir, 'IdLookupTable.csv')))
+
+
+def test_importing_the_package_leaves_tensorflow_until_predictor_is_named():
+    code = ('import sys, facial_keypoints\n'
+            'print("tensorflow" in sys.modules)\n'
+            'from facial_keypoints import Predictor\n'
+            'print("tensorflow" in sys.modules, Predictor.__module__)\n')
+    p = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split() == ['False', 'True', 'facial_keypoints.predictor']
 
 
 def test_submission_for_kaggles_real_lookup_table():
@@ -128,7 +161,7 @@ def test_submission_for_kaggles_real_lookup_table():
     y = np.tile(np.arange(30, dtype=np.float32), (1783, 1))
     sub = pd.read_csv(pd.io.common.StringIO(submission_text(y, ids, lookup)))
     assert len(sub) == 27124 and list(sub.RowId) == list(sample.RowId)
-    feats = pd.read_csv(lookup).FeatureName.map(data.keypoint_index)
+    feats = pd.read_csv(lookup).FeatureName.map(constants.keypoint_index)
     assert np.array_equal(sub.Location.to_numpy(), feats.to_numpy(np.float64))
 
 

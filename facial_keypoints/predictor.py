@@ -1,0 +1,99 @@
+"""Predictor: a trained model of either recipe, or an export, loaded once to
+predict keypoints as often as needed (photos, video, exports, Python). Not
+in the post, whose prediction is predict.py's write_submission(); the
+write_submission() here does the same with any model.
+
+    with Predictor('model') as p:
+        keypoints = p.predict(X)        # X: [N, 96, 96, 1] in [0, 1] -> pixels [N, 30]
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from . import bf16, improved_model, modeldir
+from .constants import (BATCH_SIZE, DATA_DIR, IMAGE_SIZE, NUM_OUTPUTS, PIXEL_MAX, SAVE_PATH,
+                        SUBMIT_FILE)
+from .data import test_data
+from .export import (SIGNATURE, clip_to_image, constant_weights, keypoints_graph, load_export,
+                     recipe_of)
+from .predict import restore, trained_checkpoint
+from .submission import input_files, read_lookup_table, save_submission
+
+tf1 = tf.compat.v1
+
+
+class Predictor:
+    """A trained model, loaded once: a model folder's best checkpoint, in its own
+    graph and session, or an export (run_export.py). Call predict() as often
+    as needed, then close() (or use it in a with block). The calling
+    process's TensorFlow settings (eager mode included) are left as they are.
+    """
+
+    def __init__(self, model_dir, use_bf16=False):
+        self.model_dir = model_dir
+        if modeldir.is_export(model_dir):
+            self._export, self.sess = load_export(model_dir), None
+            self.recipe, self.checkpoint = 'export', model_dir
+            return
+        path = trained_checkpoint(model_dir)
+        saved = modeldir.variables(path)
+        self.recipe, self.checkpoint = recipe_of(saved), path
+        architecture = improved_model.architecture(saved) if self.recipe == 'improved' else None
+        config = bf16.session_config(use_bf16)
+        self._build(architecture)
+        self.sess = tf1.Session(graph=self.graph, config=config)
+        with self.graph.as_default():
+            restore(modeldir.saver(), self.sess, path, self.recipe, saved)
+        if self.recipe == 'improved':     # rebuilt with constant weights: batch norm folds away
+            as_constants = constant_weights(self.sess)
+            self.sess.close()
+            self._build(architecture, as_constants)
+            self.sess = tf1.Session(graph=self.graph, config=config)
+
+    def _build(self, architecture, custom_getter=None):
+        self.graph = tf.Graph()
+        with self.graph.as_default(), tf1.variable_scope(tf1.get_variable_scope(),
+                                                          custom_getter=custom_getter):
+            self.x = tf1.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, 1], name='x')
+            self.keypoints = keypoints_graph(self.x, self.recipe, architecture)
+            self.clipped = clip_to_image(self.keypoints)
+
+    def predict(self, X, batch_size=BATCH_SIZE, clip=True):
+        """X float32 [N, 96, 96, 1] in [0, 1] -> keypoints in pixels [N, 30],
+        as the recipe predicts. clip: keep them inside the image (an export
+        always clips)."""
+        out = []
+        for j in range(0, len(X), batch_size):
+            batch = X[j:j + batch_size]
+            if self.sess is None:
+                images = np.round(np.asarray(batch) * PIXEL_MAX).astype(np.uint8)
+                out.append(self._export.signatures[SIGNATURE](
+                    images=tf.constant(images))['keypoints'].numpy())
+            else:
+                out.append(self.sess.run(self.clipped if clip else self.keypoints,
+                                         {self.x: batch}))
+        return np.concatenate(out) if out else np.zeros((0, NUM_OUTPUTS), np.float32)
+
+    def close(self):
+        if self.sess is not None:
+            self.sess.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def write_submission(data_dir=DATA_DIR, model_dir=SAVE_PATH, output=SUBMIT_FILE,
+                     lookup_file=None, batch_size=BATCH_SIZE, use_bf16=False, log=print):
+    """predict.write_submission() for any model Predictor loads: the improved
+    recipe's, or an export. Returns output."""
+    test_file, lookup_file = input_files(data_dir, lookup_file, output, model_dir)
+    X, image_ids = test_data(path=test_file)
+    read_lookup_table(lookup_file, image_ids)   # checked before the slower model work
+    with Predictor(model_dir, use_bf16) as predictor:
+        y_pred = predictor.predict(X, batch_size)
+    log('predict test image done! {} images, {}'.format(len(y_pred), predictor.checkpoint))
+    save_submission(output, y_pred, image_ids, lookup_file, log)
+    return output
