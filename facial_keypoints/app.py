@@ -117,8 +117,10 @@ class App:
 def page(app, gr):
     """The Gradio page (gr: the gradio module) around app.answer."""
     title = 'Facial keypoints'
-    about = ('Model: `{}` ({} recipe), {} face detector. Photos stay on this computer.'
-             .format(app.predictor.checkpoint, app.predictor.recipe, app.detector.name))
+    recipe = app.predictor.recipe
+    about = ('Model: `{}` ({}), {} face detector. Photos stay on this computer.'.format(
+        app.predictor.checkpoint, 'an export' if recipe == 'export' else recipe + ' recipe',
+        app.detector.name))
     with gr.Blocks(title=title, analytics_enabled=False, delete_cache=(600, 3600)) as blocks:
         gr.Markdown('## {}\n{}'.format(title, about))
         with gr.Row():
