@@ -1,0 +1,51 @@
+"""notebooks/read_alongside_the_post.ipynb runs top to bottom in a fresh
+kernel, shows what it says it shows, and writes only into its temporary
+folder."""
+
+import os
+import re
+
+import pytest
+
+from conftest import ROOT
+
+NOTEBOOK_DIR = os.path.join(ROOT, 'notebooks')
+NOTEBOOK = os.path.join(NOTEBOOK_DIR, 'read_alongside_the_post.ipynb')
+nbformat = pytest.importorskip('nbformat')
+
+
+def test_committed_without_outputs():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == 'code']
+    assert code and all(c.outputs == [] and c.execution_count is None for c in code)
+
+
+def text_of(cell):
+    return ''.join(o.get('text', '') for o in cell.outputs if o.output_type == 'stream')
+
+
+def test_runs_top_to_bottom_and_shows_the_posts_steps():
+    nbclient = pytest.importorskip('nbclient')
+    pytest.importorskip('ipykernel')
+    pytest.importorskip('matplotlib')
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    before = sorted(os.listdir(NOTEBOOK_DIR))
+    # A cell that raises stops here with CellExecutionError, naming the cell.
+    nbclient.NotebookClient(nb, timeout=900, kernel_name='python3',
+                            resources={'metadata': {'path': NOTEBOOK_DIR}}).execute()
+    out = '\n'.join(text_of(c) for c in nb.cells if c.cell_type == 'code')
+    assert '8,051,502 parameters' in out            # the post's network, counted
+    assert 'x          (None, 96, 96, 1)' in out and 'y_conv     (None, 30)' in out
+    # the demo's 1,000 rows, of which those with all 30 keypoints (dropna)
+    assert re.search(r'^X \(7\d\d, 96, 96, 1\) float32 from 0\.00 to 1\.00$', out, re.M)
+    restored, reported = map(float, re.search(
+        r'validation RMSE ([\d.]+) px \(training reported ([\d.]+) px\)', out).groups())
+    assert restored == pytest.approx(reported, abs=1e-3) and restored < 5.48   # beats the mean face
+    assert 'submit.csv: 2300 rows, one per row of IdLookupTable.csv (2300)' in out
+    pictures = [o for c in nb.cells if c.cell_type == 'code' for o in c.outputs
+                if 'image/png' in o.get('data', {})]
+    assert len(pictures) == 2                       # the learning curve and the faces
+    work = re.search(r'demo data set .* to (\S+)/data$', out, re.M).group(1)
+    assert not os.path.exists(work)                 # removed at the end
+    assert sorted(os.listdir(NOTEBOOK_DIR)) == before
