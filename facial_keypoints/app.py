@@ -14,7 +14,7 @@ import threading
 from . import photo
 from .detect import Detector, cv2_or_error
 from .errors import UserError, reason
-from .predict import Predictor
+from .predictor import Predictor
 
 MAX_MEGAPIXELS = 50         # a 48-megapixel phone photo passes; decoded, it is 150 MB
 MAX_UPLOAD = '100mb'        # per file, refused by Gradio before it is stored
@@ -88,7 +88,7 @@ class App:
                 lines.append(str(e).replace(path, name))
                 continue
             with self._lock:
-                boxes, points = photo.predict_photo(img, self.predictor, self.detector)
+                boxes, points = photo.find_keypoints(img, self.predictor, self.detector)
             if len(boxes) == 0:
                 lines.append('{}: no face found.'.format(name))
                 continue

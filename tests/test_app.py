@@ -82,7 +82,7 @@ def test_each_face_is_found_drawn_and_tabled_as_run_predict_does(app, photos):
     pictures, tables, lines, found = app.annotate([photos['two.jpg'], photos['one.jpg']])
     assert found == 3 and lines == ['two.jpg: 2 faces.', 'one.jpg: 1 face.']
     img = photo.read_photo(photos['two.jpg'])
-    boxes, points = photo.predict_photo(img, app.predictor, app.detector)
+    boxes, points = photo.find_keypoints(img, app.predictor, app.detector)
     assert len(boxes) == 2
     shown, caption = pictures[0]
     assert caption == 'two.jpg: 2 faces'
