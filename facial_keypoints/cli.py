@@ -146,15 +146,16 @@ def uses_predictor(model_dir):
     """Whether model_dir holds an export or a model of the improved recipe,
     which predict through Predictor. Anything else takes the post's path,
     which also says what is wrong with a missing or damaged model, after
-    checking the data, as it would anyway."""
+    checking the data, as it would anyway. Reads the checkpoint's names only."""
+    import tensorflow as tf
     from . import modeldir
     from .export import recipe_of
     if modeldir.is_export(model_dir):
         return True
     path = modeldir.best_checkpoint(model_dir)
     try:
-        return path is not None and recipe_of(modeldir.variables(path)) == 'improved'
-    except UserError:
+        return path is not None and recipe_of(dict(tf.train.list_variables(path))) == 'improved'
+    except (tf.errors.OpError, ValueError, OSError):
         return False
 
 
