@@ -84,6 +84,15 @@ class Detector:
         boxes = np.round(np.asarray(boxes, float).reshape(-1, 4) / scale).astype(int)
         return boxes[np.argsort(-boxes[:, 2], kind='stable')]
 
+    def scored(self, small):
+        """(boxes [(x, y, w, h)], scores) on a photo already shrunk; dlib's
+        scores are its detection margins, the Haar cascade's are all 0."""
+        if self.name == 'haar':
+            boxes = self._haar(small, cv2_or_error())
+            return [tuple(b) for b in boxes], [0.0] * len(boxes)
+        found, scores, _ = self._hog.run(np.ascontiguousarray(small), 1, 0.0)
+        return [(r.left(), r.top(), r.width(), r.height()) for r in found], list(scores)
+
     def _dlib(self, small):
         # Upsampled once, the HOG detector's 80-pixel window finds faces from
         # about 40 pixels wide.

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from . import modeldir
+from . import align, modeldir
 from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
 from .units import scale_images
 from .detect import Detector, cv2_or_error, face_frame
@@ -88,12 +88,15 @@ def face_keypoints(gray, boxes, predictor, frame):
 
 def find_keypoints(img, predictor, detector):
     """Faces and keypoints of one BGR photo: (boxes [K, 4], points [K, 30] in
-    photo pixels). detector: a detect.Detector, or any gray -> boxes callable
-    with a .frame (tests pass fixed boxes)."""
+    photo pixels). detector: a detect.Detector, which also looks for turned
+    faces, or any gray -> boxes callable with a .frame (tests pass fixed
+    boxes). Each face is predicted upright (align.py); a turned face's box
+    is its upright box about the same centre."""
     cv2 = cv2_or_error()
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-    boxes = np.asarray(detector(gray), int).reshape(-1, 4)
-    return boxes, face_keypoints(gray, boxes, predictor, detector.frame)
+    points, faces = align.face_keypoints(gray, align.find_faces(gray, detector), predictor)
+    boxes = [np.round(align.face_box(f, detector.frame)) for f in faces]
+    return np.asarray(boxes, int).reshape(-1, 4), points
 
 
 def draw(img, boxes, points):

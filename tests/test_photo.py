@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_script, shared_path
-from facial_keypoints import constants, demo, detect, photo
+from facial_keypoints import align, constants, demo, detect, photo
 from facial_keypoints.errors import UserError
 
 cv2 = pytest.importorskip('cv2')
@@ -82,7 +82,13 @@ def test_find_keypoints_maps_keypoints_back_through_the_detected_box():
     frame = detect.face_frame(box, detect.FRAMES['haar'])
     left, top, size = detect.FRAMES['haar']
     assert np.allclose(frame, (50 + left * 250, 30 + top * 250, size * 250))
-    assert np.allclose(found[0], photo.to_photo(points, frame))
+    # The stub's eye line is tilted past LEVEL_BEYOND, so the face is cropped
+    # again turned by that much: the crop points map back through that crop.
+    tilt = align.eye_tilt(points)
+    assert abs(tilt) > align.LEVEL_BEYOND and len(fixed.seen) == 2
+    levelled = (frame[0] + frame[2] / 2, frame[1] + frame[2] / 2, frame[2], tilt)
+    assert np.allclose(found[0], align.to_photo(points, levelled))
+    assert list(boxes[0]) == list(box)
     assert fixed.seen[0].shape == (1, 96, 96, 1) and fixed.seen[0].max() <= 1.0
 
 
