@@ -144,7 +144,7 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
         raise UserError('--output {}: write the video as {}.'.format(output, ' or '.join(CODECS)))
     table = os.path.splitext(output)[0] + '.csv'
     refuse_overwriting_inputs(output, [] if camera else [source])
-    refuse_overwriting_inputs(table, [] if camera else [source])
+    refuse_overwriting_inputs(output, [] if camera else [source], written=table)
     modeldir.refuse_run_file(output, model_dir)
     modeldir.refuse_run_file(table, model_dir)
     folder = os.path.dirname(os.path.abspath(output))
