@@ -56,7 +56,7 @@ class TrainingState:
             raise UserError('--resume: {} is not the data {} was trained on ({}); give the '
                             '--data-dir it was trained on, or start a new run.'.format(
                                 path, self.cfg.model_dir,
-                                'it had {} rows in {}, this has {}'.format(
+                                'it trained on {} rows of {}, this has {}'.format(
                                     saved.get('rows'), saved.get('file'), now['rows'])
                                 if saved.get('rows') != now['rows'] else
                                 'as many rows, but other faces or keypoints'))
