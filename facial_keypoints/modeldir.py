@@ -46,7 +46,8 @@ FIXED_NAMES = (BEST_STATE, LAST_STATE, HPARAMS_FILE, HISTORY_FILE) + PICTURES
 # Exactly the names a run writes (TensorFlow's _temp folders are what a run
 # killed while saving leaves behind).
 _RUN_FILE = re.compile(r'^(?:(?:model|last)-\d+(?:\.index|\.data-\d{5}-of-\d{5}|\.json|_temp)'
-                       r'|checkpoint|checkpoint_last|hparams\.json|history\.json|run_files\.json|\.lock'
+                       r'|checkpoint|checkpoint_last|hparams\.json|history\.json|\.lock'
+                       r'|run_files\.json'
                        r'|events\.out\.tfevents\..+|learning_curve\.png|validation_faces\.png)$')
 
 
@@ -210,10 +211,10 @@ def held_for_training(cfg):
 def _refuse_to_replace(model_dir, overwrite):
     foreign = foreign_files(model_dir)
     if foreign:
+        names = ', '.join(foreign[:3]) + (' ...' if len(foreign) > 3 else '')
         raise UserError('{} holds {}, which no training run wrote there; move {} or choose '
                         'another --model-dir.'.format(
-                            model_dir, ', '.join(foreign[:3]) + (' ...' if len(foreign) > 3 else ''),
-                            'it' if len(foreign) == 1 else 'them'))
+                            model_dir, names, 'it' if len(foreign) == 1 else 'them'))
     if holds_a_run(model_dir) and not overwrite:
         raise UserError('{} already holds a training run; pass --resume to continue it or '
                         '--overwrite to replace it.'.format(model_dir))
