@@ -13,7 +13,7 @@ import tensorflow as tf
 from . import bf16, improved_model, modeldir
 from .constants import (BATCH_SIZE, DATA_DIR, IMAGE_SIZE, NUM_OUTPUTS, PIXEL_MAX, SAVE_PATH,
                         SUBMIT_FILE)
-from .data import test_data
+from .data import reading, test_data
 from .errors import UserError
 from .export import (SIGNATURE, clip_to_image, constant_weights, keypoints_graph, load_export,
                      recipe_of)
@@ -126,6 +126,7 @@ def write_submission(data_dir=DATA_DIR, model_dir=SAVE_PATH, output=SUBMIT_FILE,
     """predict.write_submission() for any model Predictor loads: the improved
     recipe's, or an export. Returns output."""
     test_file, lookup_file = input_files(data_dir, lookup_file, output, model_dir)
+    log(reading(test_file))
     X, image_ids = test_data(path=test_file)
     read_lookup_table(lookup_file, image_ids)   # checked before the slower model work
     with Predictor(model_dir, use_bf16) as predictor:

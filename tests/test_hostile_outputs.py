@@ -253,6 +253,11 @@ def test_the_run_names_the_file_it_reads_and_the_one_beside_it_it_does_not(folde
     assert got == 0, lines
     assert out.splitlines()[0] == 'reading {} (not training.zip: training.csv comes first)'.format(
         d / 'training.csv')
+    gz(d / 'test.csv', d / 'test.csv.gz')
+    got, out, lines = run_case(P, ['--data-dir', str(d), '--model-dir', str(m)], capsys)
+    assert got == 0, lines
+    assert out.splitlines()[0] == 'reading {} (not test.csv.gz: test.csv comes first)'.format(
+        d / 'test.csv')
 
 
 def test_overwrite_removes_the_run_and_keeps_the_users_files(folders, capsys):
