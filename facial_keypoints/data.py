@@ -13,6 +13,7 @@ import numpy as np
 from .constants import DATA_DIR, TEST_FILE, TRAIN_FILE
 from .csvfiles import read_csv, stack_images
 from .errors import UserError
+from .fileio import data_forms
 from .units import scale_images, scale_keypoints
 
 
@@ -44,12 +45,6 @@ def test_data(data_dir=DATA_DIR, path=None):
     input_data(test=True) with each image's ImageId, which the lookup table names."""
     df = read_csv(path or find_data_file(data_dir, TEST_FILE), test=True)
     return scale_images(stack_images(df['Image'])), df['ImageId'].to_numpy(np.int64)
-
-
-def data_forms(file_name):
-    """The names a data file may have, in the order they are read: training.csv,
-    training.csv.gz, training.zip (Kaggle's download)."""
-    return [file_name, file_name + '.gz', file_name[:-len('.csv')] + '.zip']
 
 
 def reading(path):

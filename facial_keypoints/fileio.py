@@ -1,4 +1,5 @@
-"""Writing files so that an interrupted run never leaves a broken one."""
+"""Writing files so that an interrupted run never leaves a broken one, nor
+replaces an input or a data file."""
 
 import json
 import os
@@ -7,9 +8,16 @@ import secrets
 from .constants import LOOKUP_FILE, TEST_FILE, TRAIN_FILE
 from .errors import UserError, reason
 
+
+def data_forms(file_name):
+    """The names a data file may have, in the order they are read: training.csv,
+    training.csv.gz, training.zip (Kaggle's download)."""
+    return [file_name, file_name + '.gz', file_name[:-len('.csv')] + '.zip']
+
+
 # Kaggle's data files, in every form the project reads: no output may replace one.
 DATA_FILES = frozenset(n.lower() for f in (TRAIN_FILE, TEST_FILE, LOOKUP_FILE)
-                       for n in (f, f + '.gz', f[:-len('.csv')] + '.zip'))
+                       for n in data_forms(f))
 
 
 def atomic_write_bytes(path, data):
