@@ -20,10 +20,12 @@ def parse_args(argv=None):
                    'export from run_export.py (default: {}, or {} with --demo)'.format(
                        constants.SAVE_PATH, demo.DEMO_MODEL_DIR))
     p.add_argument('--output', help='submission file to write (default: {}, or {} '
-                   'with --demo); with --image, the picture for one photo or a folder for '
-                   'several (default: PHOTO_keypoints.EXT and .csv in the current folder); '
-                   'with --video, the annotated video (.mp4 or .avi; default '
-                   'NAME_keypoints.mp4)'
+                   'with --demo); with --image, the picture for one photo, and its keypoints '
+                   'in the .csv of the same name beside it, or a folder for several '
+                   '(default: PHOTO_keypoints.EXT and PHOTO_keypoints.csv in the current '
+                   'folder); with --video, the annotated video (.mp4 or .avi; default '
+                   'NAME_keypoints.mp4) and the .csv of the same name. Never a data file: '
+                   'training, test or IdLookupTable as .csv, .csv.gz or .zip'
                    .format(constants.SUBMIT_FILE, demo.DEMO_OUTPUT))
     p.add_argument('--lookup', help='IdLookupTable.csv to follow (default: the one in '
                    '--data-dir)')
@@ -33,8 +35,9 @@ def parse_args(argv=None):
                         '(needs requirements-extra.txt)')
     p.add_argument('--video', metavar='VIDEO_OR_CAMERA',
                    help='instead of test.csv: annotate a video file, or camera N (a number) '
-                        'until Ctrl-C; writes --output (default NAME_keypoints.mp4) and a CSV '
-                        'with one row per frame and face (needs requirements-extra.txt)')
+                        'until Ctrl-C; writes --output (default NAME_keypoints.mp4) and '
+                        'beside it a .csv of the same name, one row per frame and face (needs '
+                        'requirements-extra.txt)')
     p.add_argument('--no-smoothing', action='store_true',
                    help='--video: draw each frame as predicted, without smoothing the '
                         'keypoints over time')

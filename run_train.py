@@ -17,10 +17,13 @@ def parse_args(argv=None):
                                    "keep the best validation model (with --all-rows, the "
                                    "last).")
     p.add_argument('--data-dir', help='folder holding training.csv (or training.csv.gz / '
-                   'training.zip) (default: the current folder)')
-    p.add_argument('--model-dir', help='folder for the checkpoints, hparams.json, '
-                   'history.json, TensorBoard events and pictures (default: {}, or {} with '
-                   '--demo)'.format(constants.SAVE_PATH, demo.DEMO_MODEL_DIR))
+                   'training.zip; the first of them there is read, and named) (default: the '
+                   'current folder)')
+    p.add_argument('--model-dir', help='folder for the checkpoints (model-E.*, last-N.*, '
+                   'checkpoint, checkpoint_last), hparams.json, history.json, run_files.json '
+                   '(the record of what the run writes), TensorBoard events and pictures '
+                   '(default: {}, or {} with --demo)'.format(constants.SAVE_PATH,
+                                                             demo.DEMO_MODEL_DIR))
     p.add_argument('--demo', action='store_true',
                    help="no Kaggle data? write a synthetic face set in Kaggle's layout to {} "
                         'and train on it'.format(demo.DEMO_DIR))
@@ -62,8 +65,8 @@ def parse_args(argv=None):
                         'state; --epochs, --patience and --bf16 may be given again, and '
                         '--data-dir where the data has moved')
     p.add_argument('--overwrite', action='store_true',
-                   help="replace the run in --model-dir (only the run's own files are "
-                        'removed)')
+                   help="replace the run in --model-dir (only the files its record, "
+                        'run_files.json, shows a run wrote are removed)')
     p.add_argument('--quiet', action='store_true',
                    help='no progress bar and no per-epoch lines, only the summary')
     args = p.parse_args(argv)

@@ -63,6 +63,9 @@ class TrainConfig:
     # network) is saved after an epoch once this long has passed since the
     # last time, and when the run ends; --resume continues from it.
     state_every_seconds: float = 60
+    # What the run trains on ({file, rows, sha256} of the arrays read), set
+    # once the data is read (state.TrainingState.check_data); --resume checks it.
+    data_fingerprint: dict = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self):
         self.given = {k for k in SETTINGS if getattr(self, k) is not None}
@@ -148,6 +151,8 @@ class TrainConfig:
         saved = {k: getattr(self, k) for k in SETTINGS if k != 'options'}
         if self.options is not None:
             saved['improved'] = dataclasses.asdict(self.options)
+        if self.data_fingerprint:
+            saved['data'] = self.data_fingerprint
         return saved
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from .constants import DATA_DIR, TEST_FILE, TRAIN_FILE
 from .csvfiles import read_csv, stack_images
 from .errors import UserError
+from .fileio import data_forms
 from .units import scale_images, scale_keypoints
 
 
@@ -46,16 +47,27 @@ def test_data(data_dir=DATA_DIR, path=None):
     return scale_images(stack_images(df['Image'])), df['ImageId'].to_numpy(np.int64)
 
 
+def reading(path):
+    """The line that names the data file read, and the other forms of it lying
+    beside it, which are not read (data_forms' order decides)."""
+    folder, name = os.path.split(path)
+    base = name[:-len('.gz')] if name.endswith('.gz') else \
+        name[:-len('.zip')] + '.csv' if name.endswith('.zip') else name
+    others = [n for n in data_forms(base) if n != name and os.path.isfile(os.path.join(folder, n))]
+    return 'reading {}{}'.format(path, ' (not {}: {} comes first)'.format(
+        ' or '.join(others), name) if others else '')
+
+
 def find_data_file(data_dir, file_name):
-    """Path of file_name in data_dir, also accepting .csv.gz and Kaggle's .zip.
+    """Path of file_name in data_dir, also accepting .csv.gz and Kaggle's .zip,
+    the first of data_forms() there.
 
     Raises UserError naming every place it looked.
     """
     if os.path.isfile(data_dir):
         raise UserError('{} is a file, not a folder: give the folder that holds {}.'.format(
             data_dir, file_name))
-    stem = file_name[:-len('.csv')]
-    candidates = [file_name, file_name + '.gz', stem + '.zip']
+    candidates = data_forms(file_name)
     for name in candidates:
         path = os.path.join(data_dir, name)
         if os.path.isfile(path):

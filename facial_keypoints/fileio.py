@@ -1,10 +1,23 @@
-"""Writing files so that an interrupted run never leaves a broken one."""
+"""Writing files so that an interrupted run never leaves a broken one, nor
+replaces an input or a data file."""
 
 import json
 import os
 import secrets
 
+from .constants import LOOKUP_FILE, TEST_FILE, TRAIN_FILE
 from .errors import UserError, reason
+
+
+def data_forms(file_name):
+    """The names a data file may have, in the order they are read: training.csv,
+    training.csv.gz, training.zip (Kaggle's download)."""
+    return [file_name, file_name + '.gz', file_name[:-len('.csv')] + '.zip']
+
+
+# Kaggle's data files, in every form the project reads: no output may replace one.
+DATA_FILES = frozenset(n.lower() for f in (TRAIN_FILE, TEST_FILE, LOOKUP_FILE)
+                       for n in data_forms(f))
 
 
 def atomic_write_bytes(path, data):
@@ -55,12 +68,19 @@ def same_file(a, b):
         return False
 
 
-def refuse_overwriting_inputs(output, inputs, flag='--output'):
-    """UserError if output is one of the input files (it would be replaced)."""
+def refuse_overwriting_inputs(output, inputs, flag='--output', written=None):
+    """UserError if writing the file written (default: output itself, else a
+    file that output implies, such as its .csv) would replace one of the input
+    files or a data file of any name in DATA_FILES."""
+    written = written or output
     for item in inputs:
-        if item and same_file(output, item):
+        if item and same_file(written, item):
             raise UserError('{} {} is an input file; writing there would destroy it.'.format(
-                flag, output))
+                flag, output) if written == output else '{} {} would write {}, an input file; '
+                'choose another name.'.format(flag, output, written))
+    if os.path.basename(written).lower() in DATA_FILES and os.path.lexists(written):
+        raise UserError('{} {} would replace the data file {}; choose another name.'.format(
+            flag, output, written))
 
 
 def _remove_quietly(path):

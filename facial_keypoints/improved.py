@@ -21,8 +21,8 @@ from . import improved_model
 from .augment import augment_batch
 from .bf16 import session_config
 from .config import TrainConfig
-from .constants import IMAGE_SIZE, NUM_OUTPUTS, TRAIN_FILE
-from .data import find_data_file, input_data
+from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_OUTPUTS, TRAIN_FILE
+from .data import find_data_file, input_data, reading
 from .errors import UserError
 from .history import History
 from .improved_settings import FINAL_RATE_FRACTION, VALIDATION_FRACTION, VALIDATION_SEED
@@ -73,6 +73,18 @@ def validation_split(X, y, path):
     require_rows(len(train_rows), len(valid_rows), path, 'rows',
                  'the improved recipe\'s validation groups')
     return train_rows, valid_rows
+
+
+def refuse_unlabelled(y_train, path):
+    """A keypoint no training row labels would be NaN in the mean face the
+    network starts from, and so in every prediction: a UserError, since no
+    fill could be told apart from a prediction in submit.csv."""
+    unlabelled = np.isnan(y_train).all(axis=0)
+    if unlabelled.any():
+        raise UserError('{} labels {} in none of the {} rows the improved recipe trains on; '
+                        'it cannot learn a keypoint it never sees.'.format(
+                            path, KEYPOINT_COLUMNS[int(np.flatnonzero(unlabelled)[0])],
+                            len(y_train)))
 
 
 def split_rows(X, y, rows, all_rows):
@@ -130,9 +142,12 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
     refuse_for_training(cfg)                # checks --model-dir; writes nothing yet
     state = TrainingState(cfg, log)         # with --resume, checks what it continues
     path = find_data_file(cfg.data_dir, TRAIN_FILE)
+    log(reading(path))
 
     X, y = data or input_data(dropna=False, path=path)
+    state.check_data(path, X, y)            # with --resume, the same data as before
     X_train, y_train, X_valid, y_valid = split_rows(X, y, split(X, y, path), cfg.all_rows)
+    refuse_unlabelled(y_train, path)
     del X, y
 
     with held_for_training(cfg), CtrlC(cfg, handle_ctrl_c) as ctrl_c, \

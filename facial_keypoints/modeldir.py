@@ -11,6 +11,10 @@
   history.json             training and validation RMSE of every epoch.
   events.out.tfevents.*    TensorBoard's.
   learning_curve.png, validation_faces.png   with matplotlib.
+  run_files.json           the record that a run of this project wrote here,
+                           and the fixed names above it writes: --overwrite
+                           removes only those and the numbered ones, and no
+                           run starts where a file of such a name is not its own.
 
 Every checkpoint is written under a new name, and the one before is removed
 only once the new one is complete and named in the state file, so a run
@@ -34,11 +38,16 @@ HISTORY_FILE = 'history.json'
 LOCK_FILE = '.lock'
 SAVED_MODEL_FILE = 'saved_model.pb'     # marks an export (run_export.py), not a run
 PICTURES = ('learning_curve.png', 'validation_faces.png')
+RECORD_FILE = 'run_files.json'
+# The names a run writes that a user might also give a file of their own;
+# the numbered and TensorFlow's names are a run's wherever its record is.
+FIXED_NAMES = (BEST_STATE, LAST_STATE, HPARAMS_FILE, HISTORY_FILE) + PICTURES
 
 # Exactly the names a run writes (TensorFlow's _temp folders are what a run
 # killed while saving leaves behind).
 _RUN_FILE = re.compile(r'^(?:(?:model|last)-\d+(?:\.index|\.data-\d{5}-of-\d{5}|\.json|_temp)'
                        r'|checkpoint|checkpoint_last|hparams\.json|history\.json|\.lock'
+                       r'|run_files\.json'
                        r'|events\.out\.tfevents\..+|learning_curve\.png|validation_faces\.png)$')
 
 
@@ -69,13 +78,40 @@ def run_files(model_dir):
 
 def holds_a_run(model_dir):
     """True if model_dir holds anything a run wrote but the lock file."""
-    return any(n != LOCK_FILE for n in run_files(model_dir))
+    return any(n != LOCK_FILE for n in _own_files(model_dir))
+
+
+def foreign_files(model_dir):
+    """Names in model_dir that a run would write but that no run of this
+    project wrote there (the user's own): all of them where the folder holds
+    no record, else those of FIXED_NAMES the record does not list."""
+    names = [n for n in run_files(model_dir) if n != LOCK_FILE]
+    record = read_json(os.path.join(model_dir, RECORD_FILE), list, None) \
+        if RECORD_FILE in names else None
+    if record is None:
+        return [] if _older_run(model_dir) else names
+    return [n for n in names if n in FIXED_NAMES and n not in record]
+
+
+def _older_run(model_dir):
+    """Whether model_dir holds a run saved before runs kept a record (its
+    hparams.json has the run's seed and recipe)."""
+    try:
+        saved = read_hparams(model_dir)
+    except UserError:
+        return False
+    return 'seed' in saved and 'recipe' in saved
+
+
+def _own_files(model_dir):
+    foreign = set(foreign_files(model_dir))
+    return [n for n in run_files(model_dir) if n not in foreign]
 
 
 def remove_run(model_dir):
     """Delete what a previous run wrote (for --overwrite); the user's own
-    files stay, whatever their names."""
-    for name in run_files(model_dir):
+    files stay, whatever their names (see foreign_files)."""
+    for name in _own_files(model_dir):
         if name == LOCK_FILE:
             continue
         path = os.path.join(model_dir, name)
@@ -166,12 +202,19 @@ def held_for_training(cfg):
         if not cfg.resume:
             _refuse_to_replace(model_dir, cfg.overwrite)    # again, now that no other run can start
             remove_run(model_dir)
+        atomic_write_json(os.path.join(model_dir, RECORD_FILE), list(FIXED_NAMES))
         write_hparams(model_dir, dict(read_hparams(model_dir) if cfg.resume else {},
                                       **cfg.hparams(), tensorflow=tf.__version__))
         yield
 
 
 def _refuse_to_replace(model_dir, overwrite):
+    foreign = foreign_files(model_dir)
+    if foreign:
+        names = ', '.join(foreign[:3]) + (' ...' if len(foreign) > 3 else '')
+        raise UserError('{} holds {}, which no training run wrote there; move {} or choose '
+                        'another --model-dir.'.format(
+                            model_dir, names, 'it' if len(foreign) == 1 else 'them'))
     if holds_a_run(model_dir) and not overwrite:
         raise UserError('{} already holds a training run; pass --resume to continue it or '
                         '--overwrite to replace it.'.format(model_dir))

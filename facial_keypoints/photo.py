@@ -14,7 +14,7 @@ from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
 from .units import scale_images
 from .detect import Detector, cv2_or_error, face_frame
 from .errors import UserError, reason
-from .fileio import atomic_write_bytes, atomic_write_text, same_file
+from .fileio import atomic_write_bytes, atomic_write_text, refuse_overwriting_inputs, same_file
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 OUTPUT_TAG = '_keypoints'       # photo.jpg -> photo_keypoints.jpg and photo_keypoints.csv
@@ -178,6 +178,8 @@ def output_paths(photos, output):
         taken |= {key(picture), key(base + '.csv')}
         out.append((picture, base + '.csv'))
     for picture, table in out:
+        for written in (picture, table):     # the photos are checked just below
+            refuse_overwriting_inputs(output or picture, [], written=written)
         for photo in photos:
             if same_file(picture, photo) or same_file(table, photo):
                 raise UserError('writing {} would replace the photo {}; choose another '

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from . import bf16, modeldir
 from .constants import BATCH_SIZE, DATA_DIR, IMAGE_SIZE, SAVE_PATH, SUBMIT_FILE
-from .data import test_data
+from .data import reading, test_data
 from .errors import UserError
 from .model import model, placeholders
 from .submission import input_files, read_lookup_table, save_submission
@@ -31,6 +31,7 @@ def write_submission(data_dir=DATA_DIR, model_dir=SAVE_PATH, output=SUBMIT_FILE,
     """Predict test.csv with the post's network in model_dir and write output
     (submit.csv). Every input is checked before output is touched. Returns output."""
     test_file, lookup_file = input_files(data_dir, lookup_file, output, model_dir)
+    log(reading(test_file))
     X, image_ids = test_data(path=test_file)    # the post's input_data(test=True), with ImageIds
     read_lookup_table(lookup_file, image_ids)   # checked before the slower model work
     path = trained_checkpoint(model_dir)

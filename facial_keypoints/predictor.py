@@ -4,7 +4,7 @@ in the post, whose prediction is predict.py's write_submission(); the
 write_submission() here does the same with any model.
 
     with Predictor('model') as p:
-        keypoints = p.predict(X)        # X: [N, 96, 96, 1] in [0, 1] -> pixels [N, 30]
+        keypoints = p.predict(X)    # X: [N, 96, 96, 1], uint8 or in [0, 1] -> pixels [N, 30]
 """
 
 import numpy as np
@@ -13,11 +13,13 @@ import tensorflow as tf
 from . import bf16, improved_model, modeldir
 from .constants import (BATCH_SIZE, DATA_DIR, IMAGE_SIZE, NUM_OUTPUTS, PIXEL_MAX, SAVE_PATH,
                         SUBMIT_FILE)
-from .data import test_data
+from .data import reading, test_data
+from .errors import UserError
 from .export import (SIGNATURE, clip_to_image, constant_weights, keypoints_graph, load_export,
                      recipe_of)
 from .predict import restore, trained_checkpoint
 from .submission import input_files, read_lookup_table, save_submission
+from .units import scale_images
 
 tf1 = tf.compat.v1
 
@@ -59,19 +61,29 @@ class Predictor:
             self.clipped = clip_to_image(self.keypoints)
 
     def predict(self, X, batch_size=BATCH_SIZE, clip=True):
-        """X float32 [N, 96, 96, 1] in [0, 1] -> keypoints in pixels [N, 30],
-        as the recipe predicts. clip: keep them inside the image (an export
-        always clips)."""
+        """Keypoints in pixels, float32 [N, 30], as the recipe predicts them.
+
+        X: N gray 96x96 faces, [N, 96, 96, 1] or [N, 96, 96]: uint8 pixels
+        0..255, or floats in [0, 1] (pixels / 255). Both are taken at the
+        256 levels of a pixel (floats rounded to the nearest), as an export
+        takes them, so a model folder and its export give the same numbers.
+        clip: keep them inside the image (an export always clips). Anything
+        else (other dtypes or shapes, values out of range, NaN, a batch_size
+        that is not a whole number of at least 1) is a UserError.
+        """
+        images = pixel_levels(X)
+        if type(batch_size) is not int or batch_size < 1:
+            raise UserError('batch_size is {!r}; it must be a whole number of at least '
+                            '1.'.format(batch_size))
         out = []
-        for j in range(0, len(X), batch_size):
-            batch = X[j:j + batch_size]
+        for j in range(0, len(images), batch_size):
+            batch = images[j:j + batch_size]
             if self.sess is None:
-                images = np.round(np.asarray(batch) * PIXEL_MAX).astype(np.uint8)
                 out.append(self._export.signatures[SIGNATURE](
-                    images=tf.constant(images))['keypoints'].numpy())
+                    images=tf.constant(batch))['keypoints'].numpy())
             else:
                 out.append(self.sess.run(self.clipped if clip else self.keypoints,
-                                         {self.x: batch}))
+                                         {self.x: scale_images(batch)}))
         return np.concatenate(out) if out else np.zeros((0, NUM_OUTPUTS), np.float32)
 
     def close(self):
@@ -85,11 +97,36 @@ class Predictor:
         self.close()
 
 
+def pixel_levels(X):
+    """Faces as Predictor.predict() takes them -> uint8 pixels [N, 96, 96, 1];
+    a UserError, in one sentence, for anything else."""
+    if not isinstance(X, np.ndarray):
+        X = np.asarray(X)
+    shape = X.shape
+    if not (X.ndim in (3, 4) and shape[1:3] == (IMAGE_SIZE, IMAGE_SIZE)
+            and (X.ndim == 3 or shape[3] == 1)):
+        raise UserError('X has shape {}; predict() takes N faces shaped [N, 96, 96, 1] or '
+                        '[N, 96, 96].'.format(shape))
+    if X.dtype == np.uint8:
+        return X.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
+    if not np.issubdtype(X.dtype, np.floating):
+        raise UserError('X is {}; predict() takes uint8 pixels 0..255 or floats in [0, 1] '
+                        '(pixels / 255).'.format(X.dtype))
+    if X.size and not np.isfinite(X).all():
+        raise UserError('X holds NaN or infinite values; predict() takes pixels / 255 in '
+                        '[0, 1].')
+    if X.size and (X.min() < 0 or X.max() > 1):
+        raise UserError('X holds values from {:g} to {:g}; floats must be pixels / 255 in '
+                        '[0, 1] (or give uint8 pixels 0..255).'.format(X.min(), X.max()))
+    return np.round(X * PIXEL_MAX).astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
+
+
 def write_submission(data_dir=DATA_DIR, model_dir=SAVE_PATH, output=SUBMIT_FILE,
                      lookup_file=None, batch_size=BATCH_SIZE, use_bf16=False, log=print):
     """predict.write_submission() for any model Predictor loads: the improved
     recipe's, or an export. Returns output."""
     test_file, lookup_file = input_files(data_dir, lookup_file, output, model_dir)
+    log(reading(test_file))
     X, image_ids = test_data(path=test_file)
     read_lookup_table(lookup_file, image_ids)   # checked before the slower model work
     with Predictor(model_dir, use_bf16) as predictor:

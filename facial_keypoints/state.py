@@ -6,6 +6,7 @@ The state is modeldir's last-N checkpoint (weights and Adam's slots) and
 last-N.json (epochs done, the best validation RMSE so far and its epoch).
 """
 
+import hashlib
 import os
 import time
 
@@ -24,7 +25,7 @@ class TrainingState:
 
     def __init__(self, cfg, log=print):
         self.cfg, self.log = cfg, log
-        self.last_saved = time.time()
+        self.last_saved, self.scored = time.time(), None
         if not cfg.resume:
             return
         # Damage shows now, before any work or any file is written.
@@ -40,6 +41,26 @@ class TrainingState:
                 saved['best'].get('epochs_run') == state['epochs_done']
             if finished and self.nothing_left(state):
                 raise UserError('--resume: {}.'.format(self.nothing_left(state)))
+
+    def check_data(self, path, X, y):
+        """Record what the run trains on, X and y as read from path, in
+        cfg.data_fingerprint (hparams.json's "data"); a resumed run must
+        train on the same content (wherever it now lies), else a UserError
+        that says what changed."""
+        digest = hashlib.sha256()
+        for array in (X, y):
+            digest.update(np.ascontiguousarray(array))
+        now = {'file': os.path.basename(path), 'rows': len(X), 'sha256': digest.hexdigest()}
+        saved = modeldir.read_hparams(self.cfg.model_dir).get('data') if self.cfg.resume else None
+        if isinstance(saved, dict) and saved.get('sha256') != now['sha256']:
+            raise UserError('--resume: {} is not the data {} was trained on ({}); give the '
+                            '--data-dir it was trained on, or start a new run.'.format(
+                                path, self.cfg.model_dir,
+                                'it trained on {} rows of {}, this has {}'.format(
+                                    saved.get('rows'), saved.get('file'), now['rows'])
+                                if saved.get('rows') != now['rows'] else
+                                'as many rows, but other faces or keypoints'))
+        self.cfg.data_fingerprint = now
 
     def nothing_left(self, state):
         """Why these settings leave the run at this state nothing to train (a
@@ -67,8 +88,7 @@ class TrainingState:
         path = modeldir.last_checkpoint(self.cfg.model_dir) if self.cfg.resume else None
         if path is None:
             if self.cfg.resume:
-                self.log('resuming {}: no training state saved yet, so from the start'.format(
-                    self.cfg.model_dir))
+                return self.restart()
             return 1000000.0, 0, 0
         state = modeldir.read_state(path)
         modeldir.restore(modeldir.saver(), sess, path)
@@ -84,9 +104,31 @@ class TrainingState:
             first = max(first, self.cfg.epochs)
         return state['best_validation_loss'], state['best_epoch'], first
 
+    def restart(self):
+        """resume() where no state was saved yet: the run starts again, but the
+        model an interrupted run kept is replaced only by a better one, so its
+        validation RMSE (model-E.json) is the one to beat."""
+        best = modeldir.best_checkpoint(self.cfg.model_dir)
+        score = modeldir.read_json(best + '.json', dict, {}) if best else {}
+        loss = score.get('validation_loss')
+        if self.cfg.all_rows or type(loss) is not float:
+            self.log('resuming {}: no training state saved yet, so from the start'.format(
+                self.cfg.model_dir))
+            return 1000000.0, 0, 0
+        self.log('resuming {}: no training state saved yet, so from the start; {} ({:.4f} px) '
+                 'stays unless an epoch does better'.format(
+                     self.cfg.model_dir, best, unscale_keypoints(loss)))
+        return loss, int(best.rsplit('-', 1)[1]), 0
+
     def save(self, sess, epoch, best_validation_loss, best_epoch, final=False):
         """The state after epoch (everything --resume needs), once
-        cfg.state_every_seconds have passed since the last time, or when final."""
+        cfg.state_every_seconds have passed since the last time, or when final.
+        The best model's validation RMSE is written beside it (model-E.json)
+        at every epoch, for restart()."""
+        kept = os.path.join(self.cfg.model_dir, '{}-{}'.format(modeldir.BEST_PREFIX, best_epoch))
+        if os.path.exists(kept + '.index') and self.scored != (kept, best_validation_loss):
+            atomic_write_json(kept + '.json', {'validation_loss': float(best_validation_loss)})
+            self.scored = (kept, best_validation_loss)
         if not final and time.time() - self.last_saved < self.cfg.state_every_seconds:
             return
         path = os.path.join(self.cfg.model_dir, '{}-{}'.format(modeldir.LAST_PREFIX, epoch + 1))

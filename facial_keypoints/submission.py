@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import modeldir
-from .constants import LOOKUP_FILE, TEST_FILE, keypoint_index
+from .constants import KEYPOINT_COLUMNS, LOOKUP_FILE, TEST_FILE, keypoint_index
 from .csvfiles import no_duplicates, read_table, whole_numbers
 from .data import find_data_file
 from .errors import UserError
@@ -82,6 +82,11 @@ def submission_text(y_pred, image_ids, lookup_file):
     """
     row_ids, image_rows, features = read_lookup_table(lookup_file, image_ids)
     locations = y_pred[image_rows, features]
+    if not np.isfinite(locations).all():    # Kaggle scores no NaN; a submission never holds one
+        i = int(np.flatnonzero(~np.isfinite(locations))[0])
+        raise UserError('the model predicts {} for {} of ImageId {}; nothing was written (train '
+                        'it again).'.format(locations[i], KEYPOINT_COLUMNS[features[i]],
+                                            image_ids[image_rows[i]]))
     out = io.StringIO()
     out.write('RowId,Location\n')
     for row_id, loc in zip(row_ids, locations):

@@ -20,7 +20,7 @@ import tensorflow as tf
 from .bf16 import session_config
 from .config import TrainConfig
 from .constants import TRAIN_FILE
-from .data import find_data_file, input_data
+from .data import find_data_file, input_data, reading
 from .history import History
 from .interrupt import CtrlC
 from .model import model, placeholders
@@ -50,8 +50,10 @@ def train(cfg=None, log=print, handle_ctrl_c=False, evaluate=evaluate):
     refuse_for_training(cfg)                # checks --model-dir; writes nothing yet
     state = TrainingState(cfg, log)         # with --resume, checks what it continues
     path = find_data_file(cfg.data_dir, TRAIN_FILE)
+    log(reading(path))
 
     X, y = input_data(path=path)
+    state.check_data(path, X, y)            # with --resume, the same data as before
     X_valid, y_valid = X[:cfg.validation_size], y[:cfg.validation_size]
     X_train, y_train = X[cfg.validation_size:], y[cfg.validation_size:]
     require_rows(len(X_train), len(X_valid), path,

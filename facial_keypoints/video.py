@@ -144,7 +144,7 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
         raise UserError('--output {}: write the video as {}.'.format(output, ' or '.join(CODECS)))
     table = os.path.splitext(output)[0] + '.csv'
     refuse_overwriting_inputs(output, [] if camera else [source])
-    refuse_overwriting_inputs(table, [] if camera else [source])
+    refuse_overwriting_inputs(output, [] if camera else [source], written=table)
     modeldir.refuse_run_file(output, model_dir)
     modeldir.refuse_run_file(table, model_dir)
     folder = os.path.dirname(os.path.abspath(output))
@@ -198,11 +198,16 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
         raise UserError('{} has no frames OpenCV can read.'.format(source))
     writer.release()
     try:
+        # OpenCV says nothing when its writes fail (a full disk): a file cut
+        # short is refused, and the CSV goes first, so both or neither arrive.
+        if not complete_container(tmp, ext):
+            raise UserError('cannot write {}: {}.'.format(output, _why_incomplete(folder)))
+        atomic_write_text(table, faces_table(rows))
         os.replace(tmp, output)
     except OSError as e:
-        _discard(None, tmp)
         raise UserError('cannot write {}: {}.'.format(output, reason(e)))
-    atomic_write_text(table, faces_table(rows))
+    finally:
+        _discard(None, tmp)
     seconds = time.time() - start
     log('{}: {} frames ({:.1f} frames/s), {} face track{} -> {}, {}'.format(
         source if not camera else 'camera ' + str(source), frames, frames / max(seconds, 1e-9),
@@ -216,6 +221,39 @@ def faces_table(rows):
     lines += [','.join([str(r[0]), str(r[1])] + ['{:.2f}'.format(v) for v in r[2:]])
               for r in rows]
     return '\n'.join(lines) + '\n'
+
+
+def complete_container(path, ext):
+    """Whether the video file at path is whole: its top-level boxes (.mp4)
+    or RIFF chunks (.avi) add up to the file's size, and an .mp4 has its
+    index (moov), which is written last."""
+    size, pos, seen = os.path.getsize(path), 0, set()
+    with open(path, 'rb') as f:
+        while pos + 8 <= size:
+            f.seek(pos)
+            head = f.read(16)
+            if ext == '.avi':
+                length, kind = int.from_bytes(head[4:8], 'little') + 8, head[:4]
+                length += length % 2
+            else:
+                length, kind = int.from_bytes(head[:4], 'big'), head[4:8]
+                if length == 1:
+                    length = int.from_bytes(head[8:16], 'big')
+                elif length == 0:
+                    length = size - pos
+            if length < 8:
+                return False
+            seen.add(kind)
+            pos += length
+    return pos == size and size > 0 and (b'moov' in seen if ext == '.mp4' else b'RIFF' in seen)
+
+
+def _why_incomplete(folder):
+    try:
+        full = os.statvfs(folder).f_bavail == 0
+    except (OSError, AttributeError):    # AttributeError: Windows has no statvfs
+        full = False
+    return 'No space left on device' if full else 'the video OpenCV wrote is incomplete'
 
 
 def _discard(writer, tmp):

@@ -236,7 +236,9 @@ CASES = [
      r'{m} already holds a training run; pass --resume to continue it or --overwrite'),
     ('state files missing', T, lambda d, m, t: [os.remove(m / n) for n in os.listdir(m)
                                                 if not n.startswith('model-')],
-     ['--data-dir', '{d}', '--model-dir', '{m}'], 2, r'{m} already holds a training run'),
+     ['--data-dir', '{d}', '--model-dir', '{m}'], 2,
+     r'{m} holds model-\d\.data-00000-of-00001, model-\d\.index(, model-\d\.json)?, which no '
+     r'training run wrote there; move them'),
     ('resume an empty folder', T, lambda d, m, t: (t / 'empty').mkdir(),
      ['--data-dir', '{d}', '--model-dir', '{t}/empty', '--resume'], 2,
      r'--resume: {t}/empty holds no run to resume'),

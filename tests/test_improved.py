@@ -321,7 +321,8 @@ def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(t
         tiny_config(data_dir, tmp_path / 'model', recipe='improved', epochs=3, all_rows=True,
                     quiet=False, options=options), log=lines.append,
         score=lambda *a: next(scores))
-    assert 'train dataset size:80 (all rows' in lines[0]
+    assert lines[0] == 'reading {}'.format(os.path.join(data_dir, 'training.csv'))
+    assert 'train dataset size:80 (all rows' in lines[1]
     assert result['best_epoch'] == 2 and result['best_checkpoint'].endswith('model-2')
     assert any(s.startswith('epoch 2 done! held-out (trained on) loss:2.8800 px') for s in lines)
     assert modeldir.read_hparams(str(tmp_path / 'model'))['all_rows'] is True
