@@ -14,7 +14,7 @@ from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
 from .units import scale_images
 from .detect import Detector, cv2_or_error, face_frame
 from .errors import UserError, reason
-from .fileio import atomic_write_bytes, atomic_write_text, same_file
+from .fileio import atomic_write_bytes, atomic_write_text, not_a_file, same_file
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 OUTPUT_TAG = '_keypoints'       # photo.jpg -> photo_keypoints.jpg and photo_keypoints.csv
@@ -23,8 +23,8 @@ OUTPUT_TAG = '_keypoints'       # photo.jpg -> photo_keypoints.jpg and photo_key
 def read_photo(path):
     """BGR uint8 [H, W, 3]; a UserError if it is missing or not an image."""
     cv2 = cv2_or_error()
-    if not os.path.isfile(path):
-        raise UserError('{} does not exist.'.format(path))
+    if not_a_file(path):
+        raise UserError('{} {}.'.format(path, not_a_file(path)))
     try:
         data = np.fromfile(path, np.uint8)
         img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
@@ -134,6 +134,8 @@ def photo_paths(inputs):
                 raise UserError('folder {} holds no photos ({}).'.format(
                     item, ', '.join(IMAGE_SUFFIXES)))
             paths += found
+        elif not_a_file(item):
+            raise UserError('{} {}.'.format(item, not_a_file(item)))
         else:
             paths.append(item)
     return paths
@@ -166,6 +168,10 @@ def output_paths(photos, output):
                 name, n = '{}_{}{}'.format(stem, n, OUTPUT_TAG), n + 1
             base = os.path.join(output or '.', name)
             picture = base + ext
+            if not cv2.haveImageWriter(picture):
+                raise UserError('cannot write {}: OpenCV writes no {} pictures; give '
+                                '--output NAME.jpg or NAME.png for {}.'.format(
+                                    picture, ext or 'extensionless', photo))
         else:
             base, own_ext = os.path.splitext(output)
             picture = output if own_ext else output + ext

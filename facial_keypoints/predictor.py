@@ -14,6 +14,7 @@ from . import bf16, improved_model, modeldir
 from .constants import (BATCH_SIZE, DATA_DIR, IMAGE_SIZE, NUM_OUTPUTS, PIXEL_MAX, SAVE_PATH,
                         SUBMIT_FILE)
 from .data import test_data
+from .errors import UserError
 from .export import (SIGNATURE, clip_to_image, constant_weights, keypoints_graph, load_export,
                      recipe_of)
 from .predict import restore, trained_checkpoint
@@ -36,6 +37,20 @@ class Predictor:
             self.recipe, self.checkpoint = 'export', model_dir
             return
         path = trained_checkpoint(model_dir)
+        try:
+            self._load(path, use_bf16)
+        except UserError:
+            # A run saving into model_dir removes the checkpoint before once the
+            # next is complete; read while that happened, path is gone, and the
+            # newest complete one is read instead, once.
+            self.close()
+            newer = modeldir.best_checkpoint(model_dir)
+            if newer in (None, path):
+                raise
+            self._load(newer, use_bf16)
+
+    def _load(self, path, use_bf16):
+        self.sess = None
         saved = modeldir.variables(path)
         self.recipe, self.checkpoint = recipe_of(saved), path
         architecture = improved_model.architecture(saved) if self.recipe == 'improved' else None

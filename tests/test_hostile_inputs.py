@@ -477,11 +477,11 @@ def test_ctrl_c_while_tensorflow_loads(tmp_path):
     import subprocess
     import sys
     import time
-    from conftest import ROOT, make_tiny_data
+    from conftest import ROOT, make_tiny_data, with_ctrl_c
     data_dir = make_tiny_data(tmp_path / 'data')
     p = subprocess.Popen([sys.executable, os.path.join(ROOT, 'run_train.py'), '--data-dir',
                           data_dir, '--model-dir', str(tmp_path / 'm')],
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True, preexec_fn=with_ctrl_c)
     time.sleep(1.0)                      # TensorFlow takes seconds to import
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=120)
