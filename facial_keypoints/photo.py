@@ -168,10 +168,6 @@ def output_paths(photos, output):
                 name, n = '{}_{}{}'.format(stem, n, OUTPUT_TAG), n + 1
             base = os.path.join(output or '.', name)
             picture = base + ext
-            if not cv2.haveImageWriter(picture):
-                raise UserError('cannot write {}: OpenCV writes no {} pictures; give '
-                                '--output NAME.jpg or NAME.png for {}.'.format(
-                                    picture, ext or 'extensionless', photo))
         else:
             base, own_ext = os.path.splitext(output)
             picture = output if own_ext else output + ext
@@ -199,6 +195,11 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
     detector = Detector(detector) if isinstance(detector, str) else detector
     paths = photo_paths(inputs)
     targets, folder = output_paths(paths, output)
+    for path, (picture, _) in zip(paths, targets):
+        if not cv2.haveImageWriter(picture):       # found now, not after predicting
+            raise UserError('cannot write {}: OpenCV writes no {} pictures; give --output '
+                            'NAME.jpg or NAME.png for {}.'.format(
+                                picture, os.path.splitext(picture)[1] or 'extensionless', path))
     for picture, table in targets:
         modeldir.refuse_run_file(picture, model_dir)
         modeldir.refuse_run_file(table, model_dir)

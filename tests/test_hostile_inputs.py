@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import struct
 import zipfile
 import zlib
@@ -400,12 +401,14 @@ CASES = [
 
 
 def digest(folder):
-    """{path: sha1} of every file under folder."""
+    """{path: sha1} of every plain file under folder (a FIFO is never opened)."""
     out = {}
     for root, _, names in os.walk(folder):
         for n in names:
             path = os.path.join(root, n)
-            out[path] = hashlib.sha1(open(path, 'rb').read()).hexdigest()
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                with open(path, 'rb') as f:
+                    out[path] = hashlib.sha1(f.read()).hexdigest()
     return out
 
 

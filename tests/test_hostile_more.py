@@ -9,11 +9,9 @@ the file (or flag) and the problem, no traceback, and no file that existed
 before has changed.
 """
 
-import hashlib
 import os
 import re
 import shutil
-import stat
 import subprocess
 import sys
 
@@ -21,7 +19,8 @@ import pytest
 
 from conftest import ROOT
 from facial_keypoints import modeldir
-from test_hostile_inputs import HEADER, PRED, TRAIN, hparams, photo, row, video_file
+from test_hostile_inputs import (HEADER, PRED, TRAIN, digest, hparams, photo, row,
+                                 video_file)
 
 T, P = 'run_train.py', 'run_predict.py'
 
@@ -51,12 +50,6 @@ def unmount_under(folder):
     for point in reversed(points):
         if point.startswith(str(folder) + os.sep):
             subprocess.run(['umount', point], check=False)
-
-
-def fifo(path):
-    if path.exists():
-        path.unlink()
-    os.mkfifo(path)
 
 
 def replace_by(kind):
@@ -129,16 +122,15 @@ CASES = [
      r'{d}/test.csv ' + NOT_A_FILE['fifo']),
     ('test.csv a folder', P, lambda d, m, t: replace_by('folder')(d / 'test.csv'), PRED, None, 2,
      r'{d}/test.csv ' + NOT_A_FILE['folder']),
-    ('lookup a FIFO', P, lambda d, m, t: fifo(t / 'lookup.csv'), PRED + ['--lookup',
-                                                                        '{t}/lookup.csv'],
-     None, 2, r'lookup table {t}/lookup.csv ' + NOT_A_FILE['fifo']),
+    ('lookup a FIFO', P, lambda d, m, t: replace_by('fifo')(t / 'lookup.csv'),
+     PRED + ['--lookup', '{t}/lookup.csv'], None, 2, r'lookup table {t}/lookup.csv ' + NOT_A_FILE['fifo']),
     ('lookup dangling', P, lambda d, m, t: replace_by('dangling')(d / 'IdLookupTable.csv'), PRED,
      None, 2, r'lookup table {d}/IdLookupTable.csv ' + NOT_A_FILE['dangling']),
-    ('photo a FIFO', P, lambda d, m, t: fifo(t / 'p.jpg'),
+    ('photo a FIFO', P, lambda d, m, t: replace_by('fifo')(t / 'p.jpg'),
      ['--model-dir', '{m}', '--image', '{t}/p.jpg'], None, 2, r'{t}/p.jpg ' + NOT_A_FILE['fifo']),
     ('photo a loop', P, lambda d, m, t: replace_by('loop')(t / 'p.jpg'),
      ['--model-dir', '{m}', '--image', '{t}/p.jpg'], None, 2, r'{t}/p.jpg ' + NOT_A_FILE['loop']),
-    ('video a FIFO', P, lambda d, m, t: fifo(t / 'v.mp4'),
+    ('video a FIFO', P, lambda d, m, t: replace_by('fifo')(t / 'v.mp4'),
      ['--model-dir', '{m}', '--video', '{t}/v.mp4'], None, 2, r'{t}/v.mp4 ' + NOT_A_FILE['fifo']),
     ('video a folder', P, lambda d, m, t: (t / 'v.mp4').mkdir(),
      ['--model-dir', '{m}', '--video', '{t}/v.mp4'], None, 2,
@@ -177,18 +169,6 @@ CASES = [
      ['--model-dir', '{m}', '--video', '{t}/v.mp4', '--output', '{t}/o.mp4'], None, 2,
      r'cannot open {t}/v.mp4: not a video OpenCV can read'),
 ]
-
-
-def digest(folder):
-    """{path: sha1} of every plain file under folder (a FIFO is never opened)."""
-    out = {}
-    for root, _, names in os.walk(folder):
-        for n in names:
-            path = os.path.join(root, n)
-            if stat.S_ISREG(os.lstat(path).st_mode):
-                with open(path, 'rb') as f:
-                    out[path] = hashlib.sha1(f.read()).hexdigest()
-    return out
 
 
 @pytest.mark.parametrize('case', CASES, ids=[c[0] for c in CASES])
