@@ -38,8 +38,13 @@ def filtered_stderr():
     """Capture stderr at the file-descriptor level (where C++ writes), then pass
     on every captured line but the known ones above: warnings and errors show."""
     sys.stderr.flush()
+    try:
+        captured = tempfile.TemporaryFile()
+    except OSError:                 # no room for it (a full disk): the lines pass as they are
+        yield
+        return
     saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
+    with captured:
         os.dup2(captured.fileno(), 2)
         try:
             yield
@@ -85,13 +90,22 @@ def train_main(args):
     """Train as args say, Ctrl-C stopping the run between two batches; prints
     the result and returns 0."""
     from .data import find_data_file
+    from .modeldir import holds_a_run
+    again = 'start the demo afresh with "python run_train.py --demo --overwrite"'
+    if args.demo and args.resume and not holds_a_run(args.model_dir or demo.DEMO_MODEL_DIR):
+        raise UserError('--demo --resume: {} holds no demo run to resume; start one with '
+                        '"python run_train.py --demo".'.format(
+                            args.model_dir or demo.DEMO_MODEL_DIR))
     cfg = train_config(args)
     if args.demo and not args.resume:
         demo.make_demo_data(cfg.data_dir)
     try:
         find_data_file(cfg.data_dir, constants.TRAIN_FILE)
     except UserError as e:
-        raise UserError('found no training data: {} To train: {}.'.format(e, KAGGLE_HELP))
+        if not getattr(e, 'missing', False):
+            raise
+        raise UserError('found no training data: {} To train: {}.'.format(
+            e, again if args.demo else KAGGLE_HELP))
     import_tensorflow_quietly()
     if cfg.recipe == 'improved':
         from .improved import train_improved as train
@@ -112,6 +126,10 @@ def predict_main(args):
     model_dir = args.model_dir or (demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
     if args.video:
         from .video import annotate_video
+        # FFmpeg's and OpenCV's own lines on a file they cannot open (an empty
+        # or truncated .mp4) would come before the sentence that says so.
+        os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')      # AV_LOG_QUIET
+        os.environ.setdefault('OPENCV_LOG_LEVEL', 'OFF')
         import_tensorflow_quietly()
         annotate_video(args.video, model_dir, args.output, detector=args.detector,
                        use_bf16=args.bf16, smooth=not args.no_smoothing)

@@ -89,8 +89,9 @@ def read_table(path, required):
     except pd.errors.ParserError as e:
         m = re.search(r'Expected (\d+) fields in line (\d+), saw (\d+)', str(e))
         if m:
-            raise UserError('{} line {} has {} fields, expected {}.'.format(
-                path, m.group(2), m.group(3), m.group(1)))
+            header = _read_bytes(path).split(b'\n', 1)[0].decode('utf-8', 'replace')
+            raise UserError('{} line {} has {} fields, expected {}{}.'.format(
+                path, m.group(2), m.group(3), m.group(1), _separator_hint(header)))
         raise UserError('{} is not a well-formed CSV file: {}.'.format(path, reason(e)))
     df.columns = [str(c).strip() for c in df.columns]
     _check_columns(df, path, required)
@@ -141,6 +142,9 @@ def _check_columns(df, path, required):
     if len(missing) == len(required):
         # A number where a name should be: the header line is missing; only names: another file.
         numeric = any(re.fullmatch(r'\s*[-+]?\d[\d.]*\s*', str(n)) for n in names)
+        if _separator_hint(','.join(names)):
+            raise UserError('{} names none of the expected columns{}.'.format(
+                path, _separator_hint(','.join(names))))
         raise UserError('{} {}: its first line should name the columns ({}).'.format(
             path, 'has no header line' if numeric else 'names none of the expected columns',
             ','.join(required[:3] + ['...'] * (len(required) > 3))))
@@ -151,6 +155,15 @@ def _check_columns(df, path, required):
     if extra:
         raise UserError('{} has unexpected column{} {}.'.format(
             path, 's' if len(extra) > 1 else '', ', '.join(extra)))
+
+
+def _separator_hint(header):
+    """For a header line whose columns another separator divides (Excel's
+    CSV in many locales uses semicolons), a hint to end a message; else ''."""
+    for sep, name in ((';', 'semicolons'), ('\t', 'tabs')):
+        if sep in header and ',' not in header:
+            return '; its columns are separated by {}: save it with commas'.format(name)
+    return ''
 
 
 def _first_bad(mask, df, column, path, lines, problem):

@@ -13,7 +13,7 @@ import numpy as np
 from .constants import DATA_DIR, TEST_FILE, TRAIN_FILE
 from .csvfiles import read_csv, stack_images
 from .errors import UserError
-from .fileio import data_forms
+from .fileio import data_forms, not_a_file
 from .units import scale_images, scale_keypoints
 
 
@@ -62,7 +62,8 @@ def find_data_file(data_dir, file_name):
     """Path of file_name in data_dir, also accepting .csv.gz and Kaggle's .zip,
     the first of data_forms() there.
 
-    Raises UserError naming every place it looked.
+    Raises UserError naming every place it looked (its .missing is True),
+    or naming what is there instead of a file.
     """
     if os.path.isfile(data_dir):
         raise UserError('{} is a file, not a folder: give the folder that holds {}.'.format(
@@ -72,7 +73,12 @@ def find_data_file(data_dir, file_name):
         path = os.path.join(data_dir, name)
         if os.path.isfile(path):
             return path
-    if not os.path.isdir(data_dir):
-        raise UserError('data folder {} does not exist.'.format(data_dir))
-    raise UserError('no {} in {} (also looked for {}).'.format(
-        file_name, data_dir, ' and '.join(candidates[1:])))
+    for name in candidates:
+        path = os.path.join(data_dir, name)
+        if os.path.lexists(path):
+            raise UserError('{} {}.'.format(path, not_a_file(path)))
+    error = UserError('data folder {} does not exist.'.format(data_dir)
+                      if not os.path.isdir(data_dir) else 'no {} in {} (also looked for {}).'
+                      .format(file_name, data_dir, ' and '.join(candidates[1:])))
+    error.missing = True
+    raise error

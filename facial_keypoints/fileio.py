@@ -1,9 +1,11 @@
 """Writing files so that an interrupted run never leaves a broken one, nor
 replaces an input or a data file."""
 
+import errno
 import json
 import os
 import secrets
+import stat
 
 from .constants import LOOKUP_FILE, TEST_FILE, TRAIN_FILE
 from .errors import UserError, reason
@@ -58,6 +60,29 @@ def atomic_write_text(path, text):
 
 def atomic_write_json(path, obj):
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + '\n')
+
+
+def not_a_file(path):
+    """Why path, named as a file to read, is not one ('does not exist', 'is a
+    folder, not a file', 'is a named pipe (FIFO), not a file', 'is a broken
+    symbolic link ...'), or None when it is a plain file. Never opens it, so
+    a FIFO cannot block."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return 'is a symbolic link that leads back to itself (a loop)'
+        if os.path.islink(path):
+            return 'is a broken symbolic link (to {}, which does not exist)'.format(
+                os.readlink(path))
+        return 'does not exist' if e.errno == errno.ENOENT else 'cannot be read: {}'.format(
+            reason(e))
+    for test, kind in ((stat.S_ISREG, None), (stat.S_ISDIR, 'a folder'),
+                       (stat.S_ISFIFO, 'a named pipe (FIFO)'), (stat.S_ISSOCK, 'a socket'),
+                       (stat.S_ISCHR, 'a device'), (stat.S_ISBLK, 'a device')):
+        if test(mode):
+            return kind and 'is {}, not a file'.format(kind)
+    return 'is not a plain file'
 
 
 def same_file(a, b):

@@ -23,6 +23,7 @@ always looked up inside the folder, so a folder can be moved or copied.
 """
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -149,10 +150,12 @@ def locked(model_dir, create=True):
             error.pid = pid
             raise error
         if create:
-            f.seek(0)
-            f.truncate()
-            f.write(str(os.getpid()))
-            f.flush()
+            try:        # unbuffered: a full disk fails here, not again when f closes
+                os.ftruncate(f.fileno(), 0)
+                os.write(f.fileno(), str(os.getpid()).encode())
+            except OSError as e:
+                raise UserError('cannot write in model folder {}: {}.'.format(
+                    model_dir, reason(e)))
         yield
     finally:
         f.close()
@@ -275,16 +278,27 @@ def _newest(model_dir, prefix, state_file):
 def save(saver, sess, model_dir, prefix, step):
     """saver.save as prefix-step in model_dir; once it is complete and named in
     the state file, the older ones go. A failure (full disk, read-only
-    folder) is a UserError, and the checkpoint before stays usable. Returns
-    the path prefix."""
+    folder) is a UserError that leaves no part of the new one behind, and
+    the checkpoint before stays usable. A disk too full for it is found
+    before TensorFlow starts to write. Returns the path prefix."""
     import tensorflow as tf
     state_file = BEST_STATE if prefix == BEST_PREFIX else LAST_STATE
+    previous = _newest(model_dir, prefix, state_file)
     try:
+        free, needed = shutil.disk_usage(model_dir).free, _bytes_to_save(saver, sess)
+        if free < needed:
+            raise OSError(errno.ENOSPC, 'No space left on device ({:.1f} MB free, the '
+                          'checkpoint needs {:.1f} MB)'.format(free / 1e6, needed / 1e6))
         path = saver.save(sess, os.path.join(model_dir, prefix), global_step=step,
                           latest_filename=state_file, write_meta_graph=False)
     except (tf.errors.OpError, OSError) as e:
-        raise UserError('cannot save a checkpoint in {}: {}; the previous one is '
-                        'unchanged.'.format(model_dir, reason(e)))
+        if not previous or os.path.basename(previous) != '{}-{}'.format(prefix, step):
+            _remove_partial(model_dir, '{}-{}'.format(prefix, step))
+        kept = ('the previous one, {}, is unchanged'.format(os.path.basename(previous))
+                if previous else 'there was no earlier {} to keep'.format(
+                    'model' if prefix == BEST_PREFIX else 'training state'))
+        raise UserError('cannot save a checkpoint in {}: {}; {}.'.format(
+            model_dir, reason(e), kept))
     pattern = re.compile(r'^{}-(\d+)(\.index|\.data-.*|\.json)$'.format(prefix))
     for name in os.listdir(model_dir):
         m = pattern.match(name)
@@ -292,6 +306,33 @@ def save(saver, sess, model_dir, prefix, step):
             with contextlib.suppress(OSError):
                 os.remove(os.path.join(model_dir, name))
     return os.path.join(model_dir, os.path.basename(path))
+
+
+def _bytes_to_save(saver, sess):
+    """The bytes of the tensors saver writes (its SaveV2 op's inputs), 0 where
+    that cannot be told."""
+    try:
+        done = sess.graph.get_tensor_by_name(saver.saver_def.save_tensor_name).op
+        (op,) = [c for c in done.control_inputs if c.type == 'SaveV2']
+        return sum(t.shape.num_elements() * t.dtype.size for t in list(op.inputs)[3:])
+    except (KeyError, ValueError, TypeError):
+        return 0
+
+
+def _remove_partial(model_dir, stem):
+    """What a failed save of stem (e.g. model-4) left: TensorFlow's temporary
+    files and folder, a half-written .index or .data, and the .json of a
+    training state."""
+    partial = re.compile(r'^{}(\.index|\.data-\d{{5}}-of-\d{{5}}|\.json)?'
+                         r'(\.tempstate\d+|_temp)?$'.format(re.escape(stem)))
+    for name in os.listdir(model_dir):
+        if partial.match(name) and name != stem:
+            path = os.path.join(model_dir, name)
+            with contextlib.suppress(OSError):
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
 
 
 def save_model(saver_, sess, model_dir, epoch, log=print):

@@ -14,7 +14,8 @@ from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
 from .units import scale_images
 from .detect import Detector, cv2_or_error, face_frame
 from .errors import UserError, reason
-from .fileio import atomic_write_bytes, atomic_write_text, refuse_overwriting_inputs, same_file
+from .fileio import (atomic_write_bytes, atomic_write_text, not_a_file,
+                     refuse_overwriting_inputs, same_file)
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 OUTPUT_TAG = '_keypoints'       # photo.jpg -> photo_keypoints.jpg and photo_keypoints.csv
@@ -23,8 +24,8 @@ OUTPUT_TAG = '_keypoints'       # photo.jpg -> photo_keypoints.jpg and photo_key
 def read_photo(path):
     """BGR uint8 [H, W, 3]; a UserError if it is missing or not an image."""
     cv2 = cv2_or_error()
-    if not os.path.isfile(path):
-        raise UserError('{} does not exist.'.format(path))
+    if not_a_file(path):
+        raise UserError('{} {}.'.format(path, not_a_file(path)))
     try:
         data = np.fromfile(path, np.uint8)
         img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
@@ -137,6 +138,8 @@ def photo_paths(inputs):
                 raise UserError('folder {} holds no photos ({}).'.format(
                     item, ', '.join(IMAGE_SUFFIXES)))
             paths += found
+        elif not_a_file(item):
+            raise UserError('{} {}.'.format(item, not_a_file(item)))
         else:
             paths.append(item)
     return paths
@@ -198,6 +201,11 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
     detector = Detector(detector) if isinstance(detector, str) else detector
     paths = photo_paths(inputs)
     targets, folder = output_paths(paths, output)
+    for path, (picture, _) in zip(paths, targets):
+        if not cv2.haveImageWriter(picture):       # found now, not after predicting
+            raise UserError('cannot write {}: OpenCV writes no {} pictures; give --output '
+                            'NAME.jpg or NAME.png for {}.'.format(
+                                picture, os.path.splitext(picture)[1] or 'extensionless', path))
     for picture, table in targets:
         modeldir.refuse_run_file(picture, model_dir)
         modeldir.refuse_run_file(table, model_dir)

@@ -38,6 +38,20 @@ class Predictor:
             self.recipe, self.checkpoint = 'export', model_dir
             return
         path = trained_checkpoint(model_dir)
+        try:
+            self._load(path, use_bf16)
+        except UserError:
+            # A run saving into model_dir removes the checkpoint before once the
+            # next is complete; read while that happened, path is gone, and the
+            # newest complete one is read instead, once.
+            self.close()
+            newer = modeldir.best_checkpoint(model_dir)
+            if newer in (None, path):
+                raise
+            self._load(newer, use_bf16)
+
+    def _load(self, path, use_bf16):
+        self.sess = None
         saved = modeldir.variables(path)
         self.recipe, self.checkpoint = recipe_of(saved), path
         architecture = improved_model.architecture(saved) if self.recipe == 'improved' else None

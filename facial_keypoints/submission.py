@@ -17,7 +17,7 @@ from .constants import KEYPOINT_COLUMNS, LOOKUP_FILE, TEST_FILE, keypoint_index
 from .csvfiles import no_duplicates, read_table, whole_numbers
 from .data import find_data_file
 from .errors import UserError
-from .fileio import atomic_write_text, refuse_overwriting_inputs
+from .fileio import atomic_write_text, not_a_file, refuse_overwriting_inputs
 
 LOOKUP_COLUMNS = ['RowId', 'ImageId', 'FeatureName']
 
@@ -50,8 +50,8 @@ def read_lookup_table(path, image_ids):
     Returns (row_ids int64 [M], image_rows int64 [M] indexing the test images,
     feature_indices int64 [M] indexing the 30 outputs), in the file's order.
     """
-    if not os.path.isfile(path):
-        raise UserError('lookup table {} does not exist.'.format(path))
+    if not_a_file(path):
+        raise UserError('lookup table {} {}.'.format(path, not_a_file(path)))
     df = read_table(path, LOOKUP_COLUMNS)
     lines = df.index.to_numpy() + 2
     row_ids = whole_numbers(df, 'RowId', path, lines)

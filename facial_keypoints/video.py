@@ -23,7 +23,7 @@ from . import modeldir
 from .constants import KEYPOINT_COLUMNS
 from .detect import Detector, cv2_or_error
 from .errors import UserError, reason
-from .fileio import atomic_write_text, refuse_overwriting_inputs
+from .fileio import atomic_write_text, not_a_file, refuse_overwriting_inputs
 from .photo import draw, face_keypoints
 from .progress import Progress
 
@@ -135,8 +135,8 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     from .predictor import Predictor
     cv2 = cv2_or_error()
     camera = str(source).isdigit()
-    if not camera and not os.path.isfile(source):
-        raise UserError('{} does not exist.'.format(source))
+    if not camera and not_a_file(source):
+        raise UserError('{} {}.'.format(source, not_a_file(source)))
     stem = 'camera{}'.format(source) if camera else os.path.splitext(os.path.basename(source))[0]
     output = output or stem + '_keypoints.mp4'
     ext = os.path.splitext(output)[1].lower()

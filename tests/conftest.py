@@ -1,6 +1,7 @@
 """Shared fixtures: tiny data sets in Kaggle's layout, made by the tests."""
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -62,6 +63,14 @@ def trained(tmp_path_factory):
     model_dir = root / 'model'
     result = train(tiny_config(data_dir, model_dir), log=lambda *a: None)
     return data_dir, str(model_dir), result
+
+
+def with_ctrl_c():
+    """preexec_fn for a child process that a test stops with SIGINT: Ctrl-C's
+    default action, which Python turns into KeyboardInterrupt, even where
+    pytest itself was started with SIGINT ignored (as a job started with &
+    from a script is), which the child would otherwise inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_script(script, *args, cwd=None):

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_script
+from conftest import ROOT, run_script, with_ctrl_c
 from facial_keypoints import constants
 
 cv2 = pytest.importorskip('cv2')
@@ -197,7 +197,8 @@ def server(trained, tmp_path_factory):
     env = dict(os.environ, GRADIO_TEMP_DIR=str(tmp_path_factory.mktemp('gradio')))
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, 'run_app.py'), '--model-dir',
                              model_dir, '--port', str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=with_ctrl_c)
     url = 'http://127.0.0.1:{}/'.format(port)
     try:
         for _ in range(600):                # up to ten minutes on a busy machine
