@@ -73,6 +73,15 @@ def with_ctrl_c():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.fixture(scope='session')
+def improved_model(tmp_path_factory):
+    """An improved-recipe model trained for 2 epochs on tiny data: (data_dir, model_dir)."""
+    root = tmp_path_factory.mktemp('imp')
+    data_dir = make_tiny_data(root / 'data', n_train=80)
+    fit(tiny_config(data_dir, root / 'model', recipe='improved', epochs=2))
+    return data_dir, str(root / 'model')
+
+
 def run_script(script, *args, cwd=None):
     """Run run_train.py / run_predict.py in a fresh process: (status, stdout, stderr)."""
     p = subprocess.run([sys.executable, os.path.join(ROOT, script)] + list(args),

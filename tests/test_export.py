@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import fit, make_tiny_data, tiny_config
 import run_predict
 from facial_keypoints import cli, constants, data
 from facial_keypoints.errors import UserError
@@ -37,14 +36,6 @@ tflite = run(images=images)['keypoints']
 np.save(sys.argv[3], np.stack([keypoints, tflite]))
 print(json.dumps(columns))
 '''
-
-
-@pytest.fixture(scope='module')
-def improved_model(tmp_path_factory):
-    root = tmp_path_factory.mktemp('imp')
-    data_dir = make_tiny_data(root / 'data', n_train=80)
-    fit(tiny_config(data_dir, root / 'model', recipe='improved', epochs=2))
-    return data_dir, str(root / 'model')
 
 
 @pytest.mark.parametrize('which', ['blog', 'improved'])

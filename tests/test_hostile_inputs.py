@@ -402,6 +402,16 @@ CASES = [
 ]
 
 
+def assert_refused(lines, message, fill, before, after):
+    """One 'error:' line matching message (its {names} filled from fill, as
+    literal text), and no file of before changed in after."""
+    assert len(lines) == 1 and lines[0].startswith('error: '), lines
+    expected = message.format(**{k: re.escape(str(v)) for k, v in fill.items()})
+    assert re.search(expected, lines[0]), lines[0]
+    changed = sorted(p for p in before if after.get(p) != before[p])
+    assert not changed, changed
+
+
 def digest(folder):
     """{path: sha1} of every plain file under folder (a FIFO is never opened)."""
     out = {}
@@ -444,12 +454,7 @@ def test_hostile_input(case, trained, tmp_path, capsys, monkeypatch):
     out, err = capsys.readouterr()
     lines = [line for line in err.splitlines() if line.strip()]
     assert got == status, err
-    assert len(lines) == 1 and lines[0].startswith('error: '), err
-    expected = message.format(**{k: re.escape(str(v)) for k, v in fill.items()})
-    assert re.search(expected, lines[0]), lines[0]
-    after = digest(t)
-    changed = sorted(p for p in before if after.get(p) != before[p])
-    assert not changed, changed
+    assert_refused(lines, message, fill, before, digest(t))
 
 
 def test_there_are_at_least_60_cases():

@@ -7,7 +7,6 @@ import re
 import numpy as np
 import pytest
 
-from conftest import fit, make_tiny_data, tiny_config
 from facial_keypoints import data
 from facial_keypoints.errors import UserError
 from facial_keypoints.export import export
@@ -55,14 +54,6 @@ CASES = [
     ('batch_size "64"', lambda X: X, '64', BATCH.format("'64'")),
     ('batch_size None', lambda X: X, None, BATCH.format(None)),
 ]
-
-
-@pytest.fixture(scope='module')
-def improved_model(tmp_path_factory):
-    root = tmp_path_factory.mktemp('imp')
-    data_dir = make_tiny_data(root / 'data', n_train=80)
-    fit(tiny_config(data_dir, root / 'model', recipe='improved', epochs=2))
-    return data_dir, str(root / 'model')
 
 
 @pytest.fixture(scope='module')
