@@ -33,48 +33,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from facial_keypoints import augment, data, improved_model, splits, units  # noqa: E402
+from facial_keypoints.augment import warp  # noqa: E402
 from facial_keypoints.config import TrainConfig  # noqa: E402
-from facial_keypoints.constants import IMAGE_SIZE  # noqa: E402
 from facial_keypoints.improved import (held_out_groups, train_improved,  # noqa: E402
                                        validation_split)
 from facial_keypoints.improved_settings import Options  # noqa: E402
 from facial_keypoints.predictor import Predictor  # noqa: E402
-
-
-def warp(X, y, angle, scale, dx, dy):
-    """Turn each image by angle[i] degrees (counter-clockwise on screen) and
-    scale it by scale[i] about the image centre, then move it by (dx[i],
-    dy[i]) pixels; keypoints [N, 30] ([0, 1]) follow. Pixels are sampled
-    bilinearly, edges repeated, so whole-pixel moves copy pixels exactly and
-    angle 0, scale 1, no move gives the input back."""
-    n = len(X)
-    c = (IMAGE_SIZE - 1) / 2.0
-    a = np.deg2rad(np.asarray(angle, np.float32))[:, None, None]
-    s = np.asarray(scale, np.float32)[:, None, None]
-    cos, sin = np.cos(a), np.sin(a)
-    # Where each output pixel comes from: the inverse of the move, scale and turn.
-    grid = np.arange(IMAGE_SIZE, dtype=np.float32) - np.float32(c)
-    u = grid[None, None, :] - np.asarray(dx, np.float32)[:, None, None]
-    v = grid[None, :, None] - np.asarray(dy, np.float32)[:, None, None]
-    xs = c + (cos * u - sin * v) / s
-    ys = c + (sin * u + cos * v) / s
-    x0, y0 = np.floor(xs), np.floor(ys)
-    wx, wy = xs - x0, ys - y0
-    flat = X.reshape(-1)
-    base = (np.arange(n) * IMAGE_SIZE * IMAGE_SIZE)[:, None, None]
-    cols = [np.clip(x0 + k, 0, IMAGE_SIZE - 1).astype(np.int64) for k in (0, 1)]
-    rows = [np.clip(y0 + k, 0, IMAGE_SIZE - 1).astype(np.int64) * IMAGE_SIZE + base
-            for k in (0, 1)]
-    top = flat[rows[0] + cols[0]] * (1 - wx) + flat[rows[0] + cols[1]] * wx
-    bottom = flat[rows[1] + cols[0]] * (1 - wx) + flat[rows[1] + cols[1]] * wx
-    out = (top * (1 - wy) + bottom * wy).astype(X.dtype).reshape(X.shape)
-    px = units.unscale_keypoints(y[:, 0::2]) - c
-    py = units.unscale_keypoints(y[:, 1::2]) - c
-    cos, sin, s = cos[:, :, 0], sin[:, :, 0], s[:, :, 0]
-    y = y.astype(np.float32)
-    y[:, 0::2] = (c + s * (cos * px + sin * py) + np.asarray(dx)[:, None]) / IMAGE_SIZE
-    y[:, 1::2] = (c + s * (-sin * px + cos * py) + np.asarray(dy)[:, None]) / IMAGE_SIZE
-    return out, y
 
 
 def turning(rotation, zoom):
@@ -119,6 +83,10 @@ VARIANTS = {
     'no_label_offset': (dataclasses.replace(RECIPE, label_offset=False), {}, {}),
     'no_centring': (dataclasses.replace(RECIPE, centring=False), {}, {}),
     'constant_rate': (dataclasses.replace(RECIPE, cosine=False), {}, {}),
+    'turns': (dataclasses.replace(RECIPE, turns=True), {}, {}),
+    'weight_average': (dataclasses.replace(RECIPE, weight_average=True), {}, {}),
+    'turns_weight_average': (dataclasses.replace(RECIPE, turns=True, weight_average=True),
+                             {}, {}),
     'rotate5': (RECIPE, {}, dict(augment=turning(5.0, 0.05))),
     'rotate10': (RECIPE, {}, dict(augment=turning(10.0, 0.1))),
     'wing': (RECIPE, {}, dict(loss=functools.partial(improved_model.loss, of=wing))),

@@ -25,7 +25,8 @@ from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_OUTPUTS, TRAIN_FILE
 from .data import find_data_file, input_data, reading
 from .errors import UserError
 from .history import History
-from .improved_settings import FINAL_RATE_FRACTION, VALIDATION_FRACTION, VALIDATION_SEED
+from .improved_settings import (FINAL_RATE_FRACTION, VALIDATION_FRACTION, VALIDATION_SEED,
+                                WEIGHT_AVERAGE_DECAY)
 from .interrupt import CtrlC
 from .modeldir import held_for_training, refuse_for_training, restore_best, save_model, saver
 from .plots import FACES
@@ -118,6 +119,27 @@ def members_training(x, y_, flipped, keep_prob, options, loss):
     return rmse, tf.add_n([loss(*fit) for fit in fits])
 
 
+def weight_average(variables, decay):
+    """(update, swap) ops for an exponential moving average of variables
+    (Polyak averaging): run update after each training step (a run of its
+    own: variables made under a control dependency would initialise only by
+    training); swap exchanges
+    each variable's value with its average, so validation, the model kept and
+    everything restored from it use the average, and a second swap gives the
+    training weights back. The averages' early steps are debiased through
+    TensorFlow's num_updates."""
+    step = tf1.Variable(0, trainable=False, name='weight_average_step')
+    ema = tf1.train.ExponentialMovingAverage(decay, num_updates=step)
+    with tf.control_dependencies([ema.apply(variables)]):
+        update = tf1.assign_add(step, 1)
+    pairs = [(v, ema.average(v)) for v in variables]
+    values = [(tf.identity(v), tf.identity(a)) for v, a in pairs]
+    with tf.control_dependencies([t for pair in values for t in pair]):
+        swap = tf.group(*[op for (v, a), (vv, av) in zip(pairs, values)
+                          for op in (tf1.assign(v, av), tf1.assign(a, vv))])
+    return update, swap
+
+
 def members_batch(X, y, rng, options, augment):
     """What one training step feeds: an augmented copy of the batch (X, y)
     for each member, one after another: (X, y, flipped)."""
@@ -169,6 +191,8 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
         net_variables = tf1.global_variables()
         with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
             train_step = tf1.train.AdamOptimizer(rate).minimize(objective)
+        if options.weight_average:
+            average, swap = weight_average(tf1.trainable_variables(), WEIGHT_AVERAGE_DECAY)
         best_saver = saver(net_variables)
         offset_px = unscale_keypoints(improved_model.label_x_offset())
         set_mean_face = tf1.assign(improved_model.mean_face(), np.nanmean(y_train, axis=0))
@@ -200,16 +224,24 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
                     _, loss_value = sess.run([train_step, rmse], feed_dict={
                         x: xb, y_: yb, flipped: fb, keep_prob: cfg.keep_prob, rate: lr})
                     train_losses.append(loss_value)
+                    if options.weight_average:
+                        sess.run(average)
                 # From the predictions, in float64: under --bf16 an RMSE computed
                 # in the graph would be rounded to bfloat16 (about 0.01 px here).
+                learned = dict(learning_rate=lr, label_x_offset_px=float(sess.run(offset_px)))
+                if options.weight_average:      # the training weights' score, for comparison
+                    learned['training_weights_validation_rmse_px'] = unscale_keypoints(score(
+                        keypoints_in_batches(sess, y_conv, x, X_valid, cfg.batch_size), y_valid))
+                    sess.run(swap)
                 validation_loss = score(
                     keypoints_in_batches(sess, y_conv, x, X_valid, cfg.batch_size), y_valid)
-                history.record(i, train_losses, validation_loss, learning_rate=lr,
-                               label_x_offset_px=float(sess.run(offset_px)))
+                history.record(i, train_losses, validation_loss, **learned)
                 if validation_loss < best_validation_loss or cfg.all_rows:
                     best_validation_loss = validation_loss
                     current_epoch = i
                     save_model(best_saver, sess, cfg.model_dir, i, log)
+                if options.weight_average:
+                    sess.run(swap)
                 elif (i - current_epoch) >= cfg.patience:
                     log('early stopping')
                     break

@@ -32,6 +32,12 @@ FLIP_PROBABILITY = 0.5          # of mirroring a face
 MAX_SHIFT = 3                   # pixels, each way; faces15/Kaggle faces sit near one framing
 CONTRAST = (0.8, 1.2)           # factor on each face's pixels around its mean
 BRIGHTNESS = (-0.1, 0.1)        # added to each face's pixels (in [0, 1] units)
+TURN_PROBABILITY = 0.5          # of turning a face (Options.turns): the rest stay upright
+MAX_TURN = 20.0                 # degrees, either way, drawn uniformly
+
+# Weight averaging (improved.py, Options.weight_average): validation and the
+# model kept use an exponential moving average of the weights.
+WEIGHT_AVERAGE_DECAY = 0.998    # per batch: about 500 batches, 12 epochs of faces15
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +47,8 @@ class Options:
     flips: bool = True              # mirror faces at random (FLIP_PROBABILITY)
     shifts: bool = True             # move faces by up to MAX_SHIFT pixels
     lighting: bool = True           # vary contrast and brightness
+    turns: bool = False             # turn faces (TURN_PROBABILITY, MAX_TURN)
+    weight_average: bool = False    # validate and keep the weights' moving average
     label_offset: bool = True       # learn the labels' x offset (improved_model.loss)
     centring: bool = True           # start from the training set's mean face
     cosine: bool = True             # cosine learning-rate decay (else constant)

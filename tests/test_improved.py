@@ -12,7 +12,7 @@ from facial_keypoints import (augment, constants, data, demo, improved, improved
                               splits, units)
 from facial_keypoints.errors import UserError
 from facial_keypoints.improved_model import masked_rmse
-from facial_keypoints.improved_settings import Options
+from facial_keypoints.improved_settings import MAX_TURN, Options
 from facial_keypoints.predictor import Predictor
 
 tf1 = tf.compat.v1
@@ -196,6 +196,26 @@ def test_augment_batch_leaves_inputs_alone_and_stays_in_range():
     assert flipped.dtype == bool and 0 < flipped.sum() < 8
 
 
+def test_turns_turn_about_half_the_faces_and_leave_the_other_draws_alone():
+    """Options(turns=True): the same flips, shifts and lighting as without;
+    about TURN_PROBABILITY of the faces turned, each within MAX_TURN degrees
+    (the eye line of the keypoints turns with the face), the rest as they were."""
+    rng = np.random.default_rng(11)
+    X = rng.random((400, 96, 96, 1), dtype=np.float32)
+    y = np.tile(units.scale_keypoints(np.array([30.0, 40.0, 66.0, 40.0] + [48.0] * 26)), (400, 1))
+    plain = augment.augment_batch(X, y, np.random.default_rng(2), Options(flips=False))
+    turned = augment.augment_batch(X, y, np.random.default_rng(2),
+                                   Options(flips=False, turns=True))
+    same = np.all(turned[0] == plain[0], axis=(1, 2, 3))
+    assert np.array_equal(turned[2], plain[2])
+    assert np.array_equal(same, np.isclose(turned[1], plain[1], atol=1e-6).all(axis=1))
+    assert 0.4 < 1 - same.mean() < 0.6
+    eyes = units.unscale_keypoints(turned[1][:, :4]).reshape(-1, 2, 2)
+    tilt = np.degrees(np.arctan2(eyes[:, 1, 1] - eyes[:, 0, 1], eyes[:, 1, 0] - eyes[:, 0, 0]))
+    assert np.all(tilt[same] == 0) and np.abs(tilt).max() <= MAX_TURN + 1e-3
+    assert np.abs(tilt[~same]).mean() > MAX_TURN / 3
+
+
 def test_group_split_keeps_near_duplicates_together():
     rng = np.random.default_rng(6)
     faces = np.stack([demo.draw_face(rng)[0] for _ in range(30)]).astype(np.float32)
@@ -340,3 +360,32 @@ def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(t
     with pytest.raises(UserError, match='was trained without --all-rows; a resumed run'):
         improved.train_improved(tiny_config(data_dir, plain, recipe='improved', epochs=2,
                                             all_rows=True, resume=True))
+
+
+def test_weight_averaging_keeps_the_averaged_weights_and_trains_the_others(tmp_path):
+    """Options(weight_average=True): validation and the model kept use the
+    moving average of the weights; training goes on from its own weights,
+    which the training state keeps (with the averages) for --resume; each
+    epoch also records the training weights' score."""
+    data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
+    options = Options(channels=(4, 8), fc_units=16, members=1, weight_average=True)
+    scores = iter([0.03, 0.02, 0.01, 0.005, 0.004, 0.003])   # two per epoch, each better
+    result = improved.train_improved(
+        tiny_config(data_dir, tmp_path / 'model', recipe='improved', epochs=3, options=options),
+        log=lambda *a: None, score=lambda *a: next(scores))
+    assert result['best_epoch'] == 2
+    kept = tf.train.load_checkpoint(result['best_checkpoint'])
+    state = tf.train.load_checkpoint(str(tmp_path / 'model' / 'last-3'))
+    names = [k for k in kept.get_variable_to_shape_map() if k.endswith('/W')]
+    assert len(names) == 3
+    for name in names:
+        average = state.get_tensor(name + '/ExponentialMovingAverage')
+        assert np.array_equal(kept.get_tensor(name), average)
+        assert np.abs(state.get_tensor(name) - average).max() > 1e-5
+    X, y = data.input_data(data_dir=data_dir, dropna=False)
+    batches_per_epoch = -(-len(improved.validation_split(X, y, 'training.csv')[0]) // 16)
+    assert state.get_tensor('weight_average_step') == 3 * batches_per_epoch
+    history = [e for e in modeldir.read_history(str(tmp_path / 'model'))]
+    assert [round(e['training_weights_validation_rmse_px'], 3) for e in history] == \
+        [2.88, 0.96, 0.384]
+    assert [round(e['validation_rmse_px'], 3) for e in history] == [1.92, 0.48, 0.288]
