@@ -5,6 +5,7 @@
     python bench/ablations.py --data-dir DIR --evaluate RUN [RUN ...]      # prediction only
     python bench/ablations.py --data-dir DIR one_network --teachers RUN [RUN ...]  # distilled
     python bench/ablations.py --data-dir DIR --train-groups 0.75 one_network  # less data
+    python bench/ablations.py --data-dir DIR recipe --pseudo-labels RUN [RUN ...]  # self-trained
 
 Each variant is the recipe with one part (improved_settings.Options), training
 setting (TrainConfig) or piece (train_improved()'s augment or loss) changed, trained with the same seed, the same
@@ -136,6 +137,32 @@ def taught(data_dir, teachers):
     return X, y
 
 
+def pseudo_labelled(data_dir, teachers):
+    """(data, split) for train_improved(data=..., split=...): data_dir's rows,
+    then a copy of every row of its held-out groups labelled with all 30
+    keypoints by the teachers' mean prediction, their own labels unused.
+    The split trains on the training rows and the copies and validates on the
+    held-out groups' complete rows, as ever: self-training on the unlabelled
+    faces of the people it is scored on, as --pseudo-labels would do with a
+    test set's faces."""
+    X, y = data.input_data(data_dir=data_dir, dropna=False)
+    train_rows, valid_rows = validation_split(X, y, data_dir)
+    _, held = held_out_groups(X)
+    predicted = []
+    for d in teachers:
+        with Predictor(d) as p:
+            if p.recipe != 'improved':
+                sys.exit('--pseudo-labels: {} is not a model of the improved recipe, which '
+                         'alone keeps its validation groups out of training.'.format(d))
+            predicted.append(p.predict(X[held], clip=False))
+    labels = units.scale_keypoints(np.mean(predicted, axis=0)).astype(np.float32)
+    copies = len(X) + np.arange(len(held))
+
+    def split(*_):
+        return np.concatenate([train_rows, copies]), valid_rows
+    return (np.concatenate([X, X[held]]), np.concatenate([y, labels])), split
+
+
 # Test-time shifts (pixels) averaged by --evaluate's "shifts" line.
 TTA_SHIFTS = [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)]
 
@@ -204,6 +231,9 @@ def main():
                     help='train on the training rows with their missing keypoints filled in '
                          'by the mean prediction of these improved-recipe model folders, '
                          'trained on the same data (distillation)')
+    ap.add_argument('--pseudo-labels', nargs='+', metavar='RUN',
+                    help='train also on the held-out groups\' faces, labelled by the mean '
+                         'prediction of these improved-recipe model folders (self-training)')
     ap.add_argument('--train-groups', type=float, metavar='F',
                     help='train on this fraction (0-1] of the training groups only, a '
                          'point of the learning curve')
@@ -211,8 +241,9 @@ def main():
                     help='score these model folders again, alone and as an ensemble')
     args = ap.parse_args()
     if args.evaluate:
-        if args.teachers or args.train_groups is not None:
-            ap.error('--teachers and --train-groups train; --evaluate only scores')
+        if args.teachers or args.pseudo_labels or args.train_groups is not None:
+            ap.error('--teachers, --pseudo-labels and --train-groups train; --evaluate only '
+                     'scores')
         return evaluate(args.data_dir, args.evaluate)
     unknown = sorted(set(args.variants) - set(VARIANTS))
     if unknown:
@@ -221,6 +252,8 @@ def main():
     varied = {}
     if args.teachers:
         varied['data'] = taught(args.data_dir, args.teachers)
+    if args.pseudo_labels:
+        varied['data'], varied['split'] = pseudo_labelled(args.data_dir, args.pseudo_labels)
     if args.train_groups is not None:
         if not 0 < args.train_groups <= 1:
             ap.error('--train-groups must be more than 0 and at most 1')
@@ -229,7 +262,7 @@ def main():
     X, truth = validation_rows(args.data_dir)
     print('improved-recipe ablations on {}: {} epochs, seed {}, {}; models in {}'.format(
         args.data_dir, args.epochs, args.seed, 'bfloat16' if args.bf16 else 'float32', keep))
-    tag = ('-taught' if args.teachers else '') + (
+    tag = ('-taught' if args.teachers else '') + ('-pseudo' if args.pseudo_labels else '') + (
         '-groups{:g}'.format(args.train_groups) if args.train_groups is not None else '')
     for name in args.variants or list(VARIANTS):
         model_dir = os.path.join(keep, '{}{}-e{}-s{}{}'.format(

@@ -38,6 +38,8 @@ SCAN_EVERY = 5            # frames: how often the detector looks for faces (turn
 AGREE = (0.3, 1.3)        # a face found further (face widths) or bigger or smaller (a factor)
                           # than its track's crop moves the crop there
 FOLLOW_RANGE = (0.5, 1.25)  # how far a crop may follow keypoints from the last scan's face
+STEADY = (0.03, 3.0)      # a crop moves once its face has moved more (face widths, degrees):
+                          # a still face keeps a still crop, so its keypoints stay still
 MAX_MISSED = 2            # scans running that may miss a track before it is dropped
 CAMERA_FPS = 30.0         # when a camera does not say
 
@@ -80,8 +82,9 @@ class Track:
     where the keypoints lay in the crop (reference), and each frame's crop is
     the frame that puts the smoothed keypoints back there (align.fit_frame):
     the face is followed, turned and all, without running the detector, and
-    its crop does not jump with the detector's box. A crop that wanders
-    from where the last scan found the face (FOLLOW_RANGE) goes back there."""
+    its crop does not jump with the detector's box. The crop moves only when
+    the face has (STEADY); one that wanders from where the last scan found
+    the face (FOLLOW_RANGE) goes back there."""
 
     def __init__(self, track_id, face, fps, smooth):
         self.id, self.face, self.scanned, self.missed = track_id, face, face, 0
@@ -103,7 +106,11 @@ class Track:
             self.reference = align.to_crop(points, cropped)
         points = self._point_filter(points) if self._point_filter else np.asarray(points)
         fitted = align.fit_frame(self.reference, points)
-        self.face = fitted if near(fitted, self.scanned, *FOLLOW_RANGE) else self.scanned
+        if not near(fitted, self.scanned, *FOLLOW_RANGE):
+            self.face = self.scanned
+        elif not (near(fitted, self.face, STEADY[0], 1 + STEADY[0])
+                  and abs(fitted[3] - self.face[3]) <= STEADY[1]):
+            self.face = fitted
         return points
 
 

@@ -80,3 +80,22 @@ def test_the_wing_loss_is_logarithmic_below_w_pixels_and_linear_above():
         small, large = loss_at(1.0), loss_at(20.0)
     assert np.isclose(small, 10 * np.log(1 + 1 / 2), rtol=1e-4)
     assert np.isclose(large, 20 - (10 - 10 * np.log(1 + 10 / 2)), rtol=1e-4)
+
+
+def test_pseudo_labels_add_the_held_out_faces_with_the_teachers_labels_only(improved_model):
+    from bench.ablations import pseudo_labelled
+    from facial_keypoints import data
+    from facial_keypoints.improved import held_out_groups, validation_split
+    from facial_keypoints.predictor import Predictor
+    data_dir, model_dir = improved_model
+    X, y = data.input_data(data_dir=data_dir, dropna=False)
+    (X2, y2), split = pseudo_labelled(data_dir, [model_dir, model_dir])
+    train_rows, valid_rows = validation_split(X, y, data_dir)
+    _, held = held_out_groups(X)
+    assert np.array_equal(X2[:len(X)], X) and np.array_equal(X2[len(X):], X[held])
+    with Predictor(model_dir) as p:
+        taught = units.scale_keypoints(p.predict(X[held], clip=False))
+    assert np.allclose(y2[len(X):], taught, atol=1e-6) and not np.isnan(y2[len(X):]).any()
+    new_train, new_valid = split(X2, y2, 'training.csv')
+    assert np.array_equal(new_valid, valid_rows)         # scored on the same labels as ever
+    assert sorted(new_train) == sorted(list(train_rows) + list(range(len(X), len(X2))))

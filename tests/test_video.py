@@ -55,6 +55,18 @@ def test_a_track_follows_a_face_that_moves_and_turns_between_scans():
     assert np.allclose(track.face, moved)
 
 
+def test_a_still_face_keeps_a_still_crop_and_a_wandering_crop_goes_back():
+    face = (200.0, 150.0, 80.0, 0.0)
+    track = video.Track(0, face, fps=30, smooth=False)
+    in_crop = np.random.default_rng(4).uniform(20, 76, 30)
+    rng = np.random.default_rng(5)
+    for _ in range(10):         # keypoints that jitter by a third of a pixel
+        track.follow(align.to_photo(in_crop, face) + rng.normal(0, 0.3, 30), track.face)
+        assert track.face == face
+    track.follow(align.to_photo(in_crop, (260.0, 150.0, 80.0, 0.0)), track.face)
+    assert track.face == face   # 60 px away (0.75 face widths) in one frame: back to the scan's
+
+
 def moving_face_frames(n=12):
     gray, _, _ = photo_with_face(scale=2, ox=60, oy=40)
     frames = []
