@@ -7,8 +7,7 @@ photo coordinates, pixel k spanning [k, k + 1], as the detectors' boxes are.
 
 crop_matrix() maps crop pixels to photo pixels; crop() cuts the upright 96x96
 face from the photo in one warpAffine; to_photo() and to_crop() map
-keypoints between the two exactly; fit_frame() finds the frame that puts
-keypoints where a crop had them. find_faces() runs the detector on turned
+keypoints between the two exactly. find_faces() runs the detector on turned
 copies of the photo too and merges what it finds; face_keypoints() predicts
 on the upright crops, levelling the eyes with one second pass.
 """
@@ -67,23 +66,6 @@ def to_crop(points, face):
     A = crop_matrix(face)
     xy = np.asarray(points, np.float64).reshape(np.shape(points)[:-1] + (-1, 2))
     return ((xy - A[:, 2]) @ np.linalg.inv(A[:, :2]).T).reshape(np.shape(points))
-
-
-def fit_frame(crop_points, photo_points):
-    """The turned frame whose crop puts photo keypoints [30] (photo pixels)
-    closest to crop_points [30] (crop pixels): a least-squares fit of a turn,
-    a scale and a move (video follows a face from frame to frame this way)."""
-    q = np.asarray(crop_points, np.float64).reshape(-1, 2)
-    p = np.asarray(photo_points, np.float64).reshape(-1, 2)
-    qc, pc = q - q.mean(0), p - p.mean(0)
-    a = (qc * pc).sum() / (qc ** 2).sum()
-    b = (qc[:, 0] * pc[:, 1] - qc[:, 1] * pc[:, 0]).sum() / (qc ** 2).sum()
-    s, angle = np.hypot(a, b), float(np.degrees(np.arctan2(b, a)))
-    R = rotation(angle)
-    t = p.mean(0) - s * R @ q.mean(0)
-    size = s * IMAGE_SIZE
-    cx, cy = t + 0.5 - R @ np.full(2, 0.5 * s - size / 2)
-    return float(cx), float(cy), float(size), angle
 
 
 def crop(gray, face):

@@ -39,6 +39,8 @@ MAX_SEED = 2 ** 31 - 1
 # Parts that only bench/ablations.py varies; released versions saved them in
 # hparams.json at these values.
 RETIRED = {'rotation': 0.0, 'zoom': 0.0, 'wing': False}
+# Parts added to the recipe later: a run that saved none of them trained without.
+ADDED_LATER = {'turns': False, 'weight_average': False}
 
 
 @dataclasses.dataclass
@@ -159,12 +161,13 @@ class TrainConfig:
 def saved_options(saved, path):
     """The Options saved in hparams.json at path (its "improved" object). Each
     value must have its default's type; channels, members and fc_units must
-    be positive. A part a run did not save is the recipe's."""
+    be positive. A part a run did not save is the recipe's, or off if it
+    came later (ADDED_LATER)."""
     if not isinstance(saved, dict):
         raise UserError('{} has no valid "improved" settings; it was edited or '
                         'damaged.'.format(path))
     defaults = dataclasses.asdict(Options())
-    options = {}
+    options = dict(ADDED_LATER)
     for k, v in saved.items():
         v = tuple(v) if isinstance(v, list) else v
         if k in RETIRED and v == RETIRED[k]:

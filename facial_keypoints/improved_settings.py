@@ -47,7 +47,7 @@ class Options:
     flips: bool = True              # mirror faces at random (FLIP_PROBABILITY)
     shifts: bool = True             # move faces by up to MAX_SHIFT pixels
     lighting: bool = True           # vary contrast and brightness
-    turns: bool = False             # turn faces (TURN_PROBABILITY, MAX_TURN)
+    turns: bool = True              # turn faces (TURN_PROBABILITY, MAX_TURN)
     weight_average: bool = False    # validate and keep the weights' moving average
     label_offset: bool = True       # learn the labels' x offset (improved_model.loss)
     centring: bool = True           # start from the training set's mean face

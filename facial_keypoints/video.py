@@ -1,15 +1,13 @@
 """Keypoints on video, from a file or a camera (run_predict.py --video).
 
-Every SCAN_EVERY frames the detector looks for faces, turned ones too
-(align.find_faces), and what it finds is matched to the faces already
-followed (tracks). Each frame, each track's face is cut upright from the
-frame (align.py), predicted and drawn, and its keypoints are smoothed with a
-One-Euro filter (Casiez, Roussel and Vogel, CHI 2012): a low-pass filter
-whose cut-off rises with speed, steady when the face is still and quick to
-follow when it moves. The next frame's crop is fitted to the smoothed
-keypoints, so a face is followed between scans, turning included, and its
-crop does not jump with the detector's box. docs/video.md has the jitter,
-lag and speed.
+Each frame: faces are detected (detect.py), matched to the faces of earlier
+frames (tracks), cropped, predicted (photo.py) and drawn. Keypoints from a
+96x96 crop jump by a pixel or two from frame to frame even on a still face,
+because the detector's box does, so each track's box and keypoints are
+smoothed with a One-Euro filter (Casiez, Roussel and Vogel, CHI 2012): a
+low-pass filter whose cut-off rises with speed, steady when the face is
+still and quick to follow when it moves. docs/video.md has the jitter and
+lag this buys.
 
 Writes the annotated video (the input's frame size, frame count and frame
 rate) and a CSV with one row per frame and face.
@@ -21,12 +19,12 @@ import time
 
 import numpy as np
 
-from . import align, modeldir
+from . import modeldir
 from .constants import KEYPOINT_COLUMNS
 from .detect import Detector, cv2_or_error
 from .errors import UserError, reason
 from .fileio import atomic_write_text, not_a_file, refuse_overwriting_inputs
-from .photo import draw
+from .photo import draw, face_keypoints
 from .progress import Progress
 
 # One-Euro filter settings, for positions in pixels: below MIN_CUTOFF Hz is
@@ -34,13 +32,8 @@ from .progress import Progress
 MIN_CUTOFF = 1.0
 BETA = 0.2
 D_CUTOFF = 1.0
-SCAN_EVERY = 5            # frames: how often the detector looks for faces (turned ones too)
-AGREE = (0.3, 1.3)        # a face found further (face widths) or bigger or smaller (a factor)
-                          # than its track's crop moves the crop there
-FOLLOW_RANGE = (0.5, 1.25)  # how far a crop may follow keypoints from the last scan's face
-STEADY = (0.03, 3.0)      # a crop moves once its face has moved more (face widths, degrees):
-                          # a still face keeps a still crop, so its keypoints stay still
-MAX_MISSED = 2            # scans running that may miss a track before it is dropped
+MATCH_IOU = 0.3           # a detection continues a track when their boxes overlap this much
+MAX_MISSED = 5            # frames a track is kept (at its last box) without a detection
 CAMERA_FPS = 30.0         # when a camera does not say
 
 
@@ -67,80 +60,59 @@ class OneEuro:
         return self.x
 
 
-def near(face, other, widths, ratio):
-    """Whether turned frame face lies within widths of other's size of its
-    centre, and its size within a factor ratio of other's."""
-    return bool(np.hypot(face[0] - other[0], face[1] - other[1]) <= widths * other[2]
-                and 1 / ratio <= face[2] / other[2] <= ratio)
+def iou(a, b):
+    """Overlap of two (x, y, w, h) boxes: intersection over union, 0..1."""
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    return inter / float(a[2] * a[3] + b[2] * b[3] - inter)
 
 
 class Track:
-    """One face followed from frame to frame: an id, the turned frame it is
-    cropped by (face, see align.py), and its keypoints' smoothing.
+    """One face followed from frame to frame: an id, its latest detection
+    (raw), and its box and keypoints as smoothed (or raw, smooth=False)."""
 
-    A scan finds the face; after its first prediction the track remembers
-    where the keypoints lay in the crop (reference), and each frame's crop is
-    the frame that puts the smoothed keypoints back there (align.fit_frame):
-    the face is followed, turned and all, without running the detector, and
-    its crop does not jump with the detector's box. The crop moves only when
-    the face has (STEADY); one that wanders from where the last scan found
-    the face (FOLLOW_RANGE) goes back there."""
-
-    def __init__(self, track_id, face, fps, smooth):
-        self.id, self.face, self.scanned, self.missed = track_id, face, face, 0
-        self.reference = None
+    def __init__(self, track_id, box, fps, smooth):
+        self.id, self.raw, self.missed, self.box = track_id, box, 0, None
+        self._box_filter = OneEuro(fps) if smooth else None
         self._point_filter = OneEuro(fps) if smooth else None
 
-    def found(self, face):
-        """A scan found this face: followed on from where it is, unless that
-        is elsewhere (AGREE)."""
-        self.missed, self.scanned = 0, face
-        if not near(face, self.face, *AGREE):
-            self.face, self.reference = face, None
+    def step(self):
+        raw = np.asarray(self.raw, np.float64)
+        self.box = self._box_filter(raw) if self._box_filter else raw
 
-    def follow(self, points, cropped):
-        """points [30]: photo pixels predicted on the crop of the turned frame
-        cropped -> the keypoints as smoothed (or raw, smooth=False); the next
-        frame's crop follows them."""
-        if self.reference is None:
-            self.reference = align.to_crop(points, cropped)
-        points = self._point_filter(points) if self._point_filter else np.asarray(points)
-        fitted = align.fit_frame(self.reference, points)
-        if not near(fitted, self.scanned, *FOLLOW_RANGE):
-            self.face = self.scanned
-        elif not (near(fitted, self.face, STEADY[0], 1 + STEADY[0])
-                  and abs(fitted[3] - self.face[3]) <= STEADY[1]):
-            self.face = fitted
-        return points
+    def points(self, points):
+        return self._point_filter(points) if self._point_filter else np.asarray(points)
 
 
 class Tracker:
-    """The faces being followed. Each scan's faces are matched to the tracks
-    (nearest first, within align.SAME_FACE face widths); a track no scan finds MAX_MISSED times running
-    is dropped, a face no track has starts one."""
+    """Matches each frame's detections to the faces of earlier frames (greatest
+    overlap first); a face not detected is kept at its last box for up to
+    MAX_MISSED frames, so a detector's blink does not break its track."""
 
     def __init__(self, fps, smooth=True):
         self.fps, self.smooth, self.tracks, self.next_id = fps, smooth, [], 0
 
-    def update(self, faces=None):
-        """faces: a scan's turned frames, or None between scans -> the tracks."""
-        if faces is None:
-            return list(self.tracks)
-        pairs = sorted((np.hypot(t.face[0] - f[0], t.face[1] - f[1]) / max(t.face[2], f[2]), i, k)
-                       for i, t in enumerate(self.tracks) for k, f in enumerate(faces))
-        matched_tracks, matched_faces = set(), set()
-        for distance, i, k in pairs:
-            if distance <= align.SAME_FACE and i not in matched_tracks and k not in matched_faces:
+    def update(self, detections):
+        """detections [K, 4] -> this frame's tracks, each with its .box."""
+        pairs = sorted(((iou(t.box, d), i, k) for i, t in enumerate(self.tracks)
+                        for k, d in enumerate(detections)), key=lambda p: -p[0])
+        matched_tracks, matched_boxes = set(), set()
+        for overlap, i, k in pairs:
+            if overlap >= MATCH_IOU and i not in matched_tracks and k not in matched_boxes:
                 matched_tracks.add(i)
-                matched_faces.add(k)
-                self.tracks[i].found(faces[k])
+                matched_boxes.add(k)
+                self.tracks[i].raw, self.tracks[i].missed = detections[k], 0
         for i, t in enumerate(self.tracks):
-            t.missed += i not in matched_tracks
-        self.tracks = [t for t in self.tracks if t.missed < MAX_MISSED]
-        for k, f in enumerate(faces):
-            if k not in matched_faces:
-                self.tracks.append(Track(self.next_id, f, self.fps, self.smooth))
+            if i not in matched_tracks:
+                t.missed += 1
+        self.tracks = [t for t in self.tracks if t.missed <= MAX_MISSED]
+        for k, d in enumerate(detections):
+            if k not in matched_boxes:
+                self.tracks.append(Track(self.next_id, d, self.fps, self.smooth))
                 self.next_id += 1
+        for t in self.tracks:
+            t.step()
         return list(self.tracks)
 
 
@@ -203,15 +175,12 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
                     if not writer.isOpened():
                         raise UserError('cannot write {}.'.format(output))
                 gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-                scan = frames % SCAN_EVERY == 0
-                tracks = tracker.update(align.find_faces(gray, detector) if scan else None)
-                points, cropped = align.face_keypoints(gray, [t.face for t in tracks], predictor)
-                points = [t.follow(p, c) for t, p, c in zip(tracks, points, cropped)]
-                boxes = np.array([align.face_box(t.face, detector.frame)
-                                  for t in tracks]).reshape(-1, 4)
-                writer.write(draw(frame, np.round(boxes).astype(int), points))
-                rows += [[frames, t.id] + list(b) + list(p)
-                         for t, b, p in zip(tracks, boxes, points)]
+                tracks = tracker.update(detector(gray))
+                boxes = np.array([t.box for t in tracks]).reshape(-1, 4)
+                points = [t.points(p) for t, p in zip(
+                    tracks, face_keypoints(gray, boxes, predictor, detector.frame))]
+                writer.write(draw(frame, boxes, points))
+                rows += [[frames, t.id] + list(t.box) + list(p) for t, p in zip(tracks, points)]
                 frames += 1
                 bar.update(frames)
             bar.close()

@@ -151,12 +151,3 @@ def test_dlib_finds_the_obamas_turned_by_30_degrees(angle):
     for t in truth:
         assert min(np.hypot(f[0] - t[0], f[1] - t[1]) for f in faces) < 156 / 3
     assert all(abs(f[3] - angle) <= 15 for f in faces)
-
-
-@pytest.mark.parametrize('face', [(100.0, 80.0, 120.0, 17.0), (50.0, 60.0, 40.0, -33.0),
-                                  (10.0, 20.0, 96.0, 0.0)])
-def test_fit_frame_finds_the_frame_that_put_keypoints_where_they_are(face):
-    in_crop = np.random.default_rng(5).uniform(20, 76, 30)
-    assert np.allclose(align.fit_frame(in_crop, align.to_photo(in_crop, face)), face)
-    noisy = align.to_photo(in_crop, face) + np.random.default_rng(6).normal(0, 0.5, 30)
-    assert np.allclose(align.fit_frame(in_crop, noisy), face, atol=1.5)
