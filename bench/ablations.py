@@ -116,20 +116,25 @@ def fewer_groups(fraction):
     return split
 
 
+def teachers_mean(teachers, X, flag):
+    """The mean prediction (pixels, unclipped) of improved-recipe model folders on X."""
+    predicted = []
+    for d in teachers:
+        with Predictor(d) as p:
+            if p.recipe != 'improved':
+                sys.exit('{}: {} is not a model of the improved recipe, which alone keeps its '
+                         'validation groups out of training.'.format(flag, d))
+            predicted.append(p.predict(X, clip=False))
+    return np.mean(predicted, axis=0)
+
+
 def taught(data_dir, teachers):
     """data_dir's (X, y) for train_improved(data=...), with the missing
     keypoints of its training rows (never of its validation groups) filled
     in by the teachers' mean prediction, so that every training face has all 30."""
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     train_rows, _ = validation_split(X, y, data_dir)
-    predicted = []
-    for d in teachers:
-        with Predictor(d) as p:
-            if p.recipe != 'improved':
-                sys.exit('--teachers: {} is not a model of the improved recipe, which alone '
-                         'keeps its validation groups out of training.'.format(d))
-            predicted.append(p.predict(X[train_rows], clip=False))
-    filled = units.scale_keypoints(np.mean(predicted, axis=0))
+    filled = units.scale_keypoints(teachers_mean(teachers, X[train_rows], '--teachers'))
     y = y.copy()
     y[train_rows] = np.where(np.isnan(y[train_rows]), filled, y[train_rows])
     return X, y
@@ -146,14 +151,8 @@ def pseudo_labelled(data_dir, teachers):
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     train_rows, valid_rows = validation_split(X, y, data_dir)
     _, held = held_out_groups(X)
-    predicted = []
-    for d in teachers:
-        with Predictor(d) as p:
-            if p.recipe != 'improved':
-                sys.exit('--pseudo-labels: {} is not a model of the improved recipe, which '
-                         'alone keeps its validation groups out of training.'.format(d))
-            predicted.append(p.predict(X[held], clip=False))
-    labels = units.scale_keypoints(np.mean(predicted, axis=0)).astype(np.float32)
+    labels = units.scale_keypoints(teachers_mean(teachers, X[held], '--pseudo-labels'))
+    labels = labels.astype(np.float32)
     copies = len(X) + np.arange(len(held))
 
     def split(*_):
