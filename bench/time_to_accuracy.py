@@ -36,7 +36,8 @@ def main():
     ap.add_argument('runs', nargs='+', help='model folders')
     ap.add_argument('--minutes', type=float, nargs='+', default=[10, 20, 30, 40, 50, 60, 90])
     args = ap.parse_args()
-    print('| run | ' + ' | '.join('{:g} min'.format(m) for m in args.minutes) + ' | epochs, minutes |')
+    minutes = ' | '.join('{:g} min'.format(m) for m in args.minutes)
+    print('| run | ' + minutes + ' | epochs, minutes |')
     print('| --- ' * (len(args.minutes) + 2) + '|')
     for run in args.runs:
         history = read_history(run)
