@@ -123,10 +123,9 @@ def weight_average(variables, decay):
     """(update, swap) ops for an exponential moving average of variables
     (Polyak averaging): run update after each training step (a run of its
     own: variables made under a control dependency would initialise only by
-    training); swap exchanges
-    each variable's value with its average, so validation, the model kept and
-    everything restored from it use the average, and a second swap gives the
-    training weights back. The averages' early steps are debiased through
+    training); swap exchanges each variable's value with its average, so
+    validation, the model kept and everything restored from it use the
+    average, and a second swap gives the training weights back. The averages' early steps are debiased through
     TensorFlow's num_updates."""
     step = tf1.Variable(0, trainable=False, name='weight_average_step')
     ema = tf1.train.ExponentialMovingAverage(decay, num_updates=step)
@@ -236,13 +235,14 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
                 validation_loss = score(
                     keypoints_in_batches(sess, y_conv, x, X_valid, cfg.batch_size), y_valid)
                 history.record(i, train_losses, validation_loss, **learned)
-                if validation_loss < best_validation_loss or cfg.all_rows:
+                improved = validation_loss < best_validation_loss or cfg.all_rows
+                if improved:
                     best_validation_loss = validation_loss
                     current_epoch = i
                     save_model(best_saver, sess, cfg.model_dir, i, log)
                 if options.weight_average:
-                    sess.run(swap)
-                elif (i - current_epoch) >= cfg.patience:
+                    sess.run(swap)              # training goes on from its own weights
+                if not improved and (i - current_epoch) >= cfg.patience:
                     log('early stopping')
                     break
                 state.save(sess, i, best_validation_loss, best_epoch=current_epoch)

@@ -390,3 +390,20 @@ def test_weight_averaging_keeps_the_averaged_weights_and_trains_the_others(tmp_p
     assert [round(e['training_weights_validation_rmse_px'], 3) for e in history] == \
         [2.88, 0.96, 0.384]
     assert [round(e['validation_rmse_px'], 3) for e in history] == [1.92, 0.48, 0.288]
+
+
+def test_weight_averaging_still_stops_early_with_the_training_weights_kept(tmp_path):
+    """Patience counts epochs without a better averaged score; the training
+    state saved at the stop holds the training weights, not the averages."""
+    data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
+    options = Options(channels=(4, 8), fc_units=16, members=1, weight_average=True)
+    scores = iter([0.03, 0.02, 0.03, 0.03, 0.03, 0.04] * 2)   # best at epoch 0, then worse
+    result = improved.train_improved(
+        tiny_config(data_dir, tmp_path / 'model', recipe='improved', epochs=6, patience=2,
+                    options=options), log=lambda *a: None, score=lambda *a: next(scores))
+    assert result['best_epoch'] == 0 and result['epochs_run'] == 3
+    state = tf.train.load_checkpoint(modeldir.last_checkpoint(str(tmp_path / 'model')))
+    kept = tf.train.load_checkpoint(result['best_checkpoint'])
+    name = [k for k in kept.get_variable_to_shape_map() if k.endswith('/W')][0]
+    assert np.abs(state.get_tensor(name) - state.get_tensor(name + '/ExponentialMovingAverage')
+                  ).max() > 1e-5
