@@ -41,14 +41,15 @@ def turned_frame(box, angle, frame):
     return cx, cy, size * w, float(angle)
 
 
-def crop_matrix(face):
-    """2x3 matrix A: crop pixel (i, j) of the 96x96 crop -> photo pixel A @ (i, j, 1).
+def crop_matrix(face, pixels=IMAGE_SIZE):
+    """2x3 matrix A: crop pixel (i, j) of the 96x96 crop (pixels x pixels) ->
+    photo pixel A @ (i, j, 1).
 
-    Pixel indices: crop pixel i's centre lies (i + 0.5) * size / 96 from the
-    frame's edge; photo pixel k's centre is photo coordinate k + 0.5.
+    Pixel indices: crop pixel i's centre lies (i + 0.5) * size / pixels from
+    the frame's edge; photo pixel k's centre is photo coordinate k + 0.5.
     """
     cx, cy, size, angle = face
-    s = size / IMAGE_SIZE
+    s = size / pixels
     R = rotation(angle)
     t = np.array([cx, cy]) - 0.5 + R @ np.full(2, 0.5 * s - size / 2)
     return np.hstack([s * R, t[:, None]])
@@ -68,20 +69,21 @@ def to_crop(points, face):
     return ((xy - A[:, 2]) @ np.linalg.inv(A[:, :2]).T).reshape(np.shape(points))
 
 
-def crop(gray, face):
-    """The upright grayscale uint8 [96, 96] face (edges repeated past the photo).
+def crop(gray, face, pixels=IMAGE_SIZE):
+    """The upright grayscale uint8 [96, 96] face (edges repeated past the photo);
+    [pixels, pixels] for another size.
 
     A face more than twice the crop's size is first shrunk by whole blocks
     (INTER_AREA) so it does not alias, as photo.crop_face does; only the part
     of the photo under the turned frame is shrunk.
     """
     cv2 = cv2_or_error()
-    A = crop_matrix(face)
-    f = max(1, int(face[2] / IMAGE_SIZE))
+    A = crop_matrix(face, pixels)
+    f = max(1, int(face[2] / pixels))
     if f > 1:
         # The frame's corners in photo coordinates; the blocks start at a whole
         # number of blocks from its top left, as photo.crop_face's do.
-        edge = np.array([-0.5, IMAGE_SIZE - 0.5])
+        edge = np.array([-0.5, pixels - 0.5])
         corners = np.stack(np.meshgrid(edge, edge, [1.0]), -1).reshape(-1, 3) @ A.T + 0.5
         h, w = gray.shape
         x0, y0 = (int(np.floor(v + 1e-9)) - 2 * f for v in corners.min(0))
@@ -93,7 +95,7 @@ def crop(gray, face):
                               interpolation=cv2.INTER_AREA)
             # shrunk pixel q covers photo pixels x0 + q*f .. x0 + q*f + f-1
             A = (A - np.array([[0, 0, x0 + (f - 1) / 2], [0, 0, y0 + (f - 1) / 2]])) / f
-    return cv2.warpAffine(gray, A, (IMAGE_SIZE, IMAGE_SIZE),
+    return cv2.warpAffine(gray, A, (pixels, pixels),
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
 
@@ -160,6 +162,12 @@ def find_faces(gray, detector, turns=TURNS):
     if not hasattr(detector, 'scored'):
         boxes = np.asarray(detector(gray), float).reshape(-1, 4)
         return [turned_frame(b, 0.0, detector.frame) for b in boxes]
+    return merge(scored_faces(gray, detector, turns))
+
+
+def scored_faces(gray, detector, turns=TURNS):
+    """[(score, turned frame)] of every face a detect.Detector finds on the
+    photo turned by each of turns (find_faces() before merging)."""
     cv2 = cv2_or_error()
     h, w = gray.shape
     scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
@@ -173,13 +181,13 @@ def find_faces(gray, detector, turns=TURNS):
             if back is not None:
                 face = tuple(back[:, :2] @ face[:2] + back[:, 2]) + face[2:]
             found.append((score, tuple(np.array(face) / [scale, scale, scale, 1])))
-    return merge(found)
+    return found
 
 
-def merge(found):
+def merge(found, first=()):
     """[(score, face)] -> the faces, one for each place (the best scoring),
-    largest first."""
-    kept = []
+    largest first; faces in first keep their places before any of found."""
+    kept = list(first)
     for score, face in sorted(found, key=lambda f: -f[0]):
         if all(np.hypot(face[0] - k[0], face[1] - k[1]) > SAME_FACE * max(face[2], k[2])
                for k in kept):

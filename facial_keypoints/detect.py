@@ -9,7 +9,7 @@ measurements behind that choice.
 A detector takes a grayscale photo (uint8 [H, W]) and returns int [K, 4]
 boxes (x, y, w, h) in photo pixels, largest first. Each detector comes with
 its own frame: where Kaggle's 96x96 framing of a face lies relative to the
-detector's box (see face_frame()).
+detector's box (see FRAMES; align.turned_frame() applies it).
 """
 
 import os
@@ -107,11 +107,3 @@ class Detector:
         if len(boxes):
             boxes = boxes[boxes[:, 2] >= RELATIVE_MIN_FACE * boxes[:, 2].max()]
         return boxes
-
-
-def face_frame(box, frame):
-    """The square (x0, y0, size) in photo pixels that Kaggle's 96x96 framing
-    of the face in box (x, y, w, h) covers; frame: a detector's (left, top, size)."""
-    x, y, w, h = box
-    left, top, size = frame
-    return x + left * w, y + top * w, size * w

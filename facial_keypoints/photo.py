@@ -10,9 +10,8 @@ import os
 import numpy as np
 
 from . import align, modeldir
-from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
-from .units import scale_images
-from .detect import Detector, cv2_or_error, face_frame
+from .constants import KEYPOINT_COLUMNS
+from .detect import Detector, cv2_or_error
 from .errors import UserError, reason
 from .fileio import (atomic_write_bytes, atomic_write_text, not_a_file,
                      refuse_overwriting_inputs, same_file)
@@ -37,54 +36,6 @@ def read_photo(path):
     if img is None:
         raise UserError('{} is not an image OpenCV can read.'.format(path))
     return img
-
-
-def crop_face(gray, frame):
-    """Grayscale uint8 [96, 96] of the square frame (edges repeated past the photo).
-
-    Pixel-index convention: crop pixel i samples photo coordinate
-    x0 + (i + 0.5) * size / 96 - 0.5; to_photo() is its inverse.
-    """
-    cv2 = cv2_or_error()
-    x0, y0, size = frame
-    s = size / IMAGE_SIZE
-    f = max(1, int(s))
-    ax = ay = 0
-    if f > 1:
-        # Shrinking a big face: average f x f blocks first so it does not alias.
-        # The blocks start at the frame's corner (ax, ay), so block k covers
-        # photo pixels ax + k*f .. ax + k*f + f-1, centred at ax + k*f + (f-1)/2.
-        ax, ay = int(np.floor(x0)) % f, int(np.floor(y0)) % f
-        sub = gray[ay:, ax:]
-        h, w = sub.shape
-        gray = cv2.resize(sub[:h // f * f, :w // f * f], (w // f, h // f),
-                          interpolation=cv2.INTER_AREA)
-    # warpAffine with WARP_INVERSE_MAP takes the map from crop pixels to source pixels.
-    c = 0.5 * s - 0.5 - (f - 1) / 2
-    M = np.array([[s / f, 0, (x0 - ax + c) / f], [0, s / f, (y0 - ay + c) / f]])
-    return cv2.warpAffine(gray, M, (IMAGE_SIZE, IMAGE_SIZE),
-                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
-
-
-def to_photo(points, frame):
-    """Keypoints in the 96x96 crop's pixels [.., 30] -> photo pixels."""
-    x0, y0, size = frame
-    s = size / IMAGE_SIZE
-    out = np.array(points, np.float64)
-    out[..., 0::2] = x0 + (out[..., 0::2] + 0.5) * s - 0.5
-    out[..., 1::2] = y0 + (out[..., 1::2] + 0.5) * s - 0.5
-    return out
-
-
-def face_keypoints(gray, boxes, predictor, frame):
-    """Keypoints in photo pixels [K, 30] of the faces in boxes [K, 4]."""
-    if len(boxes) == 0:
-        return np.zeros((0, len(KEYPOINT_COLUMNS)))
-    frames = [face_frame(b, frame) for b in boxes]
-    crops = np.stack([crop_face(gray, fr) for fr in frames])
-    pred = predictor.predict(scale_images(crops))
-    return np.stack([to_photo(p, fr) for p, fr in zip(pred, frames)])
 
 
 def find_keypoints(img, predictor, detector):

