@@ -1,7 +1,8 @@
 """Keypoints on video, from a file or a camera (run_predict.py --video).
 
-The detector looks at every SCAN_EVERY-th frame, upright and on turned
-copies (align.py), and at every frame while no face is tracked; in the frames
+The detector looks at every SCAN_EVERY-th frame and after a face was lost,
+upright and on turned copies (align.py), and at every frame while no face is
+tracked; in the frames
 between, each face is followed by matching its look (its crop when last
 found) about where it was, turned as it is, which costs a fraction of a
 detector's look. A track keeps the angle its eyes were levelled to
@@ -37,9 +38,10 @@ MIN_CUTOFF = 1.0
 BETA = 0.2
 D_CUTOFF = 1.0
 MATCH_IOU = 0.3           # a detection continues a track when their boxes overlap this much
-MAX_MISSED = 5            # frames a track is kept (where it was) neither found nor followed
 MAX_UNSEEN = 2            # looks of the detector a followed face may miss before its track ends
 SCAN_EVERY = 10           # the detector looks at every 10th frame (and turned copies of it)
+TURNED_MIN_SCORE = 0.3    # dlib's margin a face found only on a turned copy needs (texture
+                          # such as a drum kit's scores 0.1-0.26 there; faces mostly over 0.5)
 FOLLOW_PIXELS = 48        # a face is followed by matching its look at this size (pixels) ...
 FOLLOW_SEARCH = 1.5       # ... in a square this many times its size about where it was
 FOLLOW_MATCH = 0.6        # normalised correlation below which a face is not followed
@@ -88,10 +90,11 @@ class Track:
     """One face followed from frame to frame: an id, where it is now (raw, a
     turned frame (cx, cy, size, angle)) and as smoothed (face; raw when
     smooth=False), and its look when last detected (a FOLLOW_PIXELS crop),
-    by which it is followed between the frames the detector looks at."""
+    by which it is followed between the frames the detector looks at; here:
+    whether it was found or followed in the latest frame."""
 
     def __init__(self, track_id, face, fps, smooth):
-        self.id, self.missed, self.unseen, self.face = track_id, 0, 0, None
+        self.id, self.unseen, self.face, self.here = track_id, 0, None, True
         self._face_filter = OneEuro(fps) if smooth else None
         self._point_filter = OneEuro(fps) if smooth else None
         self.raw = self._look = None
@@ -99,7 +102,7 @@ class Track:
     def detected(self, face, gray):
         """The detector found it at face; it keeps the angle it was levelled to."""
         angle = face[3] if self.raw is None else self.raw[3]
-        self.missed, self.unseen = 0, 0
+        self.unseen = 0
         self.turn(gray, tuple(face[:3]) + (angle,))
 
     def turn(self, gray, face):
@@ -148,37 +151,40 @@ def _vertex(three):
 class Tracker:
     """Matches the faces the detector finds (turned frames) to the faces of
     earlier frames (greatest overlap first) and follows each between the
-    frames it looks at; a face neither found nor followed is kept where it
-    was for up to MAX_MISSED frames, so a detector's blink does not break its
-    track, and one the detector has missed MAX_UNSEEN times is dropped, so a
-    track does not stay on a wall that matches its look."""
+    frames it looks at. A face that cannot be followed asks for a look at the
+    next frame (.lost); at a look, a face neither found nor followed is
+    dropped, and so is one the detector has missed MAX_UNSEEN looks in a row
+    though followed, so a track does not stay on a wall that matches its look."""
 
     def __init__(self, fps, smooth=True):
-        self.fps, self.smooth, self.tracks, self.next_id = fps, smooth, [], 0
+        self.fps, self.smooth, self.tracks, self.next_id, self.lost = fps, smooth, [], 0, False
 
     def update(self, gray, detections=None):
         """This frame's tracks, each with its .face. detections: the faces
         [(cx, cy, size, angle)] the detector found in gray, or None where it
         did not look (every face is then followed)."""
-        found = {}
-        if detections is not None:
-            pairs = sorted(((iou(square(t.raw), square(d)), i, k)
-                            for i, t in enumerate(self.tracks) for k, d in enumerate(detections)),
-                           key=lambda p: -p[0])
-            for overlap, i, k in pairs:
-                if overlap >= MATCH_IOU and i not in found and k not in found.values():
-                    found[i] = k
+        looked, found, followed = detections is not None, {}, set()
+        pairs = sorted(((iou(square(t.raw), square(d)), i, k)
+                        for i, t in enumerate(self.tracks) for k, d in enumerate(detections or [])),
+                       key=lambda p: -p[0])
+        for overlap, i, k in pairs:
+            if overlap >= MATCH_IOU and i not in found and k not in found.values():
+                found[i] = k
         for i, t in enumerate(self.tracks):
             if i in found:
                 t.detected(detections[found[i]], gray)
-                continue
-            t.unseen += detections is not None
-            t.missed = 0 if t.follow(gray) else t.missed + 1
-        self.tracks = [t for t in self.tracks if t.missed <= MAX_MISSED and t.unseen < MAX_UNSEEN]
+            elif t.follow(gray):
+                t.unseen += looked
+                followed.add(i)
+            t.here = i in found or i in followed
+        self.lost = not looked and len(followed) < len(self.tracks)
+        self.tracks = [t for i, t in enumerate(self.tracks) if i in found or (
+            i in followed and t.unseen < MAX_UNSEEN) or (i not in followed and not looked)]
         for k, d in enumerate(detections or []):
             if k not in found.values():
                 self.tracks.append(Track(self.next_id, d, self.fps, self.smooth))
                 self.tracks[-1].detected(d, gray)
+                self.tracks[-1].here = True
                 self.next_id += 1
         for t in self.tracks:
             t.step()
@@ -187,17 +193,21 @@ class Tracker:
 
 def find_faces(gray, detector, tracker, frame):
     """The faces [(cx, cy, size, angle)] the detector finds in frame number
-    frame, or None where it does not look: it looks at the whole frame every
-    SCAN_EVERY frames, and at every frame while no face is tracked; between,
-    the tracker follows the faces it has. At every SCAN_EVERY-th it also looks
-    at turned copies of the frame, for faces not found upright (an upright
-    face found on a turned copy too would move its box from look to look)."""
-    if frame % SCAN_EVERY and tracker.tracks:
+    frame, or None where it does not look. It looks at the whole frame, upright
+    and on turned copies, every SCAN_EVERY frames and after a face was lost;
+    upright, at every frame while no face is tracked; otherwise the tracker
+    follows the faces it has. Turned copies only add faces not found upright
+    (an upright face found on a turned copy too would move its box from look
+    to look), and only those dlib is surer of than TURNED_MIN_SCORE."""
+    scan = frame % SCAN_EVERY == 0 or tracker.lost
+    if tracker.tracks and not scan:
         return None
     upright = align.find_faces(gray, detector, turns=(0.0,))
-    if frame % SCAN_EVERY or not hasattr(detector, 'scored'):
+    if not scan or not hasattr(detector, 'scored'):
         return upright
-    turned = align.scored_faces(gray, detector, [a for a in align.TURNS if a])
+    turned = [(score, face) for score, face in align.scored_faces(
+        gray, detector, [a for a in align.TURNS if a]) if score >= TURNED_MIN_SCORE
+        or detector.name != 'dlib']                 # the Haar cascade gives no scores
     return align.merge(turned, first=upright)
 
 
@@ -264,7 +274,7 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
                 points, faces = align.face_keypoints(gray, [t.face for t in tracks], predictor)
                 points = [t.points(p) for t, p in zip(tracks, points)]
                 for t, face in zip(tracks, faces):
-                    if face[3] != t.face[3]:        # levelled: crop it so from now on
+                    if face[3] != t.face[3] and t.here:     # levelled: crop it so from now on
                         t.turn(gray, t.raw[:3] + (face[3],))
                 boxes = [align.face_box(t.face, detector.frame) for t in tracks]
                 writer.write(draw(frame, boxes, points))

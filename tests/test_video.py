@@ -77,6 +77,17 @@ class Counting(Fixed):
         return self.boxes
 
 
+def test_a_face_that_cannot_be_followed_asks_for_a_look_and_goes_at_it():
+    gray, _, _ = photo_with_face(scale=2, ox=60, oy=40)
+    t = video.Tracker(fps=30, smooth=False)
+    t.update(gray, [(60 + 96, 40 + 96, 192, 0.0)])
+    cut = np.full_like(gray, 128)                    # the scene cuts to an empty wall
+    assert len(t.update(cut, None)) == 1 and t.lost
+    detector = Counting([])
+    assert video.find_faces(cut, detector, t, 3) == [] and detector.looks == 1
+    assert t.update(cut, []) == [] and not t.lost
+
+
 def test_the_detector_looks_every_scan_or_every_frame_while_no_face_is_tracked():
     gray, _, _ = photo_with_face(scale=2, ox=60, oy=40)
     for boxes, looks in (([(60, 40, 190, 190)], 3), ([], 2 * video.SCAN_EVERY + 1)):
