@@ -184,7 +184,6 @@ class Tracker:
             if k not in found.values():
                 self.tracks.append(Track(self.next_id, d, self.fps, self.smooth))
                 self.tracks[-1].detected(d, gray)
-                self.tracks[-1].here = True
                 self.next_id += 1
         for t in self.tracks:
             t.step()
