@@ -107,3 +107,11 @@ class Detector:
         if len(boxes):
             boxes = boxes[boxes[:, 2] >= RELATIVE_MIN_FACE * boxes[:, 2].max()]
         return boxes
+
+
+def iou(a, b):
+    """Overlap of two (x, y, w, h) boxes: intersection over union, 0..1."""
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    return inter / float(a[2] * a[3] + b[2] * b[3] - inter)

@@ -125,8 +125,8 @@ def weight_average(variables, decay):
     own: variables made under a control dependency would initialise only by
     training); swap exchanges each variable's value with its average, so
     validation, the model kept and everything restored from it use the
-    average, and a second swap gives the training weights back. The averages' early steps are debiased through
-    TensorFlow's num_updates."""
+    average, and a second swap gives the training weights back. The
+    averages' early steps are debiased through TensorFlow's num_updates."""
     step = tf1.Variable(0, trainable=False, name='weight_average_step')
     ema = tf1.train.ExponentialMovingAverage(decay, num_updates=step)
     with tf.control_dependencies([ema.apply(variables)]):

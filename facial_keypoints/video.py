@@ -26,7 +26,7 @@ import numpy as np
 
 from . import align, modeldir
 from .constants import KEYPOINT_COLUMNS
-from .detect import Detector, cv2_or_error
+from .detect import Detector, cv2_or_error, iou
 from .errors import UserError, reason
 from .fileio import atomic_write_text, not_a_file, refuse_overwriting_inputs
 from .photo import draw
@@ -72,14 +72,6 @@ class OneEuro:
         return self.x
 
 
-def iou(a, b):
-    """Overlap of two (x, y, w, h) boxes: intersection over union, 0..1."""
-    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
-    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
-    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    return inter / float(a[2] * a[3] + b[2] * b[3] - inter)
-
-
 def square(face):
     """The (x, y, w, h) square of a turned frame's size about its centre."""
     cx, cy, size = face[:3]
@@ -93,17 +85,16 @@ class Track:
     by which it is followed between the frames the detector looks at; here:
     whether it was found or followed in the latest frame."""
 
-    def __init__(self, track_id, face, fps, smooth):
+    def __init__(self, track_id, face, gray, fps, smooth):
         self.id, self.unseen, self.face, self.here = track_id, 0, None, True
         self._face_filter = OneEuro(fps) if smooth else None
         self._point_filter = OneEuro(fps) if smooth else None
-        self.raw = self._look = None
+        self.turn(gray, face)
 
     def detected(self, face, gray):
         """The detector found it at face; it keeps the angle it was levelled to."""
-        angle = face[3] if self.raw is None else self.raw[3]
         self.unseen = 0
-        self.turn(gray, tuple(face[:3]) + (angle,))
+        self.turn(gray, tuple(face[:3]) + (self.raw[3],))
 
     def turn(self, gray, face):
         """It is at face, turned as its eyes are (its look is cut again)."""
@@ -164,9 +155,8 @@ class Tracker:
         [(cx, cy, size, angle)] the detector found in gray, or None where it
         did not look (every face is then followed)."""
         looked, found, followed = detections is not None, {}, set()
-        pairs = sorted(((iou(square(t.raw), square(d)), i, k)
-                        for i, t in enumerate(self.tracks) for k, d in enumerate(detections or [])),
-                       key=lambda p: -p[0])
+        pairs = sorted(((iou(square(t.raw), square(d)), i, k) for i, t in enumerate(self.tracks)
+                        for k, d in enumerate(detections or [])), key=lambda p: -p[0])
         for overlap, i, k in pairs:
             if overlap >= MATCH_IOU and i not in found and k not in found.values():
                 found[i] = k
@@ -182,8 +172,7 @@ class Tracker:
             i in followed and t.unseen < MAX_UNSEEN) or (i not in followed and not looked)]
         for k, d in enumerate(detections or []):
             if k not in found.values():
-                self.tracks.append(Track(self.next_id, d, self.fps, self.smooth))
-                self.tracks[-1].detected(d, gray)
+                self.tracks.append(Track(self.next_id, d, gray, self.fps, self.smooth))
                 self.next_id += 1
         for t in self.tracks:
             t.step()

@@ -170,7 +170,7 @@ def test_blank_photo_exits_1(trained, tmp_path):
 
 def matches(found, truth, min_iou=0.5):
     """Each true face matched by one box (overlap >= min_iou), and no other box."""
-    from facial_keypoints.video import iou
+    from facial_keypoints.detect import iou
     if len(found) != len(truth):
         return False
     return all(max(iou(t, f) for f in found) >= min_iou for t in truth)
