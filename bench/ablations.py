@@ -53,6 +53,24 @@ def turning(rotation, zoom):
     return functools.partial(augment.augment_batch, move=move)
 
 
+def cutting(probability=0.5, sizes=(16, 33)):
+    """The recipe's augmentation (augment.augment_batch), then on that share of
+    the faces a square of random side (pixels, drawn from sizes) set to the
+    face's mean gray, anywhere in the image (cutout): faces partly hidden, the
+    keypoints still labelled where they are."""
+    def augment_and_cut(X, y, rng, options):
+        X, y, flipped = augment.augment_batch(X, y, rng, options)
+        n = len(X)
+        cut = rng.random(n) < probability
+        side = rng.integers(*sizes, n)
+        top, left = (rng.integers(0, 96, (2, n)) - side // 2).clip(0)
+        mean = X.mean(axis=(1, 2, 3))
+        for i in np.flatnonzero(cut):
+            X[i, top[i]:top[i] + side[i], left[i]:left[i] + side[i]] = mean[i]
+        return X, y, flipped
+    return augment_and_cut
+
+
 def wing(y_conv, y_, w=10.0, epsilon=2.0):
     """The wing loss (Feng et al., CVPR 2018) over the values y_ has, on
     errors in pixels: logarithmic below w pixels, so small errors weigh more
@@ -67,37 +85,46 @@ def wing(y_conv, y_, w=10.0, epsilon=2.0):
 
 
 RECIPE = Options()
+# The recipe before heat maps: a dense layer of 512 units. The variants built
+# on it are those measured then (docs/improved.md).
+DENSE = dataclasses.replace(RECIPE, fc_units=512)
 FOUR_STAGES = (32, 64, 128, 256)      # four stages of 2x2 pooling, down to 6x6
 # name: (the recipe's parts, training settings changed from the recipe's,
 # train_improved()'s arguments that change the recipe further).
 VARIANTS = {
     'recipe': (RECIPE, {}, {}),
+    'one_network_heat_maps': (dataclasses.replace(RECIPE, members=1), {}, {}),
+    'weight_decay': (dataclasses.replace(RECIPE, weight_decay=True), {}, {}),
+    'dense': (DENSE, {}, {}),
     # One four-stage network with dropout 0.5 (docs/improved.md's previous recipe).
-    'previous': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES),
+    'previous': (dataclasses.replace(DENSE, members=1, channels=FOUR_STAGES),
                  dict(keep_prob=0.5), {}),
-    'one_network': (dataclasses.replace(RECIPE, members=1), {}, {}),
-    'three_networks': (dataclasses.replace(RECIPE, members=3), {}, {}),
-    'dropout': (RECIPE, dict(keep_prob=0.5), {}),
-    'no_flips': (dataclasses.replace(RECIPE, flips=False), {}, {}),
-    'no_shifts': (dataclasses.replace(RECIPE, shifts=False), {}, {}),
-    'no_lighting': (dataclasses.replace(RECIPE, lighting=False), {}, {}),
-    'no_label_offset': (dataclasses.replace(RECIPE, label_offset=False), {}, {}),
-    'no_centring': (dataclasses.replace(RECIPE, centring=False), {}, {}),
-    'constant_rate': (dataclasses.replace(RECIPE, cosine=False), {}, {}),
-    'no_turns': (dataclasses.replace(RECIPE, turns=False), {}, {}),
-    'weight_average': (dataclasses.replace(RECIPE, weight_average=True), {}, {}),
-    'rotate5': (RECIPE, {}, dict(augment=turning(5.0, 0.05))),
-    'rotate10': (RECIPE, {}, dict(augment=turning(10.0, 0.1))),
-    'wing': (RECIPE, {}, dict(loss=functools.partial(improved_model.loss, of=wing))),
+    'one_network': (dataclasses.replace(DENSE, members=1), {}, {}),
+    'one_network_cutout': (dataclasses.replace(DENSE, members=1), {}, dict(augment=cutting())),
+    'one_network_weight_decay': (dataclasses.replace(DENSE, members=1, weight_decay=True),
+                                 {}, {}),
+    'three_networks': (dataclasses.replace(DENSE, members=3), {}, {}),
+    'dropout': (DENSE, dict(keep_prob=0.5), {}),
+    'no_flips': (dataclasses.replace(DENSE, flips=False), {}, {}),
+    'no_shifts': (dataclasses.replace(DENSE, shifts=False), {}, {}),
+    'no_lighting': (dataclasses.replace(DENSE, lighting=False), {}, {}),
+    'no_label_offset': (dataclasses.replace(DENSE, label_offset=False), {}, {}),
+    'no_centring': (dataclasses.replace(DENSE, centring=False), {}, {}),
+    'constant_rate': (dataclasses.replace(DENSE, cosine=False), {}, {}),
+    'no_turns': (dataclasses.replace(DENSE, turns=False), {}, {}),
+    'weight_average': (dataclasses.replace(DENSE, weight_average=True), {}, {}),
+    'rotate5': (DENSE, {}, dict(augment=turning(5.0, 0.05))),
+    'rotate10': (DENSE, {}, dict(augment=turning(10.0, 0.1))),
+    'wing': (DENSE, {}, dict(loss=functools.partial(improved_model.loss, of=wing))),
     # The four-stage network, half as wide again.
-    'wide': (dataclasses.replace(RECIPE, channels=(48, 96, 192, 384)), {}, {}),
+    'wide': (dataclasses.replace(DENSE, channels=(48, 96, 192, 384)), {}, {}),
     # Fewer and more stages (2x2 pooling each), one network and two.
-    'four_stages': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES), {}, {}),
-    'recipe_four_stages': (dataclasses.replace(RECIPE, channels=FOUR_STAGES), {}, {}),
-    'five_stages': (dataclasses.replace(RECIPE, members=1, channels=FOUR_STAGES + (512,)),
+    'four_stages': (dataclasses.replace(DENSE, members=1, channels=FOUR_STAGES), {}, {}),
+    'recipe_four_stages': (dataclasses.replace(DENSE, channels=FOUR_STAGES), {}, {}),
+    'five_stages': (dataclasses.replace(DENSE, members=1, channels=FOUR_STAGES + (512,)),
                     {}, {}),
-    'recipe_five_stages': (dataclasses.replace(RECIPE, channels=FOUR_STAGES + (512,)), {}, {}),
-    'seven_stages': (dataclasses.replace(RECIPE, members=1, channels=RECIPE.channels + (512,)),
+    'recipe_five_stages': (dataclasses.replace(DENSE, channels=FOUR_STAGES + (512,)), {}, {}),
+    'seven_stages': (dataclasses.replace(DENSE, members=1, channels=DENSE.channels + (512,)),
                      {}, {}),
 }
 

@@ -1,12 +1,14 @@
 """Validation RMSE against training minutes, from model folders' history.json.
 
     python bench/time_to_accuracy.py RUN [RUN ...] [--minutes 10 20 30 40 50 60]
+    python bench/time_to_accuracy.py RUN RUN --epoch-seconds 20.4 24.3
 
 For each model folder: the best validation RMSE reached by each number of
 minutes of training (the epochs' own seconds, added up; the time spent
 reading the data and building the graph is not in them), and the epoch it
 came from. Runs trained side by side share the machine, so compare runs of
-one sitting.
+one sitting, or give --epoch-seconds: each run's seconds an epoch, measured
+alone in one sitting, instead of the seconds its history recorded.
 """
 
 import argparse
@@ -35,12 +37,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('runs', nargs='+', help='model folders')
     ap.add_argument('--minutes', type=float, nargs='+', default=[10, 20, 30, 40, 50, 60, 90])
+    ap.add_argument('--epoch-seconds', type=float, nargs='+', metavar='S',
+                    help='seconds an epoch, one for each run, instead of those recorded')
     args = ap.parse_args()
+    if args.epoch_seconds and len(args.epoch_seconds) != len(args.runs):
+        ap.error('give one --epoch-seconds for each run')
     minutes = ' | '.join('{:g} min'.format(m) for m in args.minutes)
     print('| run | ' + minutes + ' | epochs, minutes |')
     print('| --- ' * (len(args.minutes) + 2) + '|')
-    for run in args.runs:
+    for k, run in enumerate(args.runs):
         history = read_history(run)
+        if args.epoch_seconds:
+            history = [dict(e, seconds=args.epoch_seconds[k]) for e in history]
         cells = ['{:.4f} px (epoch {})'.format(*b) if b else '' for b in
                  best_by(history, args.minutes)]
         total = sum(e['seconds'] for e in history) / 60

@@ -39,8 +39,9 @@ MAX_SEED = 2 ** 31 - 1
 # Parts that only bench/ablations.py varies; released versions saved them in
 # hparams.json at these values.
 RETIRED = {'rotation': 0.0, 'zoom': 0.0, 'wing': False}
-# Parts added to the recipe later: a run that saved none of them trained without.
-ADDED_LATER = {'turns': False, 'weight_average': False}
+# Parts added to the recipe later: a run that saved none of them trained
+# without (and, before heat maps, with a dense layer of 512 units).
+ADDED_LATER = {'turns': False, 'weight_average': False, 'weight_decay': False, 'fc_units': 512}
 
 
 @dataclasses.dataclass
@@ -160,9 +161,9 @@ class TrainConfig:
 
 def saved_options(saved, path):
     """The Options saved in hparams.json at path (its "improved" object). Each
-    value must have its default's type; channels, members and fc_units must
-    be positive. A part a run did not save is the recipe's, or off if it
-    came later (ADDED_LATER)."""
+    value must have its default's type; channels and members must be
+    positive, fc_units positive or 0 (heat maps). A part a run did not save
+    is the recipe's, or as it was before that part came (ADDED_LATER)."""
     if not isinstance(saved, dict):
         raise UserError('{} has no valid "improved" settings; it was edited or '
                         'damaged.'.format(path))
@@ -174,8 +175,9 @@ def saved_options(saved, path):
             continue
         ok = k in defaults and type(v) is type(defaults[k])
         if k in ('channels', 'members', 'fc_units'):
-            ok = ok and all(type(c) is int and c > 0 for c in (v if k == 'channels' else [v])) \
-                and v != ()
+            lowest = 0 if k == 'fc_units' else 1
+            ok = ok and all(type(c) is int and c >= lowest
+                            for c in (v if k == 'channels' else [v])) and v != ()
         if not ok:
             raise UserError('{} has no valid "improved" setting {!r}; it was edited or '
                             'damaged.'.format(path, k))

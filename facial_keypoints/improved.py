@@ -8,9 +8,9 @@ recipe changes; its numbers are in improved_settings.py:
   (each face averaged with its mirror image) (splits.py);
 - each batch is flipped, shifted and relit at random (augment.py), with the
   learned label offset correcting mirrored rows (improved_model.loss);
-- the network (improved_model.py) starts at the training set's mean face,
-  has no dropout, and is an ensemble: two networks train side by side,
-  each on its own augmented copy of the batch, and predict together;
+- the network (improved_model.py) is deeper, reads keypoints from heat
+  maps, has no dropout, and is an ensemble: two networks train side by
+  side, each on its own augmented copy of the batch, and predict together;
 - Adam with a cosine learning-rate decay, and more patience.
 """
 
@@ -26,7 +26,7 @@ from .data import find_data_file, input_data, reading
 from .errors import UserError
 from .history import History
 from .improved_settings import (FINAL_RATE_FRACTION, VALIDATION_FRACTION, VALIDATION_SEED,
-                                WEIGHT_AVERAGE_DECAY)
+                                WEIGHT_AVERAGE_DECAY, WEIGHT_DECAY)
 from .interrupt import CtrlC
 from .modeldir import held_for_training, refuse_for_training, restore_best, save_model, saver
 from .plots import FACES
@@ -139,6 +139,15 @@ def weight_average(variables, decay):
     return update, swap
 
 
+def decayed(train_step, fraction):
+    """train_step, then every weight matrix (the 2-D and 4-D variables: not
+    batch norm's, biases or the label offset) shrunk by that fraction: weight
+    decay as AdamW applies it, apart from Adam's scaling."""
+    with tf.control_dependencies([train_step]):
+        return tf.group(*[tf1.assign_sub(v, fraction * v) for v in tf1.trainable_variables()
+                          if v.shape.rank >= 2])
+
+
 def members_batch(X, y, rng, options, augment):
     """What one training step feeds: an augmented copy of the batch (X, y)
     for each member, one after another: (X, y, flipped)."""
@@ -190,6 +199,8 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
         net_variables = tf1.global_variables()
         with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
             train_step = tf1.train.AdamOptimizer(rate).minimize(objective)
+        if options.weight_decay:
+            train_step = decayed(train_step, rate * WEIGHT_DECAY)
         if options.weight_average:
             average, swap = weight_average(tf1.trainable_variables(), WEIGHT_AVERAGE_DECAY)
         best_saver = saver(net_variables)

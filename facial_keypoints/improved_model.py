@@ -2,12 +2,15 @@
 
 - a deeper, wider network with batch normalisation: six 3x3 SAME
   convolutions with 32-64-128-256-512-512 channels, each followed by batch
-  norm, ReLU and 2x2 pooling (96 pixels down to 2), then 512 units, then 30
-  outputs; no dropout (the recipe feeds keep_prob 1.0);
+  norm, ReLU and 2x2 pooling (96 pixels down to 2); no dropout;
+- keypoints read from heat maps: the stages at 24, 12, 6 and 3 pixels
+  feed a feature pyramid that draws one 24x24 map a keypoint, and each
+  keypoint is its map's softmax-weighted mean position (soft-argmax), see
+  heat_map_keypoints(); with fc_units, a dense layer of that many units and
+  30 outputs centred on the training set's mean face instead (the recipe
+  before heat maps: models trained so still load and predict);
 - an ensemble: several such networks ("members", see member_scope()) in one
   graph and one checkpoint, their predictions averaged (keypoints());
-- outputs centred on the training set's mean face (a variable set once
-  before training and saved with the weights, so prediction needs no data);
 - a masked RMSE over the values a row has (NaN marks a missing keypoint);
 - a learned label x-offset for mirrored faces (see loss()).
 
@@ -18,7 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from .constants import IMAGE_SIZE, NUM_OUTPUTS, keypoint_index
-from .improved_settings import BATCH_NORM_DECAY, CHANNELS, FC_UNITS
+from .improved_settings import (BATCH_NORM_DECAY, CHANNELS, FC_UNITS, HEAT_MAP_SIZE,
+                                HEAT_MAP_WIDTH)
 from .units import unscale_keypoints
 
 tf1 = tf.compat.v1
@@ -98,27 +102,90 @@ def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member
     """
     with tf1.variable_scope(member_scope(member), reuse=tf1.AUTO_REUSE):
         h = x - 0.5
+        stages = []                 # each stage's features before its pooling
         for i, c in enumerate(channels):
             with tf1.variable_scope('conv{}'.format(i + 1)):
-                W = tf1.get_variable('W', [3, 3, h.shape[-1], c],
-                                     initializer=tf1.initializers.he_normal())
-                h = tf.nn.relu(batch_norm(tf.nn.conv2d(h, W, strides=1, padding='SAME'),
-                                          training))
+                h = conv_bn_relu(h, c, 3, training)
+            stages.append(h)
             h = tf.nn.max_pool2d(h, 2, 2, 'SAME')
-        h = tf.reshape(h, [-1, int(np.prod(h.shape[1:]))])
-        with tf1.variable_scope('fc1'):
-            W1 = tf1.get_variable('W', [h.shape[-1], fc_units],
-                                  initializer=tf1.initializers.he_normal())
-            h = tf.nn.relu(batch_norm(tf.matmul(h, W1), training))
-        h = tf.nn.dropout(h, rate=1 - keep_prob)
-        # Small output weights: training starts at the mean face instead of far
-        # from it (a large first loss kills the dense layer's ReLUs under Adam).
-        W2 = tf1.get_variable('W_fc2', [fc_units, NUM_OUTPUTS],
-                              initializer=tf1.truncated_normal_initializer(stddev=1e-3))
-        b2 = tf1.get_variable('b_fc2', [NUM_OUTPUTS], initializer=tf1.zeros_initializer())
-        y_conv = tf.matmul(h, W2) + b2
+        y_conv = (dense_layers(h, keep_prob, training, fc_units) if fc_units else
+                  heat_map_keypoints(stages, training))
     label_x_offset()
-    return y_conv + mean_face()
+    centre = mean_face()            # made either way: every recipe checkpoint holds it
+    return y_conv + centre if fc_units else y_conv
+
+
+def dense_layers(h, keep_prob, training, fc_units):
+    """The last stage's features -> fc_units -> 30 outputs, around 0 (the mean face
+    is added by network())."""
+    h = tf.reshape(h, [-1, int(np.prod(h.shape[1:]))])
+    with tf1.variable_scope('fc1'):
+        W1 = tf1.get_variable('W', [h.shape[-1], fc_units],
+                              initializer=tf1.initializers.he_normal())
+        h = tf.nn.relu(batch_norm(tf.matmul(h, W1), training))
+    h = tf.nn.dropout(h, rate=1 - keep_prob)
+    # Small output weights: training starts at the mean face instead of far
+    # from it (a large first loss kills the dense layer's ReLUs under Adam).
+    W2 = tf1.get_variable('W_fc2', [fc_units, NUM_OUTPUTS],
+                          initializer=tf1.truncated_normal_initializer(stddev=1e-3))
+    b2 = tf1.get_variable('b_fc2', [NUM_OUTPUTS], initializer=tf1.zeros_initializer())
+    return tf.matmul(h, W2) + b2
+
+
+def conv_bn_relu(h, channels, size, training):
+    """A size x size SAME convolution to channels, batch norm, ReLU."""
+    W = tf1.get_variable('W', [size, size, h.shape[-1], channels],
+                         initializer=tf1.initializers.he_normal())
+    return tf.nn.relu(batch_norm(tf.nn.conv2d(h, W, strides=1, padding='SAME'), training))
+
+
+def heat_map_keypoints(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZE):
+    """Keypoints read from heat maps, [N, 30] in [0, 1] units (absolute).
+
+    stages: each stage's features before pooling, finest first. From the
+    deepest stage down to the one at size x size pixels, each stage's features
+    (a 1x1 convolution to width channels) are added to the coarser result
+    scaled up (bilinear), and mixed by a 3x3 convolution, so the finest map
+    sees the whole face (a feature pyramid). A 1x1 convolution gives one map
+    per keypoint, read by soft_argmax() (integral regression), so positions
+    fall between cells.
+    """
+    if stages[-1].shape[1] > size:
+        raise ValueError('heat maps of {0}x{0} cells need a stage of at most {0} pixels: '
+                         'at least {1} stages'.format(size, 1 + int(np.log2(IMAGE_SIZE / size))))
+    top = None
+    for i in reversed(range(len(stages))):
+        h = stages[i]
+        if h.shape[1] > size:
+            break
+        with tf1.variable_scope('lateral{}'.format(i + 1)):
+            W = tf1.get_variable('W', [1, 1, h.shape[-1], width],
+                                 initializer=tf1.initializers.he_normal())
+            h = tf.nn.conv2d(h, W, strides=1, padding='SAME')
+        if top is not None:
+            h += tf.image.resize(top, h.shape[1:3], 'bilinear')
+        with tf1.variable_scope('mix{}'.format(i + 1)):
+            top = conv_bn_relu(h, width, 3, training)
+    with tf1.variable_scope('heat_maps'):
+        W = tf1.get_variable('W', [1, 1, width, NUM_OUTPUTS // 2],
+                             initializer=tf1.initializers.he_normal())
+        b = tf1.get_variable('b', [NUM_OUTPUTS // 2], initializer=tf1.zeros_initializer())
+        logits = tf.nn.conv2d(top, W, strides=1, padding='SAME') + b
+    return soft_argmax(logits)
+
+
+def soft_argmax(logits):
+    """Heat maps' logits [N, S, S, 15] (one map a keypoint, rows y, columns x)
+    -> keypoints [N, 30] in [0, 1] units: each map's softmax over its cells
+    weighs the cells' centres (cell j spans pixels j*k .. j*k + k - 1, k = 96 / S)."""
+    cells = int(logits.shape[1])
+    logits = tf.reshape(tf.transpose(logits, [0, 3, 1, 2]), [-1, NUM_OUTPUTS // 2, cells * cells])
+    weights = tf.nn.softmax(logits)
+    k = IMAGE_SIZE / cells
+    centre = ((np.arange(cells) * k + (k - 1) / 2) / IMAGE_SIZE).astype(np.float32)
+    xs = tf.reduce_sum(weights * np.tile(centre, cells), axis=2)
+    ys = tf.reduce_sum(weights * np.repeat(centre, cells), axis=2)
+    return tf.reshape(tf.stack([xs, ys], axis=2), [-1, NUM_OUTPUTS])
 
 
 def keypoints(x, architecture=None):
@@ -150,14 +217,16 @@ def member_scope(member):
 
 def architecture(checkpoint_variables):
     """(channels, fc_units, members) of the network whose checkpoint holds
-    these {name: shape}."""
+    these {name: shape}; fc_units 0 when it reads heat maps."""
     channels = []
     while 'conv{}/W'.format(len(channels) + 1) in checkpoint_variables:
         channels.append(checkpoint_variables['conv{}/W'.format(len(channels) + 1)][-1])
     members = 1
     while 'member{}/conv1/W'.format(members + 1) in checkpoint_variables:
         members += 1
-    return tuple(channels), checkpoint_variables.get('W_fc2', [FC_UNITS])[0], members
+    fc_units = 0 if 'heat_maps/W' in checkpoint_variables else checkpoint_variables.get(
+        'W_fc2', [FC_UNITS])[0]
+    return tuple(channels), fc_units, members
 
 
 def mean_face():

@@ -23,7 +23,9 @@ VALIDATION_SEED = 1             # the same held-out groups for every run on the 
 
 # The network (improved_model.py).
 CHANNELS = (32, 64, 128, 256, 512, 512)     # six 3x3 convolutions, 2x2 pooling after each
-FC_UNITS = 512                  # the dense layer
+FC_UNITS = 0                    # no dense layer: keypoints are read from heat maps
+HEAT_MAP_SIZE = 24              # cells a side of each keypoint's heat map (4 pixels a cell)
+HEAT_MAP_WIDTH = 64             # channels of the feature pyramid that draws them
 MEMBERS = 2                     # networks trained side by side, their answers averaged
 BATCH_NORM_DECAY = 0.9          # moving averages' weight on their old value, per batch
 
@@ -34,6 +36,10 @@ CONTRAST = (0.8, 1.2)           # factor on each face's pixels around its mean
 BRIGHTNESS = (-0.1, 0.1)        # added to each face's pixels (in [0, 1] units)
 TURN_PROBABILITY = 0.5          # of turning a face (Options.turns): the rest stay upright
 MAX_TURN = 20.0                 # degrees, either way, drawn uniformly
+
+# Weight decay (Options.weight_decay), decoupled from Adam's step: after each
+# step every weight matrix shrinks by learning rate x this fraction.
+WEIGHT_DECAY = 0.5
 
 # Weight averaging (improved.py, Options.weight_average): validation and the
 # model kept use an exponential moving average of the weights.
@@ -49,9 +55,10 @@ class Options:
     lighting: bool = True           # vary contrast and brightness
     turns: bool = True              # turn faces (TURN_PROBABILITY, MAX_TURN)
     weight_average: bool = False    # validate and keep the weights' moving average
+    weight_decay: bool = False      # shrink the weight matrices after each step (WEIGHT_DECAY)
     label_offset: bool = True       # learn the labels' x offset (improved_model.loss)
-    centring: bool = True           # start from the training set's mean face
+    centring: bool = True           # a dense layer starts from the training set's mean face
     cosine: bool = True             # cosine learning-rate decay (else constant)
     channels: tuple = CHANNELS
-    fc_units: int = FC_UNITS
+    fc_units: int = FC_UNITS        # 0: heat maps; else a dense layer of that many units
     members: int = MEMBERS

@@ -252,10 +252,12 @@ def test_improved_checkpoint_predicts_without_being_told_the_recipe(tmp_path):
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
 
 
-def test_the_recipes_network_pools_six_times_down_to_2x2_before_its_dense_layer():
+def test_the_recipes_network_has_six_stages_and_reads_heat_maps_drawn_from_four():
     """Six stages of 3x3 convolutions, each halving the 96-pixel face (96 ->
-    48 -> 24 -> 12 -> 6 -> 3 -> 2): the dense layer sees 2x2x512 values, and
-    a network holds 5.0 M values; the checkpoint's names say which network it is."""
+    48 -> ... -> 3); the stages at 24, 12, 6 and 3 pixels feed a feature
+    pyramid of 64 channels that draws one heat map a keypoint; no dense
+    layer. A network holds 4.17 M values; the checkpoint's names say which
+    network it is, and the dense network of before is still built when asked."""
     with tf.Graph().as_default():
         x = tf1.placeholder(tf.float32, [None, 96, 96, 1])
         improved_model.network(x, 1.0, False)
@@ -263,10 +265,18 @@ def test_the_recipes_network_pools_six_times_down_to_2x2_before_its_dense_layer(
     assert [shapes['conv{}/W'.format(i)] for i in range(1, 7)] == [
         [3, 3, 1, 32], [3, 3, 32, 64], [3, 3, 64, 128], [3, 3, 128, 256], [3, 3, 256, 512],
         [3, 3, 512, 512]]
-    assert shapes['fc1/W'] == [2 * 2 * 512, 512] and shapes['W_fc2'] == [512, 30]
-    assert 'conv7/W' not in shapes
-    assert 4.99e6 < sum(np.prod(s) for s in shapes.values()) < 5.01e6
-    assert improved_model.architecture(shapes) == ((32, 64, 128, 256, 512, 512), 512, 1)
+    assert [shapes['lateral{}/W'.format(i)][2] for i in (3, 4, 5, 6)] == [128, 256, 512, 512]
+    assert 'lateral2/W' not in shapes and 'conv7/W' not in shapes and 'W_fc2' not in shapes
+    assert shapes['heat_maps/W'] == [1, 1, 64, 15]
+    assert 4.16e6 < sum(np.prod(s) for s in shapes.values()) < 4.18e6
+    assert improved_model.architecture(shapes) == ((32, 64, 128, 256, 512, 512), 0, 1)
+    with tf.Graph().as_default():
+        improved_model.network(tf1.placeholder(tf.float32, [None, 96, 96, 1]), 1.0, False,
+                               fc_units=512)
+        dense = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
+    assert dense['fc1/W'] == [2 * 2 * 512, 512] and dense['W_fc2'] == [512, 30]
+    assert 4.99e6 < sum(np.prod(s) for s in dense.values()) < 5.01e6
+    assert improved_model.architecture(dense) == ((32, 64, 128, 256, 512, 512), 512, 1)
 
 
 def test_an_epochs_batches_cover_every_row_once_and_none_is_tiny():
@@ -407,3 +417,66 @@ def test_weight_averaging_still_stops_early_with_the_training_weights_kept(tmp_p
     name = [k for k in kept.get_variable_to_shape_map() if k.endswith('/W')][0]
     assert np.abs(state.get_tensor(name) - state.get_tensor(name + '/ExponentialMovingAverage')
                   ).max() > 1e-5
+
+
+def soft_argmax_of(logits):
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        return sess.run(improved_model.soft_argmax(tf.constant(logits, tf.float32)))
+
+
+def test_soft_argmax_reads_a_peak_at_its_cells_centre_and_two_peaks_between_them():
+    """24x24 maps: cell (row 5, column 10) spans pixels 40-43 across and 20-23
+    down, so a map peaked there reads x 41.5, y 21.5 px; two equal peaks read
+    the point halfway; a flat map reads the image's centre, 47.5 px."""
+    logits = np.zeros((2, 24, 24, 15), np.float32)
+    logits[0, 5, 10, :] = 50.0
+    logits[1, 5, 10, 0] = logits[1, 15, 2, 0] = 50.0
+    logits[1, :, :, 1:] = 0.0
+    px = units.unscale_keypoints(soft_argmax_of(logits))
+    assert np.allclose(px[0, 0::2], 41.5, atol=1e-3) and np.allclose(px[0, 1::2], 21.5, atol=1e-3)
+    assert np.allclose(px[1, :2], [(41.5 + 9.5) / 2, (21.5 + 61.5) / 2], atol=1e-3)
+    assert np.allclose(px[1, 2:], 47.5, atol=1e-3)
+
+
+def test_a_heat_map_model_trains_predicts_and_is_known_by_its_checkpoint(tmp_path):
+    """fc_units 0: no dense layer, keypoints read from 24x24 heat maps drawn
+    from the stages at 24x24 and coarser. Its checkpoint says so, and it
+    predicts (each face with its mirror image) what validation scored."""
+    data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
+    model_dir = tmp_path / 'model'
+    options = Options(channels=(4, 8, 8, 8), fc_units=0, members=1)
+    result = improved.train_improved(tiny_config(data_dir, model_dir, recipe='improved',
+                                                 options=options), log=lambda *a: None)
+    checkpoint = tf.train.load_checkpoint(modeldir.best_checkpoint(str(model_dir)))
+    shapes = checkpoint.get_variable_to_shape_map()
+    assert improved_model.architecture(shapes) == ((4, 8, 8, 8), 0, 1)
+    assert 'W_fc2' not in shapes and shapes['heat_maps/W'] == [1, 1, 64, 15]
+    X, y = data.input_data(data_dir=data_dir, dropna=False)
+    with Predictor(str(model_dir)) as p:
+        pred = p.predict(X, clip=False)
+    assert pred.shape == (80, 30) and (pred > 0).all() and (pred < 96).all()
+    _, valid_rows = improved.validation_split(X, y, 'training.csv')
+    err = np.sqrt(np.mean((pred[valid_rows] - units.unscale_keypoints(y[valid_rows])) ** 2))
+    assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
+
+
+def test_weight_decay_shrinks_weight_matrices_after_the_step_and_nothing_else():
+    """With a zero gradient Adam leaves a weight where it is, so one step of
+    decayed() shrinks each 2-D or 4-D variable by exactly that fraction and
+    leaves the 1-D ones (batch norm's, biases) alone."""
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        W = tf1.get_variable('W', initializer=tf.fill([3, 3, 1, 2], 2.0))
+        b = tf1.get_variable('b', initializer=tf.fill([2], 2.0))
+        objective = tf.reduce_sum(0.0 * W) + tf.reduce_sum(0.0 * b)
+        step = improved.decayed(tf1.train.AdamOptimizer(1e-3).minimize(objective), 0.25)
+        sess.run(tf1.global_variables_initializer())
+        sess.run(step)
+        assert np.allclose(sess.run(W), 1.5) and np.allclose(sess.run(b), 2.0)
+
+
+def test_heat_maps_refuse_a_network_too_shallow_to_draw_them():
+    """24x24 heat maps need a stage at 24 pixels or fewer: two stages (96, 48) have none."""
+    with tf.Graph().as_default():
+        x = tf1.placeholder(tf.float32, [None, 96, 96, 1])
+        with pytest.raises(ValueError, match='at least 3 stages'):
+            improved_model.network(x, 1.0, False, channels=(4, 8), fc_units=0)
