@@ -36,6 +36,7 @@ sys.path.insert(0, ROOT)
 from facial_keypoints import augment, data, improved_model, splits, units  # noqa: E402
 from facial_keypoints.augment import warp  # noqa: E402
 from facial_keypoints.config import TrainConfig  # noqa: E402
+from facial_keypoints.constants import IMAGE_SIZE  # noqa: E402
 from facial_keypoints.improved import (held_out_groups, train_improved,  # noqa: E402
                                        validation_split)
 from facial_keypoints.improved_settings import Options  # noqa: E402
@@ -63,7 +64,7 @@ def cutting(probability=0.5, sizes=(16, 33)):
         n = len(X)
         cut = rng.random(n) < probability
         side = rng.integers(*sizes, n)
-        top, left = (rng.integers(0, 96, (2, n)) - side // 2).clip(0)
+        top, left = (rng.integers(0, IMAGE_SIZE, (2, n)) - side // 2).clip(0)
         mean = X.mean(axis=(1, 2, 3))
         for i in np.flatnonzero(cut):
             X[i, top[i]:top[i] + side[i], left[i]:left[i] + side[i]] = mean[i]

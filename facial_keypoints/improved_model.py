@@ -132,11 +132,16 @@ def dense_layers(h, keep_prob, training, fc_units):
     return tf.matmul(h, W2) + b2
 
 
-def conv_bn_relu(h, channels, size, training):
-    """A size x size SAME convolution to channels, batch norm, ReLU."""
+def conv(h, channels, size):
+    """A size x size SAME convolution of h to channels (its weights: variable W)."""
     W = tf1.get_variable('W', [size, size, h.shape[-1], channels],
                          initializer=tf1.initializers.he_normal())
-    return tf.nn.relu(batch_norm(tf.nn.conv2d(h, W, strides=1, padding='SAME'), training))
+    return tf.nn.conv2d(h, W, strides=1, padding='SAME')
+
+
+def conv_bn_relu(h, channels, size, training):
+    """conv(), batch norm, ReLU."""
+    return tf.nn.relu(batch_norm(conv(h, channels, size), training))
 
 
 def heat_map_keypoints(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZE):
@@ -159,18 +164,14 @@ def heat_map_keypoints(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZ
         if h.shape[1] > size:
             break
         with tf1.variable_scope('lateral{}'.format(i + 1)):
-            W = tf1.get_variable('W', [1, 1, h.shape[-1], width],
-                                 initializer=tf1.initializers.he_normal())
-            h = tf.nn.conv2d(h, W, strides=1, padding='SAME')
+            h = conv(h, width, 1)
         if top is not None:
             h += tf.image.resize(top, h.shape[1:3], 'bilinear')
         with tf1.variable_scope('mix{}'.format(i + 1)):
             top = conv_bn_relu(h, width, 3, training)
     with tf1.variable_scope('heat_maps'):
-        W = tf1.get_variable('W', [1, 1, width, NUM_OUTPUTS // 2],
-                             initializer=tf1.initializers.he_normal())
-        b = tf1.get_variable('b', [NUM_OUTPUTS // 2], initializer=tf1.zeros_initializer())
-        logits = tf.nn.conv2d(top, W, strides=1, padding='SAME') + b
+        logits = conv(top, NUM_OUTPUTS // 2, 1)
+        logits += tf1.get_variable('b', [NUM_OUTPUTS // 2], initializer=tf1.zeros_initializer())
     return soft_argmax(logits)
 
 
