@@ -35,6 +35,7 @@ sys.path.insert(0, ROOT)
 
 from facial_keypoints import augment, data, improved_model, splits, units  # noqa: E402
 from facial_keypoints.augment import warp  # noqa: E402
+from facial_keypoints.bf16 import cpu_has_bf16  # noqa: E402
 from facial_keypoints.config import TrainConfig  # noqa: E402
 from facial_keypoints.constants import IMAGE_SIZE  # noqa: E402
 from facial_keypoints.improved import (held_out_groups, train_improved,  # noqa: E402
@@ -96,6 +97,8 @@ VARIANTS = {
     'recipe': (RECIPE, {}, {}),
     'one_network_heat_maps': (dataclasses.replace(RECIPE, members=1), {}, {}),
     'weight_decay': (dataclasses.replace(RECIPE, weight_decay=True), {}, {}),
+    'map_prior': (dataclasses.replace(RECIPE, weight_decay=True, map_prior=True), {}, {}),
+    'one_network_map_prior': (dataclasses.replace(RECIPE, members=1, map_prior=True), {}, {}),
     'dense': (DENSE, {}, {}),
     # One four-stage network with dropout 0.5 (docs/improved.md's previous recipe).
     'previous': (dataclasses.replace(DENSE, members=1, channels=FOUR_STAGES),
@@ -286,7 +289,8 @@ def main():
     keep = args.keep or tempfile.mkdtemp(prefix='fkp-ablations-')
     X, truth = validation_rows(args.data_dir)
     print('improved-recipe ablations on {}: {} epochs, seed {}, {}; models in {}'.format(
-        args.data_dir, args.epochs, args.seed, 'bfloat16' if args.bf16 else 'float32', keep))
+        args.data_dir, args.epochs, args.seed,
+        'bfloat16' if args.bf16 and cpu_has_bf16() else 'float32', keep))
     tag = ('-taught' if args.teachers else '') + ('-pseudo' if args.pseudo_labels else '') + (
         '-groups{:g}'.format(args.train_groups) if args.train_groups is not None else '')
     for name in args.variants or list(VARIANTS):

@@ -41,7 +41,8 @@ MAX_SEED = 2 ** 31 - 1
 RETIRED = {'rotation': 0.0, 'zoom': 0.0, 'wing': False}
 # Parts added to the recipe later: a run that saved none of them trained
 # without (and, before heat maps, with a dense layer of 512 units).
-ADDED_LATER = {'turns': False, 'weight_average': False, 'weight_decay': False, 'fc_units': 512}
+ADDED_LATER = {'turns': False, 'weight_average': False, 'weight_decay': False,
+               'map_prior': False, 'fc_units': 512}
 
 
 @dataclasses.dataclass

@@ -25,8 +25,8 @@ from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_OUTPUTS, TRAIN_FILE
 from .data import find_data_file, input_data, reading
 from .errors import UserError
 from .history import History
-from .improved_settings import (FINAL_RATE_FRACTION, VALIDATION_FRACTION, VALIDATION_SEED,
-                                WEIGHT_AVERAGE_DECAY, WEIGHT_DECAY)
+from .improved_settings import (FINAL_RATE_FRACTION, MAP_PRIOR_WEIGHT, VALIDATION_FRACTION,
+                                VALIDATION_SEED, WEIGHT_AVERAGE_DECAY, WEIGHT_DECAY)
 from .interrupt import CtrlC
 from .modeldir import held_for_training, refuse_for_training, restore_best, save_model, saver
 from .plots import FACES
@@ -108,15 +108,23 @@ def members_training(x, y_, flipped, keep_prob, options, loss):
     own augmented copy, members_batch()); rmse is their mean masked RMSE, and
     the sum of their losses, the objective, gives each member the gradient of
     its own (they share no weights). Mirrored rows' targets are corrected by
-    the learned label offset where options.label_offset."""
+    the learned label offset where options.label_offset. With
+    options.map_prior the objective adds each member's heat maps' divergence
+    from the targets' Gaussians (improved_model.map_divergence)."""
+    if options.map_prior and options.fc_units:
+        raise ValueError('the heat maps\' prior needs heat maps (fc_units 0)')
     K = options.members
     corrected = flipped if options.label_offset else tf.zeros_like(flipped)
-    fits = [(improved_model.network(xk, keep_prob, True, options.channels, options.fc_units,
-                                    member=k), yk, fk)
-            for k, (xk, yk, fk) in enumerate(zip(tf.split(x, K), tf.split(y_, K),
-                                                 tf.split(corrected, K)))]
+    fits, priors = [], []
+    for k, (xk, yk, fk) in enumerate(zip(tf.split(x, K), tf.split(y_, K), tf.split(corrected, K))):
+        y_conv, logits = improved_model.network(xk, keep_prob, True, options.channels,
+                                                options.fc_units, member=k, heat_maps=True)
+        fits.append((y_conv, yk, fk))
+        if options.map_prior:
+            target = tf.stop_gradient(improved_model.corrected(yk, fk))
+            priors.append(MAP_PRIOR_WEIGHT * improved_model.map_divergence(logits, target))
     rmse = tf.add_n([improved_model.loss(*fit) for fit in fits]) / K
-    return rmse, tf.add_n([loss(*fit) for fit in fits])
+    return rmse, tf.add_n([loss(*fit) for fit in fits] + priors)
 
 
 def weight_average(variables, decay):

@@ -6,12 +6,14 @@
 - keypoints read from heat maps: the stages at 24, 12, 6 and 3 pixels
   feed a feature pyramid that draws one 24x24 map a keypoint, and each
   keypoint is its map's softmax-weighted mean position (soft-argmax), see
-  heat_map_keypoints(); with fc_units, a dense layer of that many units and
+  heat_map_logits(); with fc_units, a dense layer of that many units and
   30 outputs centred on the training set's mean face instead (the recipe
   before heat maps: models trained so still load and predict);
 - an ensemble: several such networks ("members", see member_scope()) in one
   graph and one checkpoint, their predictions averaged (keypoints());
-- a masked RMSE over the values a row has (NaN marks a missing keypoint);
+- a masked RMSE over the values a row has (NaN marks a missing keypoint),
+  and, with Options.map_prior, a prior that pulls each heat map towards a
+  Gaussian around its label (map_divergence());
 - a learned label x-offset for mirrored faces (see loss()).
 
 Inputs are pixels / 255 in [0, 1]; outputs keypoints / 96.
@@ -22,7 +24,7 @@ import tensorflow as tf
 
 from .constants import IMAGE_SIZE, NUM_OUTPUTS, keypoint_index
 from .improved_settings import (BATCH_NORM_DECAY, CHANNELS, FC_UNITS, HEAT_MAP_SIZE,
-                                HEAT_MAP_WIDTH)
+                                HEAT_MAP_WIDTH, MAP_PRIOR_SIGMA)
 from .units import unscale_keypoints
 
 tf1 = tf.compat.v1
@@ -90,7 +92,8 @@ def batch_norm(h, training, decay=BATCH_NORM_DECAY, epsilon=1e-3):
     return y if len(h.shape) == 4 else y[:, 0, 0, :]
 
 
-def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member=0):
+def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member=0,
+            heat_maps=False):
     """x [N, 96, 96, 1] in [0, 1] -> y_conv [N, 30], keypoints / 96.
 
     keep_prob: dropout's keep probability (1.0, a Python float, builds no
@@ -99,6 +102,8 @@ def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member
     training and a validation copy). member: which network of an ensemble
     (member_scope()); all members share the mean face and the learned label
     offset (label_x_offset()), which every checkpoint of the network has.
+    heat_maps: return (y_conv, the heat maps' logits [N, S, S, 15], None
+    with a dense layer) instead.
     """
     with tf1.variable_scope(member_scope(member), reuse=tf1.AUTO_REUSE):
         h = x - 0.5
@@ -108,11 +113,13 @@ def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member
                 h = conv_bn_relu(h, c, 3, training)
             stages.append(h)
             h = tf.nn.max_pool2d(h, 2, 2, 'SAME')
-        y_conv = (dense_layers(h, keep_prob, training, fc_units) if fc_units else
-                  heat_map_keypoints(stages, training))
+        logits = None if fc_units else heat_map_logits(stages, training)
+        y_conv = dense_layers(h, keep_prob, training, fc_units) if fc_units else \
+            soft_argmax(logits)
     label_x_offset()
     centre = mean_face()            # made either way: every recipe checkpoint holds it
-    return y_conv + centre if fc_units else y_conv
+    y_conv = y_conv + centre if fc_units else y_conv
+    return (y_conv, logits) if heat_maps else y_conv
 
 
 def dense_layers(h, keep_prob, training, fc_units):
@@ -144,16 +151,16 @@ def conv_bn_relu(h, channels, size, training):
     return tf.nn.relu(batch_norm(conv(h, channels, size), training))
 
 
-def heat_map_keypoints(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZE):
-    """Keypoints read from heat maps, [N, 30] in [0, 1] units (absolute).
+def heat_map_logits(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZE):
+    """The heat maps keypoints are read from: logits [N, size, size, 15].
 
     stages: each stage's features before pooling, finest first. From the
     deepest stage down to the one at size x size pixels, each stage's features
     (a 1x1 convolution to width channels) are added to the coarser result
     scaled up (bilinear), and mixed by a 3x3 convolution, so the finest map
     sees the whole face (a feature pyramid). A 1x1 convolution gives one map
-    per keypoint, read by soft_argmax() (integral regression), so positions
-    fall between cells.
+    per keypoint, which soft_argmax() reads (integral regression), so
+    positions fall between cells.
     """
     if stages[-1].shape[1] > size:
         raise ValueError('heat maps of {0}x{0} cells need a stage of at most {0} pixels: '
@@ -171,22 +178,56 @@ def heat_map_keypoints(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZ
             top = conv_bn_relu(h, width, 3, training)
     with tf1.variable_scope('heat_maps'):
         logits = conv(top, NUM_OUTPUTS // 2, 1)
-        logits += tf1.get_variable('b', [NUM_OUTPUTS // 2], initializer=tf1.zeros_initializer())
-    return soft_argmax(logits)
+        return logits + tf1.get_variable('b', [NUM_OUTPUTS // 2],
+                                         initializer=tf1.zeros_initializer())
+
+
+def map_weights(logits):
+    """Heat maps' logits [N, S, S, 15] (one map a keypoint, rows y, columns x)
+    -> each map's softmax over its cells [N, 15, S * S], row by row."""
+    cells = int(logits.shape[1])
+    logits = tf.transpose(logits, [0, 3, 1, 2])
+    return tf.nn.softmax(tf.reshape(logits, [-1, NUM_OUTPUTS // 2, cells * cells]))
+
+
+def cell_centres(cells):
+    """Where S = cells cells' centres lie, [S] in [0, 1] units: cell j spans
+    pixels j*k .. j*k + k - 1, k = 96 / S."""
+    k = IMAGE_SIZE / cells
+    return ((np.arange(cells) * k + (k - 1) / 2) / IMAGE_SIZE).astype(np.float32)
 
 
 def soft_argmax(logits):
-    """Heat maps' logits [N, S, S, 15] (one map a keypoint, rows y, columns x)
-    -> keypoints [N, 30] in [0, 1] units: each map's softmax over its cells
-    weighs the cells' centres (cell j spans pixels j*k .. j*k + k - 1, k = 96 / S)."""
+    """Heat maps' logits [N, S, S, 15] -> keypoints [N, 30] in [0, 1] units:
+    each map's softmax over its cells weighs the cells' centres."""
     cells = int(logits.shape[1])
-    logits = tf.reshape(tf.transpose(logits, [0, 3, 1, 2]), [-1, NUM_OUTPUTS // 2, cells * cells])
-    weights = tf.nn.softmax(logits)
-    k = IMAGE_SIZE / cells
-    centre = ((np.arange(cells) * k + (k - 1) / 2) / IMAGE_SIZE).astype(np.float32)
+    weights, centre = map_weights(logits), cell_centres(cells)
     xs = tf.reduce_sum(weights * np.tile(centre, cells), axis=2)
     ys = tf.reduce_sum(weights * np.repeat(centre, cells), axis=2)
     return tf.reshape(tf.stack([xs, ys], axis=2), [-1, NUM_OUTPUTS])
+
+
+def map_divergence(logits, y_, sigma=MAP_PRIOR_SIGMA, epsilon=1e-12):
+    """The heat maps' prior: mean Jensen-Shannon divergence (nats, 0 to ln 2)
+    between each map's softmax (logits [N, S, S, 15]) and a Gaussian of sigma
+    cells around its keypoint in y_ [N, 30] (/96), over the keypoints y_ has
+    (NaN: missing, which add nothing)."""
+    cells = int(logits.shape[1])
+    xy = tf.reshape(y_, [-1, NUM_OUTPUTS // 2, 2])
+    have = tf.reduce_all(tf.math.is_finite(xy), axis=2)                     # [N, 15]
+    xy = tf.where(tf.math.is_finite(xy), xy, tf.zeros_like(xy))
+    # A softmax of the squared distances: a normalised Gaussian even for a
+    # keypoint far outside the map, where every cell's density underflows.
+    spread = 2 * (sigma / cells) ** 2
+    dx, dy = (tf.square(cell_centres(cells) - xy[:, :, i, None]) for i in (0, 1))  # [N, 15, S]
+    target = tf.nn.softmax(-tf.reshape(dy[:, :, :, None] + dx[:, :, None, :],
+                                       [-1, NUM_OUTPUTS // 2, cells * cells]) / spread)
+    p = map_weights(logits)
+    log_m = tf.math.log((p + target) / 2 + epsilon)
+    js = tf.reduce_sum(p * (tf.math.log(p + epsilon) - log_m) +
+                       target * (tf.math.log(target + epsilon) - log_m), axis=2) / 2
+    have = tf.cast(have, tf.float32)
+    return tf.reduce_sum(js * have) / tf.maximum(tf.reduce_sum(have), 1.0)
 
 
 def keypoints(x, architecture=None):
@@ -258,10 +299,15 @@ def loss(y_conv, y_, flipped, of=masked_rmse):
     look at each mirror image back at 95 + 2d (keypoints()). of: the loss of
     (y_conv, corrected targets), masked_rmse by default.
     """
+    return of(y_conv, corrected(y_, flipped))
+
+
+def corrected(y_, flipped):
+    """The targets y_ [N, 30] (/96) with mirrored rows' x moved right by twice the
+    learned label offset, see loss()."""
     x_columns = tf.constant(np.arange(NUM_OUTPUTS) % 2 == 0, dtype=tf.float32)
-    correction = (2.0 * label_x_offset() * tf.cast(flipped, tf.float32)[:, None]
-                  * x_columns[None, :])
-    return of(y_conv, y_ + correction)
+    return y_ + (2.0 * label_x_offset() * tf.cast(flipped, tf.float32)[:, None]
+                 * x_columns[None, :])
 
 
 def flip_keypoints(y, mirror=PIXEL_MIRROR, permutation=FLIP_PERMUTATION):

@@ -41,6 +41,13 @@ MAX_TURN = 20.0                 # degrees, either way, drawn uniformly
 # step every weight matrix shrinks by learning rate x this fraction.
 WEIGHT_DECAY = 0.5
 
+# The heat maps' prior (Options.map_prior): each map's softmax is also pulled
+# towards a Gaussian around its target keypoint (a Jensen-Shannon divergence,
+# as in DSNT), so a map keeps one peak where the keypoint is rather than any
+# spread whose mean lands there.
+MAP_PRIOR_SIGMA = 1.0           # the Gaussian's standard deviation, in cells (4 pixels)
+MAP_PRIOR_WEIGHT = 1.0          # the divergence's weight beside the RMSE ([0, 1] units)
+
 # Weight averaging (improved.py, Options.weight_average): validation and the
 # model kept use an exponential moving average of the weights.
 WEIGHT_AVERAGE_DECAY = 0.998    # per batch: about 500 batches, 12 epochs of faces15
@@ -56,6 +63,7 @@ class Options:
     turns: bool = True              # turn faces (TURN_PROBABILITY, MAX_TURN)
     weight_average: bool = False    # validate and keep the weights' moving average
     weight_decay: bool = False      # shrink the weight matrices after each step (WEIGHT_DECAY)
+    map_prior: bool = False         # pull heat maps towards a Gaussian (MAP_PRIOR_SIGMA, _WEIGHT)
     label_offset: bool = True       # learn the labels' x offset (improved_model.loss)
     centring: bool = True           # a dense layer starts from the training set's mean face
     cosine: bool = True             # cosine learning-rate decay (else constant)

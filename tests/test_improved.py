@@ -1,6 +1,7 @@
 """The improved recipe: masked loss, flips that move keypoints with pixels,
 group validation, and prediction that finds the recipe by itself."""
 
+import dataclasses
 import os
 
 import numpy as np
@@ -12,7 +13,7 @@ from facial_keypoints import (augment, constants, data, demo, improved, improved
                               splits, units)
 from facial_keypoints.errors import UserError
 from facial_keypoints.improved_model import masked_rmse
-from facial_keypoints.improved_settings import MAX_TURN, Options
+from facial_keypoints.improved_settings import MAP_PRIOR_WEIGHT, MAX_TURN, Options
 from facial_keypoints.predictor import Predictor
 
 tf1 = tf.compat.v1
@@ -480,3 +481,64 @@ def test_heat_maps_refuse_a_network_too_shallow_to_draw_them():
         x = tf1.placeholder(tf.float32, [None, 96, 96, 1])
         with pytest.raises(ValueError, match='at least 3 stages'):
             improved_model.network(x, 1.0, False, channels=(4, 8), fc_units=0)
+
+
+def test_the_map_prior_is_zero_on_the_targets_gaussian_and_skips_missing_keypoints():
+    """The divergence of a map from a Gaussian of one cell around its keypoint:
+    0 when the map is that Gaussian; for a flat map, the Jensen-Shannon
+    divergence computed here in numpy; a missing keypoint adds nothing."""
+    S, centres = 24, improved_model.cell_centres(24)
+    gaussian = np.exp(-((centres[:, None] - 0.6) ** 2 + (centres[None, :] - 0.4) ** 2) /
+                      (2 * (1 / S) ** 2))           # rows y = 0.6, columns x = 0.4
+    gaussian /= gaussian.sum()
+    flat = np.full(S * S, 1 / S ** 2)
+    g = gaussian.ravel()
+    m = (flat + g) / 2
+    js_flat = (np.sum(flat * np.log(flat / m)) + np.sum(g * np.log(np.where(g > 0, g, 1) / m))) / 2
+    logits = np.zeros((2, S, S, 15), np.float32)
+    logits[0, :, :, 0] = np.log(gaussian)
+    y = np.full((2, 30), np.nan, np.float32)
+    y[0, :2] = y[1, :2] = [0.4, 0.6]
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        def divergence(y):
+            return sess.run(improved_model.map_divergence(tf.constant(logits[:len(y)]),
+                                                          tf.constant(y)))
+        assert divergence(y[:1]) < 1e-6
+        assert np.isclose(divergence(y), js_flat / 2, rtol=1e-4) and 0.1 < js_flat < np.log(2)
+        y[1, :2] = np.nan
+        assert divergence(y) < 1e-6
+
+
+def test_the_map_prior_adds_each_members_divergence_to_the_objective():
+    """objective = the members' losses + MAP_PRIOR_WEIGHT x each member's
+    divergence from the (label-offset corrected) targets; the RMSE reported
+    is unchanged; a dense layer has no maps to pull."""
+    rng = np.random.default_rng(0)
+    X = rng.random((4, 96, 96, 1), np.float32)
+    Y = rng.uniform(0.3, 0.7, (4, 30)).astype(np.float32)
+    options = Options(channels=(4, 8, 8), fc_units=0, members=2, map_prior=True)
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        tf1.set_random_seed(1)
+        x = tf1.placeholder(tf.float32, [None, 96, 96, 1])
+        y_ = tf1.placeholder(tf.float32, [None, 30])
+        flipped = tf.constant([False, True, False, True])
+        rmse, objective = improved.members_training(x, y_, flipped, 1.0, options,
+                                                    improved_model.loss)
+        plain = dataclasses.replace(options, map_prior=False)
+        rmse0, objective0 = improved.members_training(x, y_, flipped, 1.0, plain,
+                                                      improved_model.loss)
+        divergences = []
+        for k, (xk, yk, fk) in enumerate(zip(*(tf.split(t, 2) for t in (x, y_, flipped)))):
+            _, logits = improved_model.network(xk, 1.0, True, options.channels, 0, member=k,
+                                               heat_maps=True)
+            divergences.append(improved_model.map_divergence(
+                logits, improved_model.corrected(yk, fk)))
+        sess.run(tf1.global_variables_initializer())
+        sess.run(tf1.assign(improved_model.label_x_offset(), 0.02))
+        got = sess.run([rmse, objective, rmse0, objective0] + divergences, {x: X, y_: Y})
+    r, o, r0, o0, d1, d2 = got
+    assert np.isclose(r, r0) and d1 > 0.05 and d2 > 0.05
+    assert np.isclose(o, o0 + MAP_PRIOR_WEIGHT * (d1 + d2), rtol=1e-5)
+    with tf.Graph().as_default(), pytest.raises(ValueError, match='needs heat maps'):
+        improved.members_training(x, y_, flipped, 1.0, dataclasses.replace(options, fc_units=8),
+                                  improved_model.loss)
