@@ -488,15 +488,15 @@ def test_the_map_prior_is_zero_on_the_targets_gaussian_and_skips_missing_keypoin
     0 when the map is that Gaussian; for a flat map, the Jensen-Shannon
     divergence computed here in numpy; a missing keypoint adds nothing."""
     S, centres = 24, improved_model.cell_centres(24)
-    gaussian = np.exp(-((centres[:, None] - 0.6) ** 2 + (centres[None, :] - 0.4) ** 2) /
-                      (2 * (1 / S) ** 2))           # rows y = 0.6, columns x = 0.4
-    gaussian /= gaussian.sum()
+    log_density = -((centres[:, None] - 0.6) ** 2 + (centres[None, :] - 0.4) ** 2) / (
+        2 * (1 / S) ** 2)                           # rows y = 0.6, columns x = 0.4
+    gaussian = np.exp(log_density) / np.exp(log_density).sum()
     flat = np.full(S * S, 1 / S ** 2)
     g = gaussian.ravel()
     m = (flat + g) / 2
     js_flat = (np.sum(flat * np.log(flat / m)) + np.sum(g * np.log(np.where(g > 0, g, 1) / m))) / 2
     logits = np.zeros((2, S, S, 15), np.float32)
-    logits[0, :, :, 0] = np.log(gaussian)
+    logits[0, :, :, 0] = log_density
     y = np.full((2, 30), np.nan, np.float32)
     y[0, :2] = y[1, :2] = [0.4, 0.6]
     with tf.Graph().as_default(), tf1.Session() as sess:
