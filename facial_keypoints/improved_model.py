@@ -113,12 +113,15 @@ def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member
                 h = conv_bn_relu(h, c, 3, training)
             stages.append(h)
             h = tf.nn.max_pool2d(h, 2, 2, 'SAME')
-        logits = None if fc_units else heat_map_logits(stages, training)
-        y_conv = dense_layers(h, keep_prob, training, fc_units) if fc_units else \
-            soft_argmax(logits)
+        if fc_units:
+            logits, y_conv = None, dense_layers(h, keep_prob, training, fc_units)
+        else:
+            logits = heat_map_logits(stages, training)
+            y_conv = soft_argmax(logits)
     label_x_offset()
     centre = mean_face()            # made either way: every recipe checkpoint holds it
-    y_conv = y_conv + centre if fc_units else y_conv
+    if fc_units:
+        y_conv += centre
     return (y_conv, logits) if heat_maps else y_conv
 
 
@@ -214,8 +217,9 @@ def map_divergence(logits, y_, sigma=MAP_PRIOR_SIGMA, epsilon=1e-12):
     (NaN: missing, which add nothing)."""
     cells = int(logits.shape[1])
     xy = tf.reshape(y_, [-1, NUM_OUTPUTS // 2, 2])
-    have = tf.reduce_all(tf.math.is_finite(xy), axis=2)                     # [N, 15]
-    xy = tf.where(tf.math.is_finite(xy), xy, tf.zeros_like(xy))
+    finite = tf.math.is_finite(xy)
+    have = tf.reduce_all(finite, axis=2)                                    # [N, 15]
+    xy = tf.where(finite, xy, tf.zeros_like(xy))
     # A softmax of the squared distances: a normalised Gaussian even for a
     # keypoint far outside the map, where every cell's density underflows.
     spread = 2 * (sigma / cells) ** 2
