@@ -14,6 +14,8 @@ recipe changes; its numbers are in improved_settings.py:
 - Adam with a cosine learning-rate decay, and more patience.
 """
 
+import collections
+
 import numpy as np
 import tensorflow as tf
 
@@ -38,6 +40,12 @@ from .state import TrainingState, epoch_order
 from .units import unscale_keypoints
 
 tf1 = tf.compat.v1
+
+# What the training loop runs and feeds (training_graph()); average and swap
+# are None without weight averaging.
+TrainingGraph = collections.namedtuple('TrainingGraph', (
+    'x', 'y_', 'flipped', 'keep_prob', 'rate', 'rmse', 'y_conv', 'train_step', 'average', 'swap',
+    'saver', 'offset_px'))
 
 
 def learning_rate(base_rate, epoch, epochs, cosine=True):
@@ -163,6 +171,54 @@ def members_batch(X, y, rng, options, augment):
         augment(X, y, rng, options) for _ in range(options.members))))
 
 
+def training_graph(options, loss):
+    """The recipe's training graph in the default graph, as a TrainingGraph.
+
+    Two copies of the networks with the same variables: one trains (batch
+    statistics, dropout if asked for); y_conv predicts as run_predict.py
+    does (moving averages, each face averaged with its mirror image and
+    over the members; keypoints in [0, 1]), so the model kept is the one that
+    predicts best, and validation is what it scores."""
+    x = tf1.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, 1], name='x')
+    y_ = tf1.placeholder(tf.float32, [None, NUM_OUTPUTS], name='y_')
+    keep_prob = tf1.placeholder_with_default(1.0, [], name='keep_prob')
+    flipped = tf1.placeholder_with_default(tf.zeros_like(y_[:, 0], tf.bool), [None])
+    rate = tf1.placeholder(tf.float32, [], name='learning_rate')
+    rmse, objective = members_training(x, y_, flipped, keep_prob, options, loss)
+    y_conv = improved_model.keypoints(x, (options.channels, options.fc_units,
+                                          options.members)) / IMAGE_SIZE
+    net_variables = tf1.global_variables()
+    with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
+        train_step = tf1.train.AdamOptimizer(rate).minimize(objective)
+    if options.weight_decay:
+        train_step = decayed(train_step, rate * WEIGHT_DECAY)
+    average = swap = None
+    if options.weight_average:
+        average, swap = weight_average(tf1.trainable_variables(), WEIGHT_AVERAGE_DECAY)
+    return TrainingGraph(x, y_, flipped, keep_prob, rate, rmse, y_conv, train_step,
+                         average, swap, saver(net_variables),
+                         unscale_keypoints(improved_model.label_x_offset()))
+
+
+def train_epoch(sess, g, X_train, y_train, cfg, epoch, rate, check, augment):
+    """One epoch of training steps at that learning rate; returns each
+    batch's RMSE ([0, 1] units). check() is called between batches (Ctrl-C)."""
+    n = len(X_train)
+    train_losses = []
+    for j, idx in zip(batches(n, cfg.batch_size, 'epoch {}'.format(epoch), not cfg.quiet,
+                              check), epoch_batches(epoch_order(cfg.seed, epoch, n),
+                                                    cfg.batch_size)):
+        # Random draws are a function of (seed, epoch, batch), for --resume.
+        rng = np.random.default_rng([cfg.seed, epoch, j])
+        xb, yb, fb = members_batch(X_train[idx], y_train[idx], rng, cfg.options, augment)
+        _, loss_value = sess.run([g.train_step, g.rmse], feed_dict={
+            g.x: xb, g.y_: yb, g.flipped: fb, g.keep_prob: cfg.keep_prob, g.rate: rate})
+        train_losses.append(loss_value)
+        if g.average is not None:
+            sess.run(g.average)
+    return train_losses
+
+
 def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
                    split=validation_split, augment=augment_batch, loss=improved_model.loss,
                    score=rmse_of):
@@ -191,28 +247,7 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
     with held_for_training(cfg), CtrlC(cfg, handle_ctrl_c) as ctrl_c, \
             History(cfg, log) as history, tf.Graph().as_default():
         tf1.set_random_seed(cfg.seed)
-        x = tf1.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, 1], name='x')
-        y_ = tf1.placeholder(tf.float32, [None, NUM_OUTPUTS], name='y_')
-        keep_prob = tf1.placeholder_with_default(1.0, [], name='keep_prob')
-        flipped = tf1.placeholder_with_default(tf.zeros_like(y_[:, 0], tf.bool), [None])
-        rate = tf1.placeholder(tf.float32, [], name='learning_rate')
-        # Two copies of the networks with the same variables: one trains (batch
-        # statistics, dropout if asked for); one predicts as run_predict.py
-        # does (moving averages, each face averaged with its mirror image and
-        # over the members), so the model kept is the one that predicts best,
-        # and validation is what it scores.
-        rmse, objective = members_training(x, y_, flipped, keep_prob, options, loss)
-        y_conv = improved_model.keypoints(x, (options.channels, options.fc_units,
-                                              options.members)) / IMAGE_SIZE
-        net_variables = tf1.global_variables()
-        with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
-            train_step = tf1.train.AdamOptimizer(rate).minimize(objective)
-        if options.weight_decay:
-            train_step = decayed(train_step, rate * WEIGHT_DECAY)
-        if options.weight_average:
-            average, swap = weight_average(tf1.trainable_variables(), WEIGHT_AVERAGE_DECAY)
-        best_saver = saver(net_variables)
-        offset_px = unscale_keypoints(improved_model.label_x_offset())
+        g = training_graph(options, loss)
         set_mean_face = tf1.assign(improved_model.mean_face(), np.nanmean(y_train, axis=0))
 
         with tf1.Session(config=session_config(cfg.bf16, warn)) as sess:
@@ -229,46 +264,41 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
                 'held-out groups, on which the mean face scores {3:.2f} px)'.format(
                     TRAIN_SIZE, 'all rows; scored, trained on' if cfg.all_rows else 'validation',
                     len(X_valid), unscale_keypoints(mean_face_rmse(y_train, y_valid))))
-            i = first_epoch - 1
-            for i in range(first_epoch, cfg.epochs):
-                train_batches = epoch_batches(epoch_order(cfg.seed, i, TRAIN_SIZE), cfg.batch_size)
-                lr = learning_rate(cfg.learning_rate, i, cfg.epochs, options.cosine)
-                train_losses = []
-                for j, idx in zip(batches(TRAIN_SIZE, cfg.batch_size, 'epoch {}'.format(i),
-                                          not cfg.quiet, ctrl_c.check), train_batches):
-                    # Random draws are a function of (seed, epoch, batch), for --resume.
-                    rng = np.random.default_rng([cfg.seed, i, j])
-                    xb, yb, fb = members_batch(X_train[idx], y_train[idx], rng, options, augment)
-                    _, loss_value = sess.run([train_step, rmse], feed_dict={
-                        x: xb, y_: yb, flipped: fb, keep_prob: cfg.keep_prob, rate: lr})
-                    train_losses.append(loss_value)
-                    if options.weight_average:
-                        sess.run(average)
+
+            def validate():
                 # From the predictions, in float64: under --bf16 an RMSE computed
                 # in the graph would be rounded to bfloat16 (about 0.01 px here).
-                learned = dict(learning_rate=lr, label_x_offset_px=float(sess.run(offset_px)))
+                return score(keypoints_in_batches(sess, g.y_conv, g.x, X_valid, cfg.batch_size),
+                             y_valid)
+
+            i = first_epoch - 1
+            for i in range(first_epoch, cfg.epochs):
+                lr = learning_rate(cfg.learning_rate, i, cfg.epochs, options.cosine)
+                train_losses = train_epoch(sess, g, X_train, y_train, cfg, i, lr,
+                                           ctrl_c.check, augment)
+                learned = dict(learning_rate=lr, label_x_offset_px=float(sess.run(g.offset_px)))
                 if options.weight_average:      # the training weights' score, for comparison
-                    learned['training_weights_validation_rmse_px'] = unscale_keypoints(score(
-                        keypoints_in_batches(sess, y_conv, x, X_valid, cfg.batch_size), y_valid))
-                    sess.run(swap)
-                validation_loss = score(
-                    keypoints_in_batches(sess, y_conv, x, X_valid, cfg.batch_size), y_valid)
+                    learned['training_weights_validation_rmse_px'] = unscale_keypoints(
+                        validate())
+                    sess.run(g.swap)
+                validation_loss = validate()
                 history.record(i, train_losses, validation_loss, **learned)
                 improved = validation_loss < best_validation_loss or cfg.all_rows
                 if improved:
                     best_validation_loss = validation_loss
                     current_epoch = i
-                    save_model(best_saver, sess, cfg.model_dir, i, log)
+                    save_model(g.saver, sess, cfg.model_dir, i, log)
                 if options.weight_average:
-                    sess.run(swap)              # training goes on from its own weights
+                    sess.run(g.swap)            # training goes on from its own weights
                 if not improved and (i - current_epoch) >= cfg.patience:
                     log('early stopping')
                     break
                 state.save(sess, i, best_validation_loss, best_epoch=current_epoch)
 
             state.save(sess, i, best_validation_loss, best_epoch=current_epoch, final=True)
-            restore_best(best_saver, sess, cfg.model_dir)    # the kept model draws the faces
+            restore_best(g.saver, sess, cfg.model_dir)      # the kept model draws the faces
             pictures(cfg, history.entries, current_epoch, X_valid[:FACES], y_valid[:FACES],
-                     keypoints_in_batches(sess, y_conv, x, X_valid[:FACES], cfg.batch_size), log)
+                     keypoints_in_batches(sess, g.y_conv, g.x, X_valid[:FACES],
+                                          cfg.batch_size), log)
             return result(cfg, history.entries, best_validation_loss, best_epoch=current_epoch,
                           epochs_run=i + 1, first_epoch=first_epoch)
