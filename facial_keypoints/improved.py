@@ -11,7 +11,8 @@ recipe changes; its numbers are in improved_settings.py:
 - the network (improved_model.py) is deeper, reads keypoints from heat
   maps, has no dropout, and is an ensemble: two networks train side by
   side, each on its own augmented copy of the batch, and predict together;
-- Adam with a cosine learning-rate decay, and more patience.
+- Adam with a cosine learning-rate decay and weight decay, and more
+  patience.
 """
 
 import collections
