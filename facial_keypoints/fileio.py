@@ -108,6 +108,22 @@ def refuse_overwriting_inputs(output, inputs, flag='--output', written=None):
             flag, output, written))
 
 
+def refuse_replacing_another_table(table, header, writer):
+    """UserError unless table is absent or a CSV whose first line is header:
+    the CSV beside a picture or video (writer) replaces what an earlier run
+    wrote, never a file of the user's that shares its name."""
+    try:
+        with open(table, encoding='utf-8', errors='replace') as f:
+            first = f.readline().rstrip('\r\n')
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise UserError('cannot write {}: {}.'.format(table, reason(e)))
+    if first != header:
+        raise UserError('writing {} would replace {}, which is not a keypoints table this '
+                        'program wrote; choose another --output.'.format(writer, table))
+
+
 def _remove_quietly(path):
     try:
         os.remove(path)

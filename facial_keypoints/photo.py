@@ -14,7 +14,7 @@ from .constants import KEYPOINT_COLUMNS
 from .detect import Detector, cv2_or_error
 from .errors import UserError, reason
 from .fileio import (atomic_write_bytes, atomic_write_text, not_a_file,
-                     refuse_overwriting_inputs, same_file)
+                     refuse_overwriting_inputs, refuse_replacing_another_table, same_file)
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 OUTPUT_TAG = '_keypoints'       # photo.jpg -> photo_keypoints.jpg and photo_keypoints.csv
@@ -66,10 +66,13 @@ def draw(img, boxes, points):
     return out
 
 
+# The CSV's first line: face, its box, then the 15 points' x,y (Kaggle's column names).
+TABLE_HEADER = ','.join(['face', 'box_x', 'box_y', 'box_w', 'box_h'] + KEYPOINT_COLUMNS)
+
+
 def faces_csv(boxes, points):
-    """One row per face: face, box_x, box_y, box_w, box_h, then the 15 points'
-    x,y in photo pixels (Kaggle's column names)."""
-    lines = [','.join(['face', 'box_x', 'box_y', 'box_w', 'box_h'] + KEYPOINT_COLUMNS)]
+    """TABLE_HEADER, then one row per face, in photo pixels."""
+    lines = [TABLE_HEADER]
     for i, (box, pts) in enumerate(zip(boxes, points)):
         lines.append(','.join([str(i)] + [str(int(v)) for v in box] +
                               ['{:.2f}'.format(v) for v in pts]))
@@ -160,6 +163,7 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
     for picture, table in targets:
         modeldir.refuse_run_file(picture, model_dir)
         modeldir.refuse_run_file(table, model_dir)
+        refuse_replacing_another_table(table, TABLE_HEADER, picture)
     photos = [read_photo(p) for p in paths]
     if folder:
         try:

@@ -28,7 +28,8 @@ from . import align, modeldir
 from .constants import KEYPOINT_COLUMNS
 from .detect import Detector, cv2_or_error, iou
 from .errors import UserError, reason
-from .fileio import atomic_write_text, not_a_file, refuse_overwriting_inputs
+from .fileio import (atomic_write_text, not_a_file, refuse_overwriting_inputs,
+                     refuse_replacing_another_table)
 from .photo import draw
 from .progress import Progress
 
@@ -230,6 +231,7 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     refuse_overwriting_inputs(output, [] if camera else [source], written=table)
     modeldir.refuse_run_file(output, model_dir)
     modeldir.refuse_run_file(table, model_dir)
+    refuse_replacing_another_table(table, TABLE_HEADER, output)
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
         raise UserError('cannot write {}: folder {} does not exist.'.format(output, folder))
@@ -302,9 +304,13 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     return frames
 
 
+# The CSV's first line: frame, face (its track), box (smoothed, frame pixels), 30 values.
+TABLE_HEADER = ','.join(['frame', 'face', 'box_x', 'box_y', 'box_w', 'box_h'] + KEYPOINT_COLUMNS)
+
+
 def faces_table(rows):
-    """The CSV: frame, face (its track), box (smoothed, frame pixels), 30 values."""
-    lines = [','.join(['frame', 'face', 'box_x', 'box_y', 'box_w', 'box_h'] + KEYPOINT_COLUMNS)]
+    """The CSV: TABLE_HEADER, then a line a face a frame."""
+    lines = [TABLE_HEADER]
     lines += [','.join([str(r[0]), str(r[1])] + ['{:.2f}'.format(v) for v in r[2:]])
               for r in rows]
     return '\n'.join(lines) + '\n'

@@ -111,6 +111,15 @@ def test_annotate_writes_picture_in_the_photos_format_and_csv(trained, tmp_path)
     assert list(table.columns) == ['face', 'box_x', 'box_y', 'box_w', 'box_h'] + \
         constants.KEYPOINT_COLUMNS
     assert list(table.face) == [0, 1] and list(table.box_w) == [281, 100]
+    # a second run replaces the CSV it wrote, but never a CSV of the user's
+    assert annotate(model_dir, [src], tmp_path / 'out', [(40, 25, 281, 281)]) == 0
+    assert list(pd.read_csv(tmp_path / 'out.csv').face) == [0]
+    (tmp_path / 'mine.csv').write_text('a,b\n1,2\n')
+    with pytest.raises(UserError, match='mine.jpg would replace .*mine.csv, which is not a '
+                                        'keypoints table'):
+        annotate(model_dir, [src], tmp_path / 'mine.jpg', [(40, 25, 281, 281)])
+    assert (tmp_path / 'mine.csv').read_text() == 'a,b\n1,2\n'
+    assert not (tmp_path / 'mine.jpg').exists()
 
 
 def test_same_names_never_overwrite_each_other_or_inputs(trained, tmp_path):

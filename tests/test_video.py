@@ -182,6 +182,23 @@ def test_ctrl_c_on_a_file_writes_nothing(trained, tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ['clip.mp4']
 
 
+def test_the_videos_csv_replaces_only_a_table_an_earlier_run_wrote(trained, tmp_path):
+    _, model_dir, _ = trained
+    src = tmp_path / 'clip.mp4'
+    write_video(src, moving_face_frames(2))
+    args = dict(detector=Fixed([(60, 40, 190, 190)]), log=lambda *a: None)
+    (tmp_path / 'notes.csv').write_text('name,score\nann,3\n')
+    with pytest.raises(UserError, match='would replace .*notes.csv, which is not a keypoints '
+                                        'table'):
+        video.annotate_video(str(src), model_dir, str(tmp_path / 'notes.mp4'), **args)
+    assert (tmp_path / 'notes.csv').read_text() == 'name,score\nann,3\n'
+    assert not (tmp_path / 'notes.mp4').exists()
+    out = tmp_path / 'out.mp4'
+    assert video.annotate_video(str(src), model_dir, str(out), **args) == 2
+    assert video.annotate_video(str(src), model_dir, str(out), **args) == 2   # its own: again
+    assert len(pd.read_csv(tmp_path / 'out.csv')) == 2
+
+
 def test_the_output_may_not_be_the_input(trained, tmp_path):
     _, model_dir, _ = trained
     src = tmp_path / 'clip.mp4'
