@@ -123,9 +123,9 @@ def members_training(x, y_, flipped, keep_prob, options, loss):
     if options.map_prior and options.fc_units:
         raise ValueError('the heat maps\' prior needs heat maps (fc_units 0)')
     K = options.members
-    corrected = flipped if options.label_offset else tf.zeros_like(flipped)
+    to_correct = flipped if options.label_offset else tf.zeros_like(flipped)
     fits, priors = [], []
-    for k, (xk, yk, fk) in enumerate(zip(tf.split(x, K), tf.split(y_, K), tf.split(corrected, K))):
+    for k, (xk, yk, fk) in enumerate(zip(tf.split(x, K), tf.split(y_, K), tf.split(to_correct, K))):
         y_conv, logits = improved_model.network(xk, keep_prob, True, options.channels,
                                                 options.fc_units, member=k, heat_maps=True)
         fits.append((y_conv, yk, fk))
