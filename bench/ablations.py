@@ -90,7 +90,7 @@ RECIPE = Options()
 # The recipe before weight decay; and before heat maps, with a dense layer of
 # 512 units. The variants built on them are those measured then
 # (docs/improved.md).
-HEAT_MAPS = dataclasses.replace(RECIPE, weight_decay=False)
+HEAT_MAPS = dataclasses.replace(RECIPE, weight_decay=0.0)
 DENSE = dataclasses.replace(HEAT_MAPS, fc_units=512)
 FOUR_STAGES = (32, 64, 128, 256)      # four stages of 2x2 pooling, down to 6x6
 # name: (the recipe's parts, training settings changed from the recipe's,
@@ -99,6 +99,8 @@ VARIANTS = {
     'recipe': (RECIPE, {}, {}),
     'heat_maps': (HEAT_MAPS, {}, {}),
     'map_prior': (dataclasses.replace(RECIPE, map_prior=True), {}, {}),
+    'double_weight_decay': (dataclasses.replace(RECIPE, weight_decay=2 * RECIPE.weight_decay),
+                            {}, {}),
     'one_network_heat_maps': (dataclasses.replace(HEAT_MAPS, members=1), {}, {}),
     'one_network_map_prior': (dataclasses.replace(HEAT_MAPS, members=1, map_prior=True),
                               {}, {}),
@@ -108,7 +110,8 @@ VARIANTS = {
                  dict(keep_prob=0.5), {}),
     'one_network': (dataclasses.replace(DENSE, members=1), {}, {}),
     'one_network_cutout': (dataclasses.replace(DENSE, members=1), {}, dict(augment=cutting())),
-    'one_network_weight_decay': (dataclasses.replace(DENSE, members=1, weight_decay=True),
+    'one_network_weight_decay': (dataclasses.replace(DENSE, members=1,
+                                                     weight_decay=RECIPE.weight_decay),
                                  {}, {}),
     'three_networks': (dataclasses.replace(DENSE, members=3), {}, {}),
     'dropout': (DENSE, dict(keep_prob=0.5), {}),

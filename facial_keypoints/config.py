@@ -41,7 +41,7 @@ MAX_SEED = 2 ** 31 - 1
 RETIRED = {'rotation': 0.0, 'zoom': 0.0, 'wing': False}
 # Parts added to the recipe later: a run that saved none of them trained
 # without (and, before heat maps, with a dense layer of 512 units).
-ADDED_LATER = {'turns': False, 'weight_average': False, 'weight_decay': False,
+ADDED_LATER = {'turns': False, 'weight_average': False, 'weight_decay': 0.0,
                'map_prior': False, 'fc_units': 512}
 
 
@@ -174,11 +174,15 @@ def saved_options(saved, path):
         v = tuple(v) if isinstance(v, list) else v
         if k in RETIRED and v == RETIRED[k]:
             continue
+        if k == 'weight_decay' and type(v) is bool:     # saved as on or off before
+            v = imp.WEIGHT_DECAY if v else 0.0
         ok = k in defaults and type(v) is type(defaults[k])
         if k in ('channels', 'members', 'fc_units'):
             lowest = 0 if k == 'fc_units' else 1
             ok = ok and all(type(c) is int and c >= lowest
                             for c in (v if k == 'channels' else [v])) and v != ()
+        if k == 'weight_decay':
+            ok = ok and 0 <= v < 1000
         if not ok:
             raise UserError('{} has no valid "improved" setting {!r}; it was edited or '
                             'damaged.'.format(path, k))

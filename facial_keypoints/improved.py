@@ -29,7 +29,7 @@ from .data import find_data_file, input_data, reading
 from .errors import UserError
 from .history import History
 from .improved_settings import (FINAL_RATE_FRACTION, MAP_PRIOR_WEIGHT, VALIDATION_FRACTION,
-                                VALIDATION_SEED, WEIGHT_AVERAGE_DECAY, WEIGHT_DECAY)
+                                VALIDATION_SEED, WEIGHT_AVERAGE_DECAY)
 from .interrupt import CtrlC
 from .modeldir import held_for_training, refuse_for_training, restore_best, save_model, saver
 from .plots import FACES
@@ -192,7 +192,7 @@ def training_graph(options, loss):
     with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
         train_step = tf1.train.AdamOptimizer(rate).minimize(objective)
     if options.weight_decay:
-        train_step = decayed(train_step, rate * WEIGHT_DECAY)
+        train_step = decayed(train_step, rate * options.weight_decay)
     average = swap = None
     if options.weight_average:
         average, swap = weight_average(tf1.trainable_variables(), WEIGHT_AVERAGE_DECAY)

@@ -62,7 +62,7 @@ class Options:
     lighting: bool = True           # vary contrast and brightness
     turns: bool = True              # turn faces (TURN_PROBABILITY, MAX_TURN)
     weight_average: bool = False    # validate and keep the weights' moving average
-    weight_decay: bool = True       # shrink the weight matrices after each step (WEIGHT_DECAY)
+    weight_decay: float = WEIGHT_DECAY  # weight matrices shrink by rate x this a step (0: off)
     map_prior: bool = False         # pull heat maps towards a Gaussian (MAP_PRIOR_SIGMA, _WEIGHT)
     label_offset: bool = True       # learn the labels' x offset (improved_model.loss)
     centring: bool = True           # a dense layer starts from the training set's mean face

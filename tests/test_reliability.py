@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from conftest import ROOT, fit, make_tiny_data, run_script, tiny_config, with_ctrl_c
 from facial_keypoints import modeldir
-from facial_keypoints.config import TrainConfig
+from facial_keypoints.config import TrainConfig, saved_options
 from facial_keypoints.data import input_data
 from facial_keypoints.errors import Interrupted, UserError
 from facial_keypoints.improved_settings import Options
@@ -158,6 +158,19 @@ def test_resume_keeps_the_improved_runs_own_networks(data_dir, tmp_path):
     with pytest.raises(UserError, match=r'was trained with Options\(.*members=1\); a resumed '
                                         r'run keeps it'):
         TrainConfig(model_dir=str(model_dir), resume=True, options=Options())
+
+
+def test_weight_decay_saved_as_on_or_off_reads_as_the_strength_it_trained_with():
+    """Model folders saved weight decay as true or false before its strength
+    could change: true trained with 0.5, false (or nothing) without; a
+    strength is kept as saved, and one no run could train with is refused."""
+    assert saved_options({'weight_decay': True}, 'h').weight_decay == 0.5
+    assert saved_options({'weight_decay': False}, 'h').weight_decay == 0.0
+    assert saved_options({}, 'h').weight_decay == 0.0
+    assert saved_options({'weight_decay': 1.0}, 'h').weight_decay == 1.0
+    for bad in (-0.5, float('nan'), '0.5'):
+        with pytest.raises(UserError, match="h has no valid \"improved\" setting 'weight_decay'"):
+            saved_options({'weight_decay': bad}, 'h')
 
 
 def test_save_failure_is_a_clear_error_and_keeps_the_previous_checkpoint(
