@@ -13,9 +13,9 @@ def parse_args(argv=None):
     from facial_keypoints.cli import ArgumentParser
     from facial_keypoints import improved_settings as imp
     from facial_keypoints.config import RECIPES
-    p = ArgumentParser(description="Train the blog post's CNN on Kaggle's training.csv and "
-                                   "keep the best validation model (with --all-rows, the "
-                                   "last).")
+    p = ArgumentParser(description="Train the blog post's CNN (or, with --recipe improved, "
+                                   "the improved recipe) on Kaggle's training.csv and keep "
+                                   "the best validation model (with --all-rows, the last).")
     p.add_argument('--data-dir', help='folder holding training.csv (or training.csv.gz / '
                    'training.zip; the first of them there is read, and named) (default: the '
                    'current folder)')

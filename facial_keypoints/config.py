@@ -176,6 +176,8 @@ def saved_options(saved, path):
             continue
         if k == 'weight_decay' and type(v) is bool:     # saved as on or off before
             v = imp.WEIGHT_DECAY if v else 0.0
+        if k == 'weight_decay' and type(v) is int:      # a strength written as 1
+            v = float(v)
         ok = k in defaults and type(v) is type(defaults[k])
         if k in ('channels', 'members', 'fc_units'):
             lowest = 0 if k == 'fc_units' else 1

@@ -168,6 +168,7 @@ def test_weight_decay_saved_as_on_or_off_reads_as_the_strength_it_trained_with()
     assert saved_options({'weight_decay': False}, 'h').weight_decay == 0.0
     assert saved_options({}, 'h').weight_decay == 0.0
     assert saved_options({'weight_decay': 1.0}, 'h').weight_decay == 1.0
+    assert saved_options({'weight_decay': 1}, 'h').weight_decay == 1.0
     for bad in (-0.5, float('nan'), '0.5'):
         with pytest.raises(UserError, match="h has no valid \"improved\" setting 'weight_decay'"):
             saved_options({'weight_decay': bad}, 'h')
