@@ -183,7 +183,7 @@ def saved_options(saved, path):
             lowest = 0 if k == 'fc_units' else 1
             ok = ok and all(type(c) is int and c >= lowest
                             for c in (v if k == 'channels' else [v])) and v != ()
-        if k == 'weight_decay':
+        if k == 'weight_decay':     # rate x strength above 1 would flip the weights' signs
             ok = ok and 0 <= v < 1000
         if not ok:
             raise UserError('{} has no valid "improved" setting {!r}; it was edited or '
