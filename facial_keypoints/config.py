@@ -174,10 +174,8 @@ def saved_options(saved, path):
         v = tuple(v) if isinstance(v, list) else v
         if k in RETIRED and v == RETIRED[k]:
             continue
-        if k == 'weight_decay' and type(v) is bool:     # saved as on or off before
-            v = imp.WEIGHT_DECAY if v else 0.0
-        if k == 'weight_decay' and type(v) is int:      # a strength written as 1
-            v = float(v)
+        if k == 'weight_decay' and type(v) in (bool, int):  # on or off before; or written as 1
+            v = float(v) if type(v) is int else imp.WEIGHT_DECAY if v else 0.0
         ok = k in defaults and type(v) is type(defaults[k])
         if k in ('channels', 'members', 'fc_units'):
             lowest = 0 if k == 'fc_units' else 1

@@ -24,8 +24,7 @@ import time
 
 import numpy as np
 
-from . import align, modeldir
-from .constants import KEYPOINT_COLUMNS
+from . import align, modeldir, photo
 from .detect import Detector, cv2_or_error, iou
 from .errors import UserError, reason
 from .fileio import (atomic_write_text, not_a_file, refuse_overwriting_inputs,
@@ -304,8 +303,9 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     return frames
 
 
-# The CSV's first line: frame, face (its track), box (smoothed, frame pixels), 30 values.
-TABLE_HEADER = ','.join(['frame', 'face', 'box_x', 'box_y', 'box_w', 'box_h'] + KEYPOINT_COLUMNS)
+# The CSV's first line: frame, then a photo's columns: face (its track), box
+# (smoothed, frame pixels), 30 values.
+TABLE_HEADER = 'frame,' + photo.TABLE_HEADER
 
 
 def faces_table(rows):
