@@ -101,6 +101,7 @@ VARIANTS = {
     'map_prior': (dataclasses.replace(RECIPE, map_prior=True), {}, {}),
     'double_weight_decay': (dataclasses.replace(RECIPE, weight_decay=2 * RECIPE.weight_decay),
                             {}, {}),
+    'fine_maps': (dataclasses.replace(RECIPE, heat_map_size=48), {}, {}),
     'one_network_heat_maps': (dataclasses.replace(HEAT_MAPS, members=1), {}, {}),
     'one_network_map_prior': (dataclasses.replace(HEAT_MAPS, members=1, map_prior=True),
                               {}, {}),

@@ -42,7 +42,7 @@ RETIRED = {'rotation': 0.0, 'zoom': 0.0, 'wing': False}
 # Parts added to the recipe later: a run that saved none of them trained
 # without (and, before heat maps, with a dense layer of 512 units).
 ADDED_LATER = {'turns': False, 'weight_average': False, 'weight_decay': 0.0,
-               'map_prior': False, 'fc_units': 512}
+               'map_prior': False, 'fc_units': 512, 'heat_map_size': 24}
 
 
 @dataclasses.dataclass
@@ -163,8 +163,9 @@ class TrainConfig:
 def saved_options(saved, path):
     """The Options saved in hparams.json at path (its "improved" object). Each
     value must have its default's type; channels and members must be
-    positive, fc_units positive or 0 (heat maps). A part a run did not save
-    is the recipe's, or as it was before that part came (ADDED_LATER)."""
+    positive, fc_units positive or 0 (heat maps), heat_map_size a stage's
+    size. A part a run did not save is the recipe's, or as it was before that
+    part came (ADDED_LATER)."""
     if not isinstance(saved, dict):
         raise UserError('{} has no valid "improved" settings; it was edited or '
                         'damaged.'.format(path))
@@ -181,6 +182,8 @@ def saved_options(saved, path):
             lowest = 0 if k == 'fc_units' else 1
             ok = ok and all(type(c) is int and c >= lowest
                             for c in (v if k == 'channels' else [v])) and v != ()
+        if k == 'heat_map_size':
+            ok = ok and v in imp.HEAT_MAP_SIZES
         if k == 'weight_decay':     # rate x strength above 1 would flip the weights' signs
             ok = ok and 0 <= v < 1000
         if not ok:

@@ -47,7 +47,7 @@ def keypoints_graph(x, recipe, architecture=None):
     """The prediction graph: x float32 [N, 96, 96, 1] in [0, 1] -> keypoints in
     pixels [N, 30], unclipped. Dropout is off (keep_prob 1.0).
 
-    architecture: the improved network's (channels, fc_units, members), see
+    architecture: the improved network's (channels, fc_units, members, map_size), see
     improved_model.keypoints().
     """
     if recipe == 'blog':

@@ -127,7 +127,8 @@ def members_training(x, y_, flipped, keep_prob, options, loss):
     fits, priors = [], []
     for k, (xk, yk, fk) in enumerate(zip(tf.split(x, K), tf.split(y_, K), tf.split(to_correct, K))):
         y_conv, logits = improved_model.network(xk, keep_prob, True, options.channels,
-                                                options.fc_units, member=k, heat_maps=True)
+                                                options.fc_units, member=k, heat_maps=True,
+                                                map_size=options.heat_map_size)
         fits.append((y_conv, yk, fk))
         if options.map_prior:
             target = tf.stop_gradient(improved_model.corrected(yk, fk))
@@ -186,8 +187,8 @@ def training_graph(options, loss):
     flipped = tf1.placeholder_with_default(tf.zeros_like(y_[:, 0], tf.bool), [None])
     rate = tf1.placeholder(tf.float32, [], name='learning_rate')
     rmse, objective = members_training(x, y_, flipped, keep_prob, options, loss)
-    y_conv = improved_model.keypoints(x, (options.channels, options.fc_units,
-                                          options.members)) / IMAGE_SIZE
+    y_conv = improved_model.keypoints(x, (options.channels, options.fc_units, options.members,
+                                          options.heat_map_size)) / IMAGE_SIZE
     net_variables = tf1.global_variables()
     with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
         train_step = tf1.train.AdamOptimizer(rate).minimize(objective)

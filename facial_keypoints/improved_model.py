@@ -4,11 +4,12 @@
   convolutions with 32-64-128-256-512-512 channels, each followed by batch
   norm, ReLU and 2x2 pooling (96 pixels down to 2); no dropout;
 - keypoints read from heat maps: the stages at 24, 12, 6 and 3 pixels
-  feed a feature pyramid that draws one 24x24 map a keypoint, and each
-  keypoint is its map's softmax-weighted mean position (soft-argmax), see
-  heat_map_logits(); with fc_units, a dense layer of that many units and
-  30 outputs centred on the training set's mean face instead (the recipe
-  before heat maps: models trained so still load and predict);
+  feed a feature pyramid that draws one 24x24 map a keypoint (48x48 with
+  the 48-pixel stage too, map_size), and each keypoint is its map's
+  softmax-weighted mean position (soft-argmax), see heat_map_logits();
+  with fc_units, a dense layer of that many units and 30 outputs centred
+  on the training set's mean face instead (the recipe before heat maps:
+  models trained so still load and predict);
 - an ensemble: several such networks ("members", see member_scope()) in one
   graph and one checkpoint, their predictions averaged (keypoints());
 - a masked RMSE over the values a row has (NaN marks a missing keypoint),
@@ -23,8 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from .constants import IMAGE_SIZE, NUM_OUTPUTS, keypoint_index
-from .improved_settings import (BATCH_NORM_DECAY, CHANNELS, FC_UNITS, HEAT_MAP_SIZE,
-                                HEAT_MAP_WIDTH, MAP_PRIOR_SIGMA)
+from .improved_settings import (BATCH_NORM_DECAY, CHANNELS, FC_UNITS, FULL_WIDTH_CELLS,
+                                HEAT_MAP_SIZE, HEAT_MAP_WIDTH, MAP_PRIOR_SIGMA)
 from .units import unscale_keypoints
 
 tf1 = tf.compat.v1
@@ -93,7 +94,7 @@ def batch_norm(h, training, decay=BATCH_NORM_DECAY, epsilon=1e-3):
 
 
 def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member=0,
-            heat_maps=False):
+            heat_maps=False, map_size=HEAT_MAP_SIZE):
     """x [N, 96, 96, 1] in [0, 1] -> y_conv [N, 30], keypoints / 96.
 
     keep_prob: dropout's keep probability (1.0, a Python float, builds no
@@ -103,7 +104,7 @@ def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member
     (member_scope()); all members share the mean face and the learned label
     offset (label_x_offset()), which every checkpoint of the network has.
     heat_maps: return (y_conv, the heat maps' logits [N, S, S, 15], None
-    with a dense layer) instead.
+    with a dense layer) instead; map_size: their S.
     """
     with tf1.variable_scope(member_scope(member), reuse=tf1.AUTO_REUSE):
         h = x - 0.5
@@ -116,7 +117,7 @@ def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member
         if fc_units:
             logits, y_conv = None, dense_layers(h, keep_prob, training, fc_units)
         else:
-            logits = heat_map_logits(stages, training)
+            logits = heat_map_logits(stages, training, size=map_size)
             y_conv = soft_argmax(logits)
     label_x_offset()
     centre = mean_face()            # made either way: every recipe checkpoint holds it
@@ -161,9 +162,11 @@ def heat_map_logits(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZE):
     deepest stage down to the one at size x size pixels, each stage's features
     (a 1x1 convolution to width channels) are added to the coarser result
     scaled up (bilinear), and mixed by a 3x3 convolution, so the finest map
-    sees the whole face (a feature pyramid). A 1x1 convolution gives one map
-    per keypoint, which soft_argmax() reads (integral regression), so
-    positions fall between cells.
+    sees the whole face (a feature pyramid); a level finer than 24 pixels has
+    fewer channels (FULL_WIDTH_CELLS), the coarser result narrowed to them
+    by a 1x1 convolution. A 1x1 convolution gives one map per keypoint, which
+    soft_argmax() reads (integral regression), so positions fall between
+    cells.
     """
     if stages[-1].shape[1] > size:
         raise ValueError('heat maps of {0}x{0} cells need a stage of at most {0} pixels: '
@@ -171,14 +174,19 @@ def heat_map_logits(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZE):
     top = None
     for i in reversed(range(len(stages))):
         h = stages[i]
-        if h.shape[1] > size:
+        cells = int(h.shape[1])
+        if cells > size:
             break
+        level_width = width * FULL_WIDTH_CELLS // max(cells, FULL_WIDTH_CELLS)
+        if top is not None and top.shape[-1] != level_width:
+            with tf1.variable_scope('narrow{}'.format(i + 1)):
+                top = conv(top, level_width, 1)
         with tf1.variable_scope('lateral{}'.format(i + 1)):
-            h = conv(h, width, 1)
+            h = conv(h, level_width, 1)
         if top is not None:
             h += tf.image.resize(top, h.shape[1:3], 'bilinear')
         with tf1.variable_scope('mix{}'.format(i + 1)):
-            top = conv_bn_relu(h, width, 3, training)
+            top = conv_bn_relu(h, level_width, 3, training)
     with tf1.variable_scope('heat_maps'):
         logits = conv(top, NUM_OUTPUTS // 2, 1)
         return logits + tf1.get_variable('b', [NUM_OUTPUTS // 2],
@@ -241,15 +249,17 @@ def keypoints(x, architecture=None):
     Each face's mirror image is predicted too, that answer mirrored back at
     95 + 2d pixels (d: the learned label offset, see loss()) and the two
     averaged; then the members' answers are averaged. architecture: the
-    (channels, fc_units, members) of a checkpoint (architecture()), when not
-    the recipe's own single network.
+    (channels, fc_units, members, map_size) of a checkpoint (architecture()),
+    when not the recipe's own single network.
     """
-    channels, fc_units, members = architecture or (CHANNELS, FC_UNITS, 1)
+    channels, fc_units, members, map_size = architecture or (CHANNELS, FC_UNITS, 1,
+                                                             HEAT_MAP_SIZE)
     both = tf.concat([x, tf.reverse(x, axis=[2])], 0)
     mirror = PIXEL_MIRROR + 2 * label_x_offset()
     answers = []
     for k in range(members):
-        y_conv, y_mirror = tf.split(network(both, 1.0, False, channels, fc_units, member=k), 2)
+        y_conv, y_mirror = tf.split(network(both, 1.0, False, channels, fc_units, member=k,
+                                            map_size=map_size), 2)
         answers.append((y_conv + flip_keypoints(y_mirror, mirror)) / 2)
     return unscale_keypoints(tf.add_n(answers) / members)
 
@@ -262,8 +272,9 @@ def member_scope(member):
 
 
 def architecture(checkpoint_variables):
-    """(channels, fc_units, members) of the network whose checkpoint holds
-    these {name: shape}; fc_units 0 when it reads heat maps."""
+    """(channels, fc_units, members, map_size) of the network whose checkpoint
+    holds these {name: shape}; fc_units 0 when it reads heat maps, map_size
+    the pixels of the finest stage its heat maps are drawn from."""
     channels = []
     while 'conv{}/W'.format(len(channels) + 1) in checkpoint_variables:
         channels.append(checkpoint_variables['conv{}/W'.format(len(channels) + 1)][-1])
@@ -272,7 +283,10 @@ def architecture(checkpoint_variables):
         members += 1
     fc_units = 0 if 'heat_maps/W' in checkpoint_variables else checkpoint_variables.get(
         'W_fc2', [FC_UNITS])[0]
-    return tuple(channels), fc_units, members
+    finest = min([i for i in range(1, len(channels) + 1)
+                  if 'lateral{}/W'.format(i) in checkpoint_variables], default=0)
+    map_size = IMAGE_SIZE >> (finest - 1) if finest else HEAT_MAP_SIZE
+    return tuple(channels), fc_units, members, map_size
 
 
 def mean_face():

@@ -9,6 +9,8 @@ the parts that can be switched or resized (bench/ablations.py varies them).
 
 import dataclasses
 
+from .constants import IMAGE_SIZE
+
 # The training loop (improved.py): TrainConfig's defaults for the recipe.
 EPOCHS = 100
 BATCH_SIZE = 64                 # an epoch's batches are split evenly, none smaller by more than 1
@@ -25,7 +27,10 @@ VALIDATION_SEED = 1             # the same held-out groups for every run on the 
 CHANNELS = (32, 64, 128, 256, 512, 512)     # six 3x3 convolutions, 2x2 pooling after each
 FC_UNITS = 0                    # no dense layer: keypoints are read from heat maps
 HEAT_MAP_SIZE = 24              # cells a side of each keypoint's heat map (4 pixels a cell)
-HEAT_MAP_WIDTH = 64             # channels of the feature pyramid that draws them
+HEAT_MAP_SIZES = tuple(IMAGE_SIZE >> n for n in range(6))   # a stage's: 96, 48, ..., 3
+HEAT_MAP_WIDTH = 64             # channels of the feature pyramid that draws them; a level
+FULL_WIDTH_CELLS = 24           # finer than this has half as many per doubling, so that its
+                                # 3x3 convolution costs no more than the 24-cell level's
 MEMBERS = 2                     # networks trained side by side, their answers averaged
 BATCH_NORM_DECAY = 0.9          # moving averages' weight on their old value, per batch
 
@@ -45,7 +50,7 @@ WEIGHT_DECAY = 0.5
 # towards a Gaussian around its target keypoint (a Jensen-Shannon divergence,
 # as in DSNT), so a map keeps one peak where the keypoint is rather than any
 # spread whose mean lands there.
-MAP_PRIOR_SIGMA = 1.0           # the Gaussian's standard deviation, in cells (4 pixels)
+MAP_PRIOR_SIGMA = 1.0           # the Gaussian's standard deviation, in cells (4 pixels at 24)
 MAP_PRIOR_WEIGHT = 1.0          # the divergence's weight beside the RMSE ([0, 1] units)
 
 # Weight averaging (improved.py, Options.weight_average): validation and the
@@ -69,4 +74,13 @@ class Options:
     cosine: bool = True             # cosine learning-rate decay (else constant)
     channels: tuple = CHANNELS
     fc_units: int = FC_UNITS        # 0: heat maps; else a dense layer of that many units
+    heat_map_size: int = HEAT_MAP_SIZE  # 24; 48: the 48-pixel stage joins the pyramid
     members: int = MEMBERS
+
+    def __post_init__(self):
+        if isinstance(self.weight_decay, bool):     # True would train at 1.0, twice the recipe's
+            raise ValueError('Options.weight_decay is a strength ({}: the recipe\'s; 0: off), '
+                             'not True or False'.format(WEIGHT_DECAY))
+        if self.heat_map_size not in HEAT_MAP_SIZES:
+            raise ValueError('Options.heat_map_size must be one of {}, the sizes of the '
+                             'stages\' features'.format(HEAT_MAP_SIZES))

@@ -270,14 +270,14 @@ def test_the_recipes_network_has_six_stages_and_reads_heat_maps_drawn_from_four(
     assert 'lateral2/W' not in shapes and 'conv7/W' not in shapes and 'W_fc2' not in shapes
     assert shapes['heat_maps/W'] == [1, 1, 64, 15]
     assert 4.16e6 < sum(np.prod(s) for s in shapes.values()) < 4.18e6
-    assert improved_model.architecture(shapes) == ((32, 64, 128, 256, 512, 512), 0, 1)
+    assert improved_model.architecture(shapes) == ((32, 64, 128, 256, 512, 512), 0, 1, 24)
     with tf.Graph().as_default():
         improved_model.network(tf1.placeholder(tf.float32, [None, 96, 96, 1]), 1.0, False,
                                fc_units=512)
         dense = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
     assert dense['fc1/W'] == [2 * 2 * 512, 512] and dense['W_fc2'] == [512, 30]
     assert 4.99e6 < sum(np.prod(s) for s in dense.values()) < 5.01e6
-    assert improved_model.architecture(dense) == ((32, 64, 128, 256, 512, 512), 512, 1)
+    assert improved_model.architecture(dense) == ((32, 64, 128, 256, 512, 512), 512, 1, 24)
 
 
 def test_an_epochs_batches_cover_every_row_once_and_none_is_tiny():
@@ -321,12 +321,12 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     checkpoint = tf.train.load_checkpoint(modeldir.best_checkpoint(str(model_dir)))
     restored = {k: checkpoint.get_tensor(k) for k in checkpoint.get_variable_to_shape_map()}
     assert improved_model.architecture({k: v.shape for k, v in restored.items()}) == \
-        ((4, 8), 16, 2)
+        ((4, 8), 16, 2, 24)
     alone = []
     for member in (0, 1):
         with tf.Graph().as_default(), tf1.Session() as sess:
             x = tf1.placeholder(tf.float32, [None, 96, 96, 1])
-            keypoints = improved_model.keypoints(x, ((4, 8), 16, 1))
+            keypoints = improved_model.keypoints(x, ((4, 8), 16, 1, 24))
             prefix = '' if member == 0 else 'member2/'
             for v in tf1.global_variables():
                 shared = v.op.name in ('mean_face', 'label_x_offset')
@@ -439,19 +439,22 @@ def test_soft_argmax_reads_a_peak_at_its_cells_centre_and_two_peaks_between_them
     assert np.allclose(px[1, 2:], 47.5, atol=1e-3)
 
 
-def test_a_heat_map_model_trains_predicts_and_is_known_by_its_checkpoint(tmp_path):
-    """fc_units 0: no dense layer, keypoints read from 24x24 heat maps drawn
-    from the stages at 24x24 and coarser. Its checkpoint says so, and it
-    predicts (each face with its mirror image) what validation scored."""
+@pytest.mark.parametrize('cells', [24, 48])
+def test_a_heat_map_model_trains_predicts_and_is_known_by_its_checkpoint(tmp_path, cells):
+    """fc_units 0: no dense layer, keypoints read from heat maps drawn from
+    the stages at cells x cells pixels and coarser (48: the 48-pixel stage
+    too, with half the pyramid's channels there). Its checkpoint says so, and
+    it predicts (each face with its mirror image) what validation scored."""
     data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
     model_dir = tmp_path / 'model'
-    options = Options(channels=(4, 8, 8, 8), fc_units=0, members=1)
+    options = Options(channels=(4, 8, 8, 8), fc_units=0, members=1, heat_map_size=cells)
     result = improved.train_improved(tiny_config(data_dir, model_dir, recipe='improved',
                                                  options=options), log=lambda *a: None)
     checkpoint = tf.train.load_checkpoint(modeldir.best_checkpoint(str(model_dir)))
     shapes = checkpoint.get_variable_to_shape_map()
-    assert improved_model.architecture(shapes) == ((4, 8, 8, 8), 0, 1)
-    assert 'W_fc2' not in shapes and shapes['heat_maps/W'] == [1, 1, 64, 15]
+    assert improved_model.architecture(shapes) == ((4, 8, 8, 8), 0, 1, cells)
+    assert 'W_fc2' not in shapes and shapes['heat_maps/W'] == [1, 1, 64 * 24 // cells, 15]
+    assert ('lateral2/W' in shapes) == (cells == 48) and 'lateral1/W' not in shapes
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     with Predictor(str(model_dir)) as p:
         pred = p.predict(X, clip=False)

@@ -172,6 +172,20 @@ def test_weight_decay_saved_as_on_or_off_reads_as_the_strength_it_trained_with()
     for bad in (-0.5, float('nan'), '0.5'):
         with pytest.raises(UserError, match="h has no valid \"improved\" setting 'weight_decay'"):
             saved_options({'weight_decay': bad}, 'h')
+    with pytest.raises(ValueError, match='a strength'):
+        Options(weight_decay=True)
+
+
+def test_heat_maps_saved_by_no_size_read_as_24_cells_and_an_impossible_size_is_refused():
+    """Runs before the size could change drew 24x24 maps; a size no stage of a
+    96-pixel face has is an edited file."""
+    assert saved_options({}, 'h').heat_map_size == 24
+    assert saved_options({'heat_map_size': 48}, 'h').heat_map_size == 48
+    for bad in (40, 0, 48.0):
+        with pytest.raises(UserError, match="h has no valid \"improved\" setting 'heat_map_size'"):
+            saved_options({'heat_map_size': bad}, 'h')
+    with pytest.raises(ValueError, match='heat_map_size must be one of'):
+        Options(heat_map_size=40)
 
 
 def test_save_failure_is_a_clear_error_and_keeps_the_previous_checkpoint(
