@@ -28,9 +28,9 @@ CHANNELS = (32, 64, 128, 256, 512, 512)     # six 3x3 convolutions, 2x2 pooling 
 FC_UNITS = 0                    # no dense layer: keypoints are read from heat maps
 HEAT_MAP_SIZE = 24              # cells a side of each keypoint's heat map (4 pixels a cell)
 HEAT_MAP_SIZES = tuple(IMAGE_SIZE >> n for n in range(6))   # a stage's: 96, 48, ..., 3
-HEAT_MAP_WIDTH = 64             # channels of the feature pyramid that draws them; a level
-FULL_WIDTH_CELLS = 24           # finer than this has half as many per doubling, so that its
-                                # 3x3 convolution costs no more than the 24-cell level's
+HEAT_MAP_WIDTH = 64             # channels of the feature pyramid that draws them
+FULL_WIDTH_CELLS = 24           # a finer level has half the channels per doubling, so that
+                                # its 3x3 convolution costs no more than the 24-cell level's
 MEMBERS = 2                     # networks trained side by side, their answers averaged
 BATCH_NORM_DECAY = 0.9          # moving averages' weight on their old value, per batch
 
