@@ -184,8 +184,8 @@ def saved_options(saved, path):
                             for c in (v if k == 'channels' else [v])) and v != ()
         if k == 'heat_map_size':
             ok = ok and v in imp.HEAT_MAP_SIZES
-        if k == 'weight_decay':     # rate x strength above 1 would flip the weights' signs
-            ok = ok and 0 <= v < 1000
+        if k == 'weight_decay':
+            ok = ok and 0 <= v < imp.MAX_WEIGHT_DECAY
         if not ok:
             raise UserError('{} has no valid "improved" setting {!r}; it was edited or '
                             'damaged.'.format(path, k))

@@ -45,6 +45,7 @@ MAX_TURN = 20.0                 # degrees, either way, drawn uniformly
 # Weight decay (Options.weight_decay), decoupled from Adam's step: after each
 # step every weight matrix shrinks by learning rate x this fraction.
 WEIGHT_DECAY = 0.5
+MAX_WEIGHT_DECAY = 1000         # at a rate of 1e-3, more would flip the weights' signs
 
 # The heat maps' prior (Options.map_prior): each map's softmax is also pulled
 # towards a Gaussian around its target keypoint (a Jensen-Shannon divergence,
@@ -81,6 +82,9 @@ class Options:
         if isinstance(self.weight_decay, bool):     # True would train at 1.0, twice the recipe's
             raise ValueError('Options.weight_decay is a strength ({}: the recipe\'s; 0: off), '
                              'not True or False'.format(WEIGHT_DECAY))
+        if not 0 <= self.weight_decay < MAX_WEIGHT_DECAY:
+            raise ValueError('Options.weight_decay must be 0 or more, and under '
+                             '{}'.format(MAX_WEIGHT_DECAY))
         if self.heat_map_size not in HEAT_MAP_SIZES:
             raise ValueError('Options.heat_map_size must be one of {}, the sizes of the '
                              'stages\' features'.format(HEAT_MAP_SIZES))

@@ -174,6 +174,9 @@ def test_weight_decay_saved_as_on_or_off_reads_as_the_strength_it_trained_with()
             saved_options({'weight_decay': bad}, 'h')
     with pytest.raises(ValueError, match='a strength'):
         Options(weight_decay=True)
+    for bad in (-0.5, float('nan'), 1000.0):
+        with pytest.raises(ValueError, match='0 or more, and under 1000'):
+            Options(weight_decay=bad)
 
 
 def test_heat_maps_saved_by_no_size_read_as_24_cells_and_an_impossible_size_is_refused():
