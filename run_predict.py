@@ -53,10 +53,10 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.batch_size < 1:
         p.error('--batch-size must be at least 1')
+    if args.image and args.video is not None:
+        p.error('give --image or --video, not both')
     if args.video is not None and not args.video.strip():
         p.error('--video needs a video file or a camera number')
-    if args.image and args.video:
-        p.error('give --image or --video, not both')
     return args
 
 

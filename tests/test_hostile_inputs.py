@@ -388,6 +388,8 @@ CASES = [
      ['--model-dir', '{m}', '--image', '{t}/empty'], 2, r'folder {t}/empty holds no photos'),
     ('image and video', P, NO_SETUP, ['--image', 'a.jpg', '--video', 'b.mp4'], 2,
      r'give --image or --video, not both'),
+    ('image and an empty video', P, NO_SETUP, ['--image', 'a.jpg', '--video', ''], 2,
+     r'give --image or --video, not both'),
     ('video named empty', P, NO_SETUP, ['--model-dir', '{m}', '--video', ''], 2,
      r'--video needs a video file or a camera number'),
     ('video missing', P, NO_SETUP, ['--model-dir', '{m}', '--video', '{t}/nope.mp4'], 2,
