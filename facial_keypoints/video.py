@@ -39,6 +39,7 @@ BETA = 0.2
 D_CUTOFF = 1.0
 MATCH_IOU = 0.3           # a detection continues a track when their boxes overlap this much
 MAX_UNSEEN = 2            # looks of the detector a followed face may miss before its track ends
+REMEMBER_SECONDS = 2.0    # a face found again where a track ended this recently keeps its id
 SCAN_EVERY = 10           # the detector looks at every 10th frame (and turned copies of it)
 TURNED_MIN_SCORE = 0.3    # dlib's margin a face found only on a turned copy needs (texture
                           # such as a drum kit's scores 0.1-0.26 there; faces mostly over 0.5)
@@ -145,10 +146,14 @@ class Tracker:
     frames it looks at. A face that cannot be followed asks for a look at the
     next frame (.lost); at a look, a face neither found nor followed is
     dropped, and so is one the detector has missed MAX_UNSEEN looks in a row
-    though followed, so a track does not stay on a wall that matches its look."""
+    though followed, so a track does not stay on a wall that matches its look.
+    A face found again where a track ended (MATCH_IOU) within REMEMBER_SECONDS
+    takes that track's id, so a hand passing over a face does not make it a
+    new one in the CSV; next_id is the number of ids given."""
 
     def __init__(self, fps, smooth=True):
         self.fps, self.smooth, self.tracks, self.next_id, self.lost = fps, smooth, [], 0, False
+        self.frame, self.ended = 0, []      # ended: [(frame it ended at, track)]
 
     def update(self, gray, detections=None):
         """This frame's tracks, each with its .face. detections: the faces
@@ -168,15 +173,28 @@ class Tracker:
                 followed.add(i)
             t.here = i in found or i in followed
         self.lost = not looked and len(followed) < len(self.tracks)
-        self.tracks = [t for i, t in enumerate(self.tracks) if i in found or (
+        kept = [t for i, t in enumerate(self.tracks) if i in found or (
             i in followed and t.unseen < MAX_UNSEEN) or (i not in followed and not looked)]
+        self.ended += [(self.frame, t) for t in self.tracks if t not in kept]
+        self.tracks = kept
         for k, d in enumerate(detections or []):
             if k not in found.values():
-                self.tracks.append(Track(self.next_id, d, gray, self.fps, self.smooth))
-                self.next_id += 1
+                self.tracks.append(Track(self._id_for(d), d, gray, self.fps, self.smooth))
         for t in self.tracks:
             t.step()
+        self.frame += 1
         return list(self.tracks)
+
+    def _id_for(self, face):
+        """The id of the track that ended most over face within REMEMBER_SECONDS
+        (it is then taken), else a new one."""
+        self.ended = [(f, t) for f, t in self.ended
+                      if self.frame - f <= REMEMBER_SECONDS * self.fps]
+        overlaps = [iou(square(t.raw), square(face)) for _, t in self.ended]
+        if overlaps and max(overlaps) >= MATCH_IOU:
+            return self.ended.pop(int(np.argmax(overlaps)))[1].id
+        self.next_id += 1
+        return self.next_id - 1
 
 
 def find_faces(gray, detector, tracker, frame):

@@ -88,6 +88,27 @@ def test_a_face_that_cannot_be_followed_asks_for_a_look_and_goes_at_it():
     assert t.update(cut, []) == [] and not t.lost
 
 
+def test_a_face_found_again_where_its_track_ended_keeps_its_id_for_a_while():
+    one, _, _ = photo_with_face(scale=2, ox=60, oy=40)
+    gray = np.hstack([one, one])                        # two faces, side by side
+    face, elsewhere = (156, 136, 192, 0.0), (156 + one.shape[1], 136, 192, 0.0)
+    cut = np.full_like(gray, 128)
+    t = video.Tracker(fps=30, smooth=False)
+    t.update(gray, [face])
+    assert t.update(cut, []) == []                      # ended
+    [back, other] = t.update(gray, [(166, 130, 192, 0.0), elsewhere])
+    assert (back.id, other.id, t.next_id) == (0, 1, 2)  # the same place: the same id
+    frames = int(video.REMEMBER_SECONDS * 30)
+    assert t.update(cut, []) == []                      # both ended
+    for _ in range(frames - 1):
+        t.update(cut, None)
+    assert [tr.id for tr in t.update(gray, [face])] == [0]     # 2 s after: remembered
+    t.update(cut, [])
+    for _ in range(frames):
+        t.update(cut, None)
+    assert [tr.id for tr in t.update(gray, [elsewhere, face])] == [2, 3]   # a frame more: new
+
+
 def test_the_detector_looks_every_scan_or_every_frame_while_no_face_is_tracked():
     gray, _, _ = photo_with_face(scale=2, ox=60, oy=40)
     for boxes, looks in (([(60, 40, 190, 190)], 3), ([], 2 * video.SCAN_EVERY + 1)):
