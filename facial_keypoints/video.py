@@ -186,8 +186,8 @@ class Tracker:
         return list(self.tracks)
 
     def _id_for(self, face):
-        """The id of the track that ended most over face within REMEMBER_SECONDS
-        (it is then taken), else a new one."""
+        """The id of the track, ended within REMEMBER_SECONDS, that overlaps
+        face most by at least MATCH_IOU (it is then taken); else a new id."""
         self.ended = [(f, t) for f, t in self.ended
                       if self.frame - f <= REMEMBER_SECONDS * self.fps]
         overlaps = [iou(square(t.raw), square(face)) for _, t in self.ended]
