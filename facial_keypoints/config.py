@@ -162,10 +162,9 @@ class TrainConfig:
 
 def saved_options(saved, path):
     """The Options saved in hparams.json at path (its "improved" object). Each
-    value must have its default's type; channels and members must be
-    positive, fc_units positive or 0 (heat maps), heat_map_size a stage's
-    size. A part a run did not save is the recipe's, or as it was before that
-    part came (ADDED_LATER)."""
+    value must have its default's type and be one Options accepts. A part a
+    run did not save is the recipe's, or as it was before that part came
+    (ADDED_LATER)."""
     if not isinstance(saved, dict):
         raise UserError('{} has no valid "improved" settings; it was edited or '
                         'damaged.'.format(path))
@@ -178,14 +177,11 @@ def saved_options(saved, path):
         if k == 'weight_decay' and type(v) in (bool, int):  # on or off before; or written as 1
             v = float(v) if type(v) is int else imp.WEIGHT_DECAY if v else 0.0
         ok = k in defaults and type(v) is type(defaults[k])
-        if k in ('channels', 'members', 'fc_units'):
-            lowest = 0 if k == 'fc_units' else 1
-            ok = ok and all(type(c) is int and c >= lowest
-                            for c in (v if k == 'channels' else [v])) and v != ()
-        if k == 'heat_map_size':
-            ok = ok and v in imp.HEAT_MAP_SIZES
-        if k == 'weight_decay':
-            ok = ok and 0 <= v < imp.MAX_WEIGHT_DECAY
+        try:
+            if ok:
+                Options(**{k: v})       # refuses a value no run can train with
+        except ValueError:
+            ok = False
         if not ok:
             raise UserError('{} has no valid "improved" setting {!r}; it was edited or '
                             'damaged.'.format(path, k))

@@ -79,12 +79,22 @@ class Options:
     members: int = MEMBERS
 
     def __post_init__(self):
-        if isinstance(self.weight_decay, bool):     # True would train at 1.0, twice the recipe's
+        decay = self.weight_decay
+        if isinstance(decay, bool) or not isinstance(decay, (int, float)):
             raise ValueError('Options.weight_decay is a strength ({}: the recipe\'s; 0: off), '
-                             'not True or False'.format(WEIGHT_DECAY))
-        if not 0 <= self.weight_decay < MAX_WEIGHT_DECAY:
+                             'not {!r}'.format(WEIGHT_DECAY, decay))
+        if not 0 <= decay < MAX_WEIGHT_DECAY:
             raise ValueError('Options.weight_decay must be 0 or more, and under '
                              '{}'.format(MAX_WEIGHT_DECAY))
         if self.heat_map_size not in HEAT_MAP_SIZES:
             raise ValueError('Options.heat_map_size must be one of {}, the sizes of the '
                              'stages\' features'.format(HEAT_MAP_SIZES))
+        if not (_counts(self.channels, 1) and self.channels and _counts([self.members], 1)
+                and _counts([self.fc_units], 0)):
+            raise ValueError('Options.channels and members must be whole numbers of 1 or '
+                             'more, fc_units 0 (heat maps) or more')
+
+
+def _counts(values, lowest):
+    """Whether every one of values is an int (not a bool) of lowest or more."""
+    return all(type(v) is int and v >= lowest for v in values)
