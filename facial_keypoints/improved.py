@@ -221,6 +221,19 @@ def train_epoch(sess, g, X_train, y_train, cfg, epoch, rate, check, augment):
     return train_losses
 
 
+def training_rows(cfg, state, log, data, split):
+    """(X_train, y_train, X_valid, y_valid) from cfg.data_dir's training file
+    (or data), split as train_improved's split says; refuses data a resumed
+    run did not train on, and training rows with no labels at all."""
+    path = find_data_file(cfg.data_dir, TRAIN_FILE)
+    log(reading(path))
+    X, y = data or input_data(dropna=False, path=path)
+    state.check_data(path, X, y)            # with --resume, the same data as before
+    X_train, y_train, X_valid, y_valid = split_rows(X, y, split(X, y, path), cfg.all_rows)
+    refuse_unlabelled(y_train, path)
+    return X_train, y_train, X_valid, y_valid
+
+
 def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
                    split=validation_split, augment=augment_batch, loss=improved_model.loss,
                    score=rmse_of):
@@ -237,14 +250,7 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
     warn, log = log, epoch_log(log, cfg.quiet)
     refuse_for_training(cfg)                # checks --model-dir; writes nothing yet
     state = TrainingState(cfg, log)         # with --resume, checks what it continues
-    path = find_data_file(cfg.data_dir, TRAIN_FILE)
-    log(reading(path))
-
-    X, y = data or input_data(dropna=False, path=path)
-    state.check_data(path, X, y)            # with --resume, the same data as before
-    X_train, y_train, X_valid, y_valid = split_rows(X, y, split(X, y, path), cfg.all_rows)
-    refuse_unlabelled(y_train, path)
-    del X, y
+    X_train, y_train, X_valid, y_valid = training_rows(cfg, state, log, data, split)
 
     with held_for_training(cfg), CtrlC(cfg, handle_ctrl_c) as ctrl_c, \
             History(cfg, log) as history, tf.Graph().as_default():
