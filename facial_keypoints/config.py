@@ -177,11 +177,11 @@ def saved_options(saved, path):
         if k == 'weight_decay' and type(v) in (bool, int):  # on or off before; or written as 1
             v = float(v) if type(v) is int else imp.WEIGHT_DECAY if v else 0.0
         ok = k in defaults and type(v) is type(defaults[k])
-        try:
-            if ok:
-                Options(**{k: v})       # refuses a value no run can train with
-        except ValueError:
-            ok = False
+        if ok:
+            try:
+                Options(**{k: v})
+            except ValueError:          # the right type, but a value no run can train with
+                ok = False
         if not ok:
             raise UserError('{} has no valid "improved" setting {!r}; it was edited or '
                             'damaged.'.format(path, k))

@@ -8,6 +8,7 @@ the parts that can be switched or resized (bench/ablations.py varies them).
 """
 
 import dataclasses
+import numbers
 
 from .constants import IMAGE_SIZE
 
@@ -80,7 +81,8 @@ class Options:
 
     def __post_init__(self):
         decay = self.weight_decay
-        if isinstance(decay, bool) or not isinstance(decay, (int, float)):
+        # True would train at 1.0, twice the recipe's.
+        if isinstance(decay, bool) or not isinstance(decay, numbers.Real):
             raise ValueError('Options.weight_decay is a strength ({}: the recipe\'s; 0: off), '
                              'not {!r}'.format(WEIGHT_DECAY, decay))
         if not 0 <= decay < MAX_WEIGHT_DECAY:
@@ -89,12 +91,17 @@ class Options:
         if self.heat_map_size not in HEAT_MAP_SIZES:
             raise ValueError('Options.heat_map_size must be one of {}, the sizes of the '
                              'stages\' features'.format(HEAT_MAP_SIZES))
-        if not (_counts(self.channels, 1) and self.channels and _counts([self.members], 1)
-                and _counts([self.fc_units], 0)):
-            raise ValueError('Options.channels and members must be whole numbers of 1 or '
-                             'more, fc_units 0 (heat maps) or more')
+        channels = self.channels
+        if not (isinstance(channels, (tuple, list)) and channels and _counts(channels, 1)):
+            raise ValueError('Options.channels must be whole numbers of 1 or more, one a '
+                             'stage, not {!r}'.format(channels))
+        for name, lowest in (('members', 1), ('fc_units', 0)):
+            if not _counts([getattr(self, name)], lowest):
+                raise ValueError('Options.{} must be a whole number of {} or more, not '
+                                 '{!r}'.format(name, lowest, getattr(self, name)))
 
 
 def _counts(values, lowest):
-    """Whether every one of values is an int (not a bool) of lowest or more."""
-    return all(type(v) is int and v >= lowest for v in values)
+    """Whether every one of values is a whole number (not a bool) of lowest or more."""
+    return all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= lowest
+               for v in values)

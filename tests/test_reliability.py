@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -193,16 +194,21 @@ def test_heat_maps_saved_by_no_size_read_as_24_cells_and_an_impossible_size_is_r
 
 def test_network_sizes_no_run_can_build_are_refused_from_python_and_from_saved_files():
     """Options and a saved hparams.json accept the same sizes: channels and
-    members of 1 or more, fc_units of 0 (heat maps) or more, and no strings."""
+    members of 1 or more, fc_units of 0 (heat maps) or more, whole numbers."""
     for k, v in (('channels', ()), ('channels', (8, 0)), ('channels', (8, True)),
-                 ('members', 0), ('members', 2.0), ('fc_units', -1), ('weight_decay', '0.5')):
-        with pytest.raises(ValueError, match='a strength' if k == 'weight_decay' else
-                           'channels and members must be whole numbers of 1 or more, fc_units 0'):
+                 ('members', 0), ('fc_units', -1)):
+        with pytest.raises(ValueError, match=r'Options\.{} must be (a )?whole numbers? of '
+                                             r'[01] or more.*, not {}'.format(k, re.escape(repr(v)))):
             Options(**{k: v})
         with pytest.raises(UserError, match="h has no valid \"improved\" setting '{}'".format(k)):
             saved_options({k: list(v) if isinstance(v, tuple) else v}, 'h')
+    for k, v in (('channels', 8), ('members', 2.0), ('members', '2'), ('weight_decay', '0.5')):
+        with pytest.raises(ValueError, match=r'Options\.{} .*, not {}$'.format(
+                k, re.escape(repr(v)))):
+            Options(**{k: v})
     sizes = saved_options({'channels': [4, 8], 'members': 1, 'fc_units': 0}, 'h')
     assert (sizes.channels, sizes.members, sizes.fc_units) == ((4, 8), 1, 0)
+    assert Options(members=np.int64(2), weight_decay=np.float32(0.5)).members == 2
 
 
 def test_save_failure_is_a_clear_error_and_keeps_the_previous_checkpoint(
