@@ -8,7 +8,6 @@ the parts that can be switched or resized (bench/ablations.py varies them).
 """
 
 import dataclasses
-import numbers
 
 from .constants import IMAGE_SIZE
 
@@ -81,8 +80,8 @@ class Options:
 
     def __post_init__(self):
         decay = self.weight_decay
-        # True would train at 1.0, twice the recipe's.
-        if isinstance(decay, bool) or not isinstance(decay, numbers.Real):
+        # True would train at 1.0, twice the recipe's; hparams.json must hold the number.
+        if isinstance(decay, bool) or not isinstance(decay, (int, float)):
             raise ValueError('Options.weight_decay is a strength ({}: the recipe\'s; 0: off), '
                              'not {!r}'.format(WEIGHT_DECAY, decay))
         if not 0 <= decay < MAX_WEIGHT_DECAY:
@@ -102,6 +101,6 @@ class Options:
 
 
 def _counts(values, lowest):
-    """Whether every one of values is a whole number (not a bool) of lowest or more."""
-    return all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= lowest
-               for v in values)
+    """Whether every one of values is an int of lowest or more: not a bool, nor
+    numpy's (hparams.json could not hold it)."""
+    return all(type(v) is int and v >= lowest for v in values)
