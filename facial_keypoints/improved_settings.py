@@ -94,6 +94,8 @@ class Options:
         if not (isinstance(channels, (tuple, list)) and channels and _counts(channels, 1)):
             raise ValueError('Options.channels must be whole numbers of 1 or more, one a '
                              'stage, not {!r}'.format(channels))
+        # A list would leave Options unhashable and unequal to the same run loaded again.
+        object.__setattr__(self, 'channels', tuple(channels))
         for name, lowest in (('members', 1), ('fc_units', 0)):
             if not _counts([getattr(self, name)], lowest):
                 raise ValueError('Options.{} must be a whole number of {} or more, not '

@@ -210,6 +210,8 @@ def test_network_sizes_no_run_can_build_are_refused_from_python_and_from_saved_f
     sizes = saved_options({'channels': [4, 8], 'members': 1, 'fc_units': 0}, 'h')
     assert (sizes.channels, sizes.members, sizes.fc_units) == ((4, 8), 1, 0)
     assert Options(weight_decay=np.float64(0.5)).weight_decay == 0.5     # a float: JSON holds it
+    assert Options(channels=[4, 8]) == Options(channels=(4, 8))        # as loaded again
+    assert hash(Options(channels=[4, 8])) == hash(Options(channels=(4, 8)))
 
 
 def test_save_failure_is_a_clear_error_and_keeps_the_previous_checkpoint(
