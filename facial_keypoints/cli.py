@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 
-from . import constants, demo
+from . import constants, demo, modeldir
 from .errors import UserError
 
 KAGGLE_HELP = ('get Kaggle\'s files with "kaggle competitions download -c '
@@ -124,6 +124,8 @@ def train_main(args):
 def predict_main(args):
     """Predict as args say; returns 0, or 1 when --image photos held no face."""
     model_dir = args.model_dir or (demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
+    if not args.demo:       # the demo's own check says to run the demo's training
+        modeldir.refuse_missing(model_dir)  # before TensorFlow loads and the data is read
     if args.video:
         from .video import annotate_video
         # FFmpeg's and OpenCV's own lines on a file they cannot open (an empty

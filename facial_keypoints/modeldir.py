@@ -236,6 +236,15 @@ def refuse_file(model_dir):
         raise UserError('--model-dir {} is a file, not a model folder.'.format(model_dir))
 
 
+def refuse_missing(model_dir):
+    """A --model-dir to predict with that is a file or no folder at all is one
+    sentence, before anything slow is loaded."""
+    refuse_file(model_dir)
+    if not os.path.isdir(model_dir):
+        raise UserError('model folder {} does not exist: train first (python '
+                        'run_train.py --model-dir {}).'.format(model_dir, model_dir))
+
+
 def best_checkpoint(model_dir):
     """Path prefix of the best checkpoint in model_dir, or None."""
     return _newest(model_dir, BEST_PREFIX, BEST_STATE)

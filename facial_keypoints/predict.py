@@ -10,8 +10,6 @@ submit.csv (submission.py). A model of the improved recipe, or an export,
 predicts through Predictor (predictor.py) instead; cli.py chooses.
 """
 
-import os
-
 import numpy as np
 import tensorflow as tf
 
@@ -60,10 +58,7 @@ def trained_checkpoint(model_dir):
     to train first when there is none."""
     path = modeldir.best_checkpoint(model_dir)
     if path is None:
-        modeldir.refuse_file(model_dir)
-        if not os.path.isdir(model_dir):
-            raise UserError('model folder {} does not exist: train first (python '
-                            'run_train.py --model-dir {}).'.format(model_dir, model_dir))
+        modeldir.refuse_missing(model_dir)
         raise UserError('no checkpoint in {}: train first (python run_train.py '
                         '--model-dir {}).'.format(model_dir, model_dir))
     return path

@@ -344,6 +344,10 @@ CASES = [
      PRED[:3] + ['{t}/empty'] + PRED[4:], 2, r'no checkpoint in {t}/empty: train first'),
     ('model folder missing', P, NO_SETUP, PRED[:3] + ['{t}/gone'] + PRED[4:], 2,
      r'model folder {t}/gone does not exist: train first'),
+    # Before the data: with neither, the first thing to fix is the model.
+    ('model and data folders missing', P, NO_SETUP,
+     ['--data-dir', '{t}/nodata', '--model-dir', '{t}/gone', '--output', '{t}/submit.csv'], 2,
+     r'model folder {t}/gone does not exist: train first'),
     ('model folder is a file', P, NO_SETUP, PRED[:3] + ['{d}/test.csv'] + PRED[4:], 2,
      r'--model-dir {d}/test.csv is a file, not a model folder'),
     ('truncated .data', P, lambda d, m, t: truncate(m, '.data-00000-of-00001'), PRED, 2,
