@@ -17,9 +17,10 @@ def parse_args(argv=None):
     p = ArgumentParser(description='A local web page that finds the faces in photos (or a '
                                    'webcam picture), draws their keypoints and offers them '
                                    'as CSV.')
-    p.add_argument('--model-dir', default=constants.SAVE_PATH,
+    p.add_argument('--model-dir',
                    help='a model folder that run_train.py saved into, or an export from '
-                        'run_export.py (default: {}; the demo\'s: {})'.format(
+                        'run_export.py (default: {} if it holds a trained model, else the '
+                        'pretrained model shipped with the package; the demo\'s: {})'.format(
                             constants.SAVE_PATH, demo.DEMO_MODEL_DIR))
     p.add_argument('--port', type=int, default=DEFAULT_PORT,
                    help='port to listen on (default: {})'.format(DEFAULT_PORT))

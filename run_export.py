@@ -14,9 +14,10 @@ def parse_args(argv=None):
                                    'TensorFlow SavedModel (signature serving_default: images '
                                    'uint8 [N, 96, 96, 1] -> keypoints float32 [N, 30] in '
                                    'pixels) plus keypoints.tflite.')
-    p.add_argument('--model-dir', default=constants.SAVE_PATH,
-                   help='the model folder run_train.py saved into (default: {})'.format(
-                       constants.SAVE_PATH))
+    p.add_argument('--model-dir',
+                   help='the model folder run_train.py saved into (default: {} if it holds a '
+                        'trained model, else the pretrained model shipped with the '
+                        'package)'.format(constants.SAVE_PATH))
     p.add_argument('--output', required=True, help='a new folder for the export')
     return p.parse_args(argv)
 

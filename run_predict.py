@@ -17,8 +17,10 @@ def parse_args(argv=None):
     p.add_argument('--data-dir', help='folder holding test.csv (or .csv.gz / '
                    '.zip) and IdLookupTable.csv (default: the current folder)')
     p.add_argument('--model-dir', help='a model folder that run_train.py saved into, or an '
-                   'export from run_export.py (default: {}, or {} with --demo)'.format(
-                       constants.SAVE_PATH, demo.DEMO_MODEL_DIR))
+                   'export from run_export.py (default: {}, or {} with --demo; with --image '
+                   'or --video, {} if it holds a trained model, else the pretrained model '
+                   'shipped with the package)'.format(constants.SAVE_PATH, demo.DEMO_MODEL_DIR,
+                                                      constants.SAVE_PATH))
     p.add_argument('--output', help='submission file to write (default: {}, or {} '
                    'with --demo); with --image, the picture for one photo, and its keypoints '
                    'in the .csv of the same name beside it, or a folder for several '

@@ -135,6 +135,12 @@ VARIANTS = {
     'five_stages': (dataclasses.replace(DENSE, members=1, channels=FOUR_STAGES + (512,)),
                     {}, {}),
     'recipe_five_stages': (dataclasses.replace(DENSE, channels=FOUR_STAGES + (512,)), {}, {}),
+    # Cheaper networks: one of half the channels (at most 256), and narrower ones.
+    'compact': (dataclasses.replace(RECIPE, members=1, channels=(16, 32, 64, 128, 256, 256)),
+                {}, {}),
+    'compact_wide': (dataclasses.replace(RECIPE, members=1,
+                                         channels=(32, 64, 128, 256, 256, 256)), {}, {}),
+    'compact_two': (dataclasses.replace(RECIPE, channels=(16, 32, 64, 128, 256, 256)), {}, {}),
     'seven_stages': (dataclasses.replace(DENSE, members=1, channels=DENSE.channels + (512,)),
                      {}, {}),
 }

@@ -9,11 +9,18 @@ once), photo, video, detect and export (using a model), csvfiles and cache
 (reading the data quickly), demo (synthetic faces), cli (what the run
 scripts call).
 
-    from facial_keypoints import Predictor
+    from facial_keypoints import Predictor, PRETRAINED
 
 imports TensorFlow only when Predictor is first named, so that
 `import facial_keypoints` alone stays quick.
 """
+
+import os
+
+# The small model the package ships (docs/pretrained.md), a read-only model
+# folder: photos, video, the web page and Predictor() use it when no model is
+# named and ./model holds none.
+PRETRAINED = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pretrained')
 
 
 def __getattr__(name):

@@ -11,7 +11,8 @@ import os
 import tempfile
 import threading
 
-from . import photo
+from . import modeldir, photo
+from .demo import DEMO_MODEL_DIR
 from .detect import Detector, cv2_or_error
 from .errors import UserError, reason
 from .predictor import Predictor
@@ -56,7 +57,7 @@ class App:
     prediction take turns under a lock; reading, drawing and encoding do not.
     """
 
-    def __init__(self, model_dir, detector='auto', use_bf16=False):
+    def __init__(self, model_dir=None, detector='auto', use_bf16=False):
         self.detector = Detector(detector)
         self.predictor = Predictor(model_dir, use_bf16)
         self._lock = threading.Lock()
@@ -137,12 +138,15 @@ def page(app, gr):
     return blocks
 
 
-def serve(model_dir, host='127.0.0.1', port=7860, detector='auto', use_bf16=False):
-    """Load the model, then serve the page at http://host:port/ until Ctrl-C.
-    A missing model folder or one without a model is a UserError here, at
-    start-up, before anything listens."""
+def serve(model_dir=None, host='127.0.0.1', port=7860, detector='auto', use_bf16=False,
+          log=print):
+    """Load the model (model_dir, or as Predictor() chooses: ./model, else the
+    pretrained one; log names it), then serve the page at http://host:port/
+    until Ctrl-C. A missing model folder or one without a model is a UserError
+    here, at start-up, before anything listens."""
     gr = gradio_or_error()
     app = App(model_dir, detector, use_bf16)
+    log(modeldir.describe(app.predictor.model_dir, DEMO_MODEL_DIR))
     try:
         page(app, gr).queue().launch(
             server_name=host, server_port=port, max_file_size=MAX_UPLOAD, show_error=False,

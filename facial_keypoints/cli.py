@@ -16,6 +16,7 @@ import tempfile
 
 from . import constants, demo, modeldir
 from .errors import UserError
+from .fileio import refuse_pretrained
 
 KAGGLE_HELP = ('get Kaggle\'s files with "kaggle competitions download -c '
                'facial-keypoints-detection" and unzip them there, or try the built-in '
@@ -92,6 +93,7 @@ def train_main(args):
     from .data import find_data_file
     from .modeldir import holds_a_run
     again = 'start the demo afresh with "python run_train.py --demo --overwrite"'
+    refuse_pretrained(args.model_dir or constants.SAVE_PATH, '--model-dir')  # before any reading
     if args.demo and args.resume and not holds_a_run(args.model_dir or demo.DEMO_MODEL_DIR):
         raise UserError('--demo --resume: {} holds no demo run to resume; start one with '
                         '"python run_train.py --demo".'.format(
@@ -124,8 +126,12 @@ def train_main(args):
 def predict_main(args):
     """Predict as args say; returns 0, or 1 when --image photos held no face."""
     model_dir = args.model_dir or (demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
+    if (args.image or args.video) and not (args.model_dir or args.demo):
+        model_dir = modeldir.model_to_use()     # ./model if trained, else the pretrained one
     if not args.demo:       # the demo's own check says to run the demo's training
         modeldir.refuse_missing(model_dir)  # before TensorFlow loads and the data is read
+    if args.image or args.video:
+        print(modeldir.describe(model_dir, demo.DEMO_MODEL_DIR))
     if args.video:
         from .video import annotate_video
         # FFmpeg's and OpenCV's own lines on a file they cannot open (an empty
@@ -191,5 +197,5 @@ def export_main(args):
     import_tensorflow_quietly()
     from .export import export
     with filtered_stderr():
-        export(args.model_dir, args.output)
+        export(modeldir.model_to_use(args.model_dir), args.output)
     return 0

@@ -17,7 +17,7 @@ from . import constants, improved_settings as imp, modeldir
 from .errors import UserError
 from .improved_settings import Options
 
-RECIPES = ('blog', 'improved')
+RECIPES = ('blog', 'improved', 'compact')
 
 DEFAULTS = {
     'blog': dict(epochs=constants.EPOCHS, batch_size=constants.BATCH_SIZE,
@@ -72,6 +72,8 @@ class TrainConfig:
     data_fingerprint: dict = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self):
+        if self.recipe == 'compact':    # the improved recipe with the compact network
+            self.recipe, self.options = 'improved', self.options or imp.COMPACT
         self.given = {k for k in SETTINGS if getattr(self, k) is not None}
         saved = self._saved() if self.resume else {}
         for k in SETTINGS:

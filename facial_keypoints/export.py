@@ -27,6 +27,7 @@ import tensorflow as tf
 from . import improved_model, modeldir
 from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_OUTPUTS, PIXEL_MAX
 from .errors import UserError, reason
+from .fileio import refuse_pretrained
 from .model import model
 from .predict import restore, trained_checkpoint
 from .units import unscale_keypoints
@@ -102,6 +103,7 @@ def export(model_dir, output, log=print):
     """Export the best checkpoint of model_dir as a SavedModel (and .tflite) in
     the new folder output, which is filled under a temporary name and renamed
     into place when complete. Returns output."""
+    refuse_pretrained(output)
     if os.path.exists(output):
         raise UserError('{} already exists; give a new folder for the export.'.format(output))
     parent = os.path.dirname(os.path.abspath(output))

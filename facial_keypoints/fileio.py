@@ -7,6 +7,7 @@ import os
 import secrets
 import stat
 
+from . import PRETRAINED
 from .constants import LOOKUP_FILE, TEST_FILE, TRAIN_FILE
 from .errors import UserError, reason
 
@@ -93,11 +94,26 @@ def same_file(a, b):
         return False
 
 
+def refuse_pretrained(path, flag='--output'):
+    """UserError if path is the package's pretrained model folder or inside it:
+    it is read-only, whatever the file system allows."""
+    folder = os.path.realpath(path)
+    while not same_file(folder, PRETRAINED):
+        if os.path.dirname(folder) == folder:
+            return
+        folder = os.path.dirname(folder)
+    raise UserError('{} {} is {}the package\'s pretrained model, which is read-only; choose '
+                    'another.'.format(flag, path,
+                                      'inside ' if os.path.realpath(path) != folder else ''))
+
+
 def refuse_overwriting_inputs(output, inputs, flag='--output', written=None):
     """UserError if writing the file written (default: output itself, else a
     file that output implies, such as its .csv) would replace one of the input
-    files or a data file of any name in DATA_FILES."""
+    files, a data file of any name in DATA_FILES, or a file of the package's
+    pretrained model."""
     written = written or output
+    refuse_pretrained(written, flag)
     for item in inputs:
         if item and same_file(written, item):
             raise UserError('{} {} is an input file; writing there would destroy it.'.format(

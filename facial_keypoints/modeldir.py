@@ -29,8 +29,10 @@ import os
 import re
 import shutil
 
+from . import PRETRAINED
+from .constants import SAVE_PATH
 from .errors import UserError, reason
-from .fileio import atomic_write_json, same_file
+from .fileio import atomic_write_json, refuse_pretrained, same_file
 
 BEST_PREFIX, BEST_STATE = 'model', 'checkpoint'
 LAST_PREFIX, LAST_STATE = 'last', 'checkpoint_last'
@@ -177,6 +179,7 @@ def refuse_for_training(cfg):
     other run using it, and holding no run unless to --resume or --overwrite it."""
     model_dir = cfg.model_dir
     refuse_file(model_dir)
+    refuse_pretrained(model_dir, '--model-dir')
     if is_export(model_dir):
         raise UserError('--model-dir {} holds an exported model ({}); train into another '
                         'folder.'.format(model_dir, SAVED_MODEL_FILE))
@@ -221,6 +224,34 @@ def _refuse_to_replace(model_dir, overwrite):
     if holds_a_run(model_dir) and not overwrite:
         raise UserError('{} already holds a training run; pass --resume to continue it or '
                         '--overwrite to replace it.'.format(model_dir))
+
+
+# ---- which model predicts -------------------------------------------------------
+
+def model_to_use(model_dir=None):
+    """The model folder to predict with: model_dir when one is named; else
+    ./model (SAVE_PATH) when it holds a trained model or an export; else the
+    package's pretrained model (PRETRAINED)."""
+    if model_dir is not None:
+        return model_dir
+    if is_export(SAVE_PATH) or best_checkpoint(SAVE_PATH):
+        return SAVE_PATH
+    return PRETRAINED
+
+
+def describe(model_dir, demo_model=None):
+    """One line that names the model a prediction uses. demo_model: the demo's
+    model folder, whose faces are synthetic (its keypoints on real photos are rough)."""
+    def names(folder):
+        return folder and os.path.realpath(model_dir) == os.path.realpath(folder)
+    if names(PRETRAINED):
+        return ('model: the pretrained model shipped with the package ({}; trained on YouTube '
+                'Faces frames, for research use: docs/pretrained.md)'.format(PRETRAINED))
+    if names(demo_model):
+        return ('model: {}, trained on the synthetic demo faces only, so its keypoints on real '
+                'photos are rough; leave out --demo and --model-dir for the pretrained model'
+                .format(model_dir))
+    return 'model: {}'.format(model_dir)
 
 
 # ---- checkpoints -------------------------------------------------------------

@@ -3,7 +3,7 @@ predict keypoints as often as needed (photos, video, exports, Python). Not
 in the post, whose prediction is predict.py's write_submission(); the
 write_submission() here does the same with any model.
 
-    with Predictor('model') as p:
+    with Predictor() as p:          # or Predictor('model'): a model folder or export
         keypoints = p.predict(X)    # X: [N, 96, 96, 1], uint8 or in [0, 1] -> pixels [N, 30]
 """
 
@@ -26,12 +26,15 @@ tf1 = tf.compat.v1
 
 class Predictor:
     """A trained model, loaded once: a model folder's best checkpoint, in its own
-    graph and session, or an export (run_export.py). Call predict() as often
+    graph and session, or an export (run_export.py). Without model_dir, ./model
+    if it holds one, else the package's pretrained model (PRETRAINED); the
+    folder used is self.model_dir. Call predict() as often
     as needed, then close() (or use it in a with block). The calling
     process's TensorFlow settings (eager mode included) are left as they are.
     """
 
-    def __init__(self, model_dir, use_bf16=False):
+    def __init__(self, model_dir=None, use_bf16=False):
+        model_dir = modeldir.model_to_use(model_dir)
         self.model_dir = model_dir
         if modeldir.is_export(model_dir):
             self._export, self.sess = load_export(model_dir), None

@@ -1,0 +1,105 @@
+"""The pretrained model the package ships: used when no model is named, right
+on a real photograph, and read-only."""
+
+import csv
+import hashlib
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import make_tiny_data, run_script
+from facial_keypoints import PRETRAINED, Predictor, modeldir
+from facial_keypoints.demo import DEMO_MODEL_DIR
+
+# Grace Hopper's portrait as matplotlib ships it (512x600): her features,
+# marked by hand in photo pixels. Left and right are hers, as in Kaggle.
+HAND_MARKED = {'left_eye_center': (303, 188), 'right_eye_center': (222, 190),
+               'nose_tip': (267, 238), 'mouth_left_corner': (300, 275),
+               'mouth_right_corner': (232, 277), 'mouth_center_bottom_lip': (266, 284)}
+# A few pixels: her face box is about 187 pixels wide, so 8 pixels is 4% of it.
+TOLERANCE = 8.0
+
+
+def grace_hopper():
+    pytest.importorskip('cv2')
+    cbook = pytest.importorskip('matplotlib.cbook')
+    return cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)
+
+
+def folder_hashes(folder):
+    return {n: hashlib.sha256(open(os.path.join(folder, n), 'rb').read()).hexdigest()
+            for n in sorted(os.listdir(folder))}
+
+
+def test_the_pretrained_model_marks_a_real_photo_with_no_model_folder(tmp_path):
+    photo = shutil.copy(grace_hopper(), tmp_path / 'grace.jpg')
+    status, out, err = run_script('run_predict.py', '--image', str(photo), cwd=str(tmp_path))
+    assert status == 0, err
+    assert out.splitlines()[0].startswith('model: the pretrained model')
+    with open(tmp_path / 'grace_keypoints.csv') as f:
+        [face] = list(csv.DictReader(f))
+    x0, y0, w, h = (float(face[k]) for k in ('box_x', 'box_y', 'box_w', 'box_h'))
+    found = {name: (float(face[name + '_x']), float(face[name + '_y'])) for name in HAND_MARKED}
+    for name, (x, y) in found.items():
+        assert x0 <= x <= x0 + w and y0 <= y <= y0 + h, name
+        assert np.hypot(x - HAND_MARKED[name][0], y - HAND_MARKED[name][1]) < TOLERANCE, name
+    # Her left eye is on the photo's right; eyes above the nose, the nose above the lip.
+    assert found['left_eye_center'][0] > found['nose_tip'][0] > found['right_eye_center'][0]
+    assert found['mouth_left_corner'][0] > found['mouth_right_corner'][0]
+    eyes_y = max(found['left_eye_center'][1], found['right_eye_center'][1])
+    assert eyes_y < found['nose_tip'][1] < found['mouth_center_bottom_lip'][1]
+
+
+def test_a_trained_model_folder_in_the_current_folder_comes_first(trained, tmp_path):
+    _, model_dir, _ = trained
+    shutil.copytree(model_dir, tmp_path / 'model')
+    photo = shutil.copy(grace_hopper(), tmp_path / 'grace.jpg')
+    status, out, err = run_script('run_predict.py', '--image', str(photo), cwd=str(tmp_path))
+    assert status == 0, err
+    assert out.splitlines()[0] == 'model: model'
+
+
+def test_predictor_without_a_folder_uses_the_pretrained_model(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'model').mkdir()                # a folder without a trained model
+    with Predictor() as predictor:
+        assert predictor.model_dir == PRETRAINED and predictor.recipe == 'improved'
+    assert modeldir.model_to_use('elsewhere') == 'elsewhere'
+
+
+def test_the_demo_model_says_its_faces_are_synthetic():
+    line = modeldir.describe(DEMO_MODEL_DIR, DEMO_MODEL_DIR)
+    assert 'synthetic' in line and line.startswith('model: ' + DEMO_MODEL_DIR)
+
+
+def test_the_pretrained_model_writes_a_submission(tmp_path):
+    data_dir = make_tiny_data(tmp_path / 'data')
+    status, _, err = run_script('run_predict.py', '--model-dir', PRETRAINED, '--data-dir',
+                                data_dir, '--output', str(tmp_path / 'submit.csv'))
+    assert status == 0, err
+    with open(tmp_path / 'submit.csv') as f:
+        rows = list(csv.DictReader(f))
+    values = np.array([float(r['Location']) for r in rows])
+    assert len(rows) > 0 and ((values >= 0) & (values <= 96)).all()
+
+
+@pytest.mark.parametrize('script, args', [
+    ('run_train.py', ['--data-dir', 'DATA', '--model-dir', PRETRAINED]),
+    ('run_train.py', ['--data-dir', 'DATA', '--model-dir', PRETRAINED, '--overwrite']),
+    ('run_train.py', ['--model-dir', PRETRAINED, '--resume']),
+    ('run_export.py', ['--model-dir', PRETRAINED, '--output', os.path.join(PRETRAINED, 'x')]),
+    ('run_predict.py', ['--model-dir', PRETRAINED, '--data-dir', 'DATA',
+                        '--output', os.path.join(PRETRAINED, 'submit.csv')]),
+], ids=['train', 'overwrite', 'resume', 'export', 'submission'])
+def test_nothing_writes_into_the_pretrained_model(script, args, tmp_path):
+    data_dir = make_tiny_data(tmp_path / 'data')
+    before = folder_hashes(PRETRAINED)
+    status, out, err = run_script(script, *[data_dir if a == 'DATA' else a for a in args],
+                                  cwd=str(tmp_path))
+    assert status == 2, out + err
+    [line] = err.strip().splitlines()
+    assert 'pretrained model, which is read-only' in line
+    assert folder_hashes(PRETRAINED) == before
+    assert sorted(os.listdir(tmp_path)) == ['data']
