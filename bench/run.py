@@ -4,6 +4,8 @@
     python bench/run.py --data-dir DIR --quick     # about 6 minutes
     python bench/run.py --data-dir DIR --photos PHOTOS   # times photos too
     python bench/run.py --predict MODEL_DIR [--photos PHOTOS]   # prediction only
+    python bench/run.py --recipes --data-dir DIR [--bf16]       # improved against compact
+    ONEDNN_MAX_CPU_ISA=AVX2 python bench/run.py --recipes --data-dir DIR   # as on an AVX2 CPU
 
 DIR holds Kaggle-format data (training.csv[.gz], test.csv[.gz]). Each
 training figure comes from a fresh process; the variants of one comparison
@@ -257,6 +259,30 @@ def plain_copy(data_dir, tmp):
     return out
 
 
+def time_recipes(data_dir, uses, rounds=2):
+    """The seconds of an epoch of the improved and the compact recipe (all of
+    faces15's training rows), each the fastest of its epochs after the first,
+    over rounds taken in turns; and what 100 epochs take."""
+    print('machine: ' + machine() + (', oneDNN limited to ' + os.environ['ONEDNN_MAX_CPU_ISA']
+                                     if os.environ.get('ONEDNN_MAX_CPU_ISA') else ''))
+    tmp = tempfile.mkdtemp(prefix='fkp-bench-')
+    epoch_s = {}
+    for _ in range(rounds):
+        for recipe in ('improved', 'compact'):
+            for use in uses:
+                model_dir = os.path.join(tmp, '{}-{}'.format(recipe, use))
+                e, _ = run_worker('epoch', recipe, data_dir, use, 2, model_dir)
+                epoch_s[recipe, use] = min(epoch_s.get((recipe, use), 1e9), e['epoch_s'])
+                shutil.rmtree(model_dir)
+    shutil.rmtree(tmp)
+    print('an epoch, seconds (best of {} rounds; 100 epochs in minutes):'.format(rounds))
+    for use in uses:
+        i, c = epoch_s['improved', use], epoch_s['compact', use]
+        print('   {:8s} improved {:6.1f} s ({:4.0f} min) | compact {:6.1f} s ({:4.0f} min) = '
+              '{:.1f}x'.format('float32' if use == 'f32' else 'bfloat16', i, i * 100 / 60,
+                               c, c * 100 / 60, i / c))
+
+
 PREDICTION_HEADING = ('prediction, ms per face (640 faces in batches of 64; one face at a time; '
                       'photos: read, detect, crop, predict):')
 
@@ -288,6 +314,9 @@ def main():
     ap.add_argument('--data-dir', help='Kaggle-format data (training.csv, test.csv)')
     ap.add_argument('--quick', action='store_true', help='fewer epochs and rounds')
     ap.add_argument('--photos', help='a folder of photos to time prediction on (optional)')
+    ap.add_argument('--recipes', action='store_true',
+                    help='only time an epoch of the improved and the compact recipe')
+    ap.add_argument('--bf16', action='store_true', help='--recipes: with --bf16 too')
     ap.add_argument('--predict', metavar='MODEL_DIR',
                     help='only time prediction (section 4) with this trained model folder')
     ap.add_argument('--worker', nargs='+', help=argparse.SUPPRESS)
@@ -308,6 +337,8 @@ def main():
         return WORKERS[name](*[f(v) for f, v in zip(convert, rest)])
     if not args.data_dir:
         ap.error('--data-dir is required')
+    if args.recipes:
+        return time_recipes(args.data_dir, ('f32', 'bf16') if args.bf16 else ('f32',))
     start = time.time()
     tmp = tempfile.mkdtemp(prefix='fkp-bench-')
     plain = plain_copy(args.data_dir, tmp)
