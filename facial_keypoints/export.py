@@ -38,11 +38,6 @@ INFO_FILE = 'export.json'
 SIGNATURE = 'serving_default'
 
 
-def recipe_of(checkpoint_variables):
-    """'improved' or 'blog', from the {name: shape} a best checkpoint holds."""
-    return 'improved' if 'mean_face' in checkpoint_variables else 'blog'
-
-
 def keypoints_graph(x, recipe, architecture=None):
     """The prediction graph: x float32 [N, 96, 96, 1] in [0, 1] -> keypoints in
     pixels [N, 30], unclipped. Dropout is off (keep_prob 1.0).
@@ -112,7 +107,7 @@ def export(model_dir, output, log=print):
                         'came from.'.format(model_dir))
     path = trained_checkpoint(model_dir)
     saved = modeldir.variables(path)
-    recipe = recipe_of(saved)
+    recipe = modeldir.recipe_of_folder(model_dir)
     architecture = improved_model.architecture(saved) if recipe == 'improved' else None
     tmp = os.path.join(parent, '.{}.{}.tmp'.format(os.path.basename(output), secrets.token_hex(4)))
     try:

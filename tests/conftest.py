@@ -44,7 +44,7 @@ def tiny_config(data_dir, model_dir, **kw):
     if kw.get('recipe') == 'improved':
         del base['validation_size']
     base.update(kw)
-    return TrainConfig(**base)
+    return TrainConfig.for_run(**base)
 
 
 def fit(cfg, log=lambda *a: None, **kw):
@@ -63,6 +63,15 @@ def trained(tmp_path_factory):
     model_dir = root / 'model'
     result = train(tiny_config(data_dir, model_dir), log=lambda *a: None)
     return data_dir, str(model_dir), result
+
+
+def float32_close(a, b, rtol=1e-5):
+    """Whether float32 results a and b agree as closely as float32 arithmetic
+    done in another order (other batch sizes, graphs or CPU kernels) promises:
+    within rtol (about 80 float32 ulps) of the values' magnitude, the largest
+    |b|. Rounding errors grow with the terms summed, not with each result."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and np.allclose(a, b, rtol=0, atol=rtol * np.abs(b).max())
 
 
 def with_ctrl_c():

@@ -231,7 +231,7 @@ def test_a_failed_save_leaves_nothing_behind_and_resume_works_once_space_is_free
         with open(tmp_path / 'full' / 'filler', 'wb') as f:    # room for one model left
             f.write(b'\0' * 230 * 2 ** 20)
         model_dir = tmp_path / 'full' / 'm'
-        monkeypatch.setattr(modeldir, '_bytes_to_save', lambda saver, sess: 0)
+        monkeypatch.setattr(modeldir, '_bytes_to_save', lambda saver, graph: 0)
         with pytest.raises(UserError, match=r'cannot save a checkpoint in .*: No space left on '
                                             r'device; there was no earlier training state'):
             fit(tiny_config(tiny_data, model_dir, epochs=2))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import fit, make_tiny_data, tiny_config
+from conftest import fit, float32_close, make_tiny_data, tiny_config
 from facial_keypoints import (augment, constants, data, demo, improved, improved_model, modeldir,
                               splits, units)
 from facial_keypoints.errors import UserError
@@ -333,7 +333,7 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
                 sess.run(v.assign(restored[v.op.name if shared else prefix + v.op.name]))
             alone.append(sess.run(keypoints, {x: X}))
     assert np.abs(alone[0] - alone[1]).mean() > 0.01        # two different networks
-    assert np.allclose(both, (alone[0] + alone[1]) / 2, atol=1e-4)
+    assert float32_close(both, (alone[0] + alone[1]) / 2)
     _, valid_rows = improved.validation_split(X, y, 'training.csv')
     err = np.sqrt(np.mean((both[valid_rows] - units.unscale_keypoints(y[valid_rows])) ** 2))
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)

@@ -43,11 +43,16 @@ def test_same_seed_same_numbers_every_epoch(data_dir, tmp_path):
     assert val_curve(a) != val_curve(c)
 
 
+# The improved recipe's network with a dense layer, the one that has dropout.
+DENSE = Options(channels=(8, 16, 16), fc_units=32)
+
+
 @pytest.mark.parametrize('recipe', ['blog', 'improved'])
 def test_ctrl_c_mid_epoch_then_resume_repeats_the_uninterrupted_run(data_dir, tmp_path, recipe):
-    """Dropout on in both recipes, so that the random ops' streams matter: a
-    pass through the network that resume does not wind past breaks this."""
-    kw = dict(epochs=4, recipe=recipe, patience=10, keep_prob=0.5)
+    """Dropout on in both recipes: its masks, like every other random draw,
+    follow the seed and the step, so the resumed run is the same bit for bit."""
+    kw = dict(epochs=4, recipe=recipe, patience=10, keep_prob=0.5,
+              options=DENSE if recipe == 'improved' else None)
     full = fit(tiny_config(data_dir, tmp_path / 'full', **kw))
 
     def interrupt_soon(line):
@@ -60,28 +65,31 @@ def test_ctrl_c_mid_epoch_then_resume_repeats_the_uninterrupted_run(data_dir, tm
             handle_ctrl_c=True)
     lines = []
     rest = fit(tiny_config(data_dir, tmp_path / 'part', resume=True, quiet=False,
-                           **dict(kw, recipe=None, validation_size=None)),
+                           **dict(kw, recipe=None, validation_size=None, options=None)),
                log=lines.append)
     assert any(l.startswith('resuming') and 'at epoch 2' in l for l in lines), lines
     assert val_curve(rest) == val_curve(full)
     assert rest['best_validation_rmse_px'] == full['best_validation_rmse_px']
 
 
-def test_a_pass_through_dropout_that_resume_does_not_know_breaks_exact_resume(data_dir,
-                                                                               tmp_path):
-    """What the test above guards against: each validation here runs twice
-    (the second pass draws dropout masks too), which resume's winding does
-    not count, so the resumed run's masks, and numbers, differ."""
+def test_extra_passes_through_the_network_leave_resume_exact(data_dir, tmp_path):
+    """Dropout's masks follow the training step, not how often the network
+    ran: each validation here runs twice, through the dropout layer, and the
+    resumed run is still the uninterrupted one bit for bit, weights included."""
     def twice(sess, rmse, feed, batch_size):
         evaluate(sess, rmse, feed, batch_size)
         return evaluate(sess, rmse, feed, batch_size)
-    kw = dict(epochs=3, patience=10)
-    full = fit(tiny_config(data_dir, tmp_path / 'full', **kw), evaluate=twice)
-    fit(tiny_config(data_dir, tmp_path / 'part', **dict(kw, epochs=1)), evaluate=twice)
+    kw = dict(epochs=3, patience=10, keep_prob=0.5)
+    full = fit(tiny_config(data_dir, tmp_path / 'full', **kw), validation_rmse=twice)
+    fit(tiny_config(data_dir, tmp_path / 'part', **dict(kw, epochs=1)), validation_rmse=twice)
     rest = fit(tiny_config(data_dir, tmp_path / 'part', resume=True, epochs=3, seed=None,
-                           batch_size=None, validation_size=None), evaluate=twice)
-    assert val_curve(rest)[0] == val_curve(full)[0]
-    assert val_curve(rest)[1:] != val_curve(full)[1:]
+                           batch_size=None, validation_size=None, keep_prob=None),
+               validation_rmse=twice)
+    assert val_curve(rest) == val_curve(full)
+    weights = [tf.train.load_checkpoint(modeldir.last_checkpoint(str(tmp_path / m)))
+               for m in ('full', 'part')]
+    for name in weights[0].get_variable_to_shape_map():
+        assert np.array_equal(weights[0].get_tensor(name), weights[1].get_tensor(name)), name
 
 
 def test_training_from_python_leaves_matplotlib_and_ctrl_c_alone(data_dir, tmp_path):
@@ -148,7 +156,7 @@ def test_resume_keeps_the_improved_runs_own_networks(data_dir, tmp_path):
     model_dir = tmp_path / 'm'
     one = Options(channels=(4, 8), fc_units=16, members=1)
     fit(tiny_config(data_dir, model_dir, recipe='improved', epochs=1, options=one))
-    assert TrainConfig(model_dir=str(model_dir), resume=True).options == one
+    assert TrainConfig.for_run(model_dir=str(model_dir), resume=True).options == one
     result = fit(tiny_config(data_dir, model_dir, resume=True, epochs=2, seed=None,
                              recipe=None, validation_size=None))
     assert [h['epoch'] for h in result['history']] == [0, 1]
@@ -158,7 +166,7 @@ def test_resume_keeps_the_improved_runs_own_networks(data_dir, tmp_path):
     assert modeldir.read_hparams(str(model_dir))['improved']['members'] == 1
     with pytest.raises(UserError, match=r'was trained with Options\(.*members=1\); a resumed '
                                         r'run keeps it'):
-        TrainConfig(model_dir=str(model_dir), resume=True, options=Options())
+        TrainConfig.for_run(model_dir=str(model_dir), resume=True, options=Options())
 
 
 def test_weight_decay_saved_as_on_or_off_reads_as_the_strength_it_trained_with():

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 import run_train
-from conftest import ROOT, shared_path, tiny_config
+from conftest import ROOT, float32_close, shared_path, tiny_config
 from facial_keypoints import cli, config, constants, data, model, modeldir, units
 from facial_keypoints.predict import write_submission
 from facial_keypoints.predictor import Predictor
@@ -62,7 +62,7 @@ def test_restored_checkpoint_predicts_exactly_what_training_saw(trained):
     err = np.sqrt(np.mean((pred - units.unscale_keypoints(y_valid)) ** 2))
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
     with Predictor(model_dir) as p:   # and again, in other batches, the same numbers
-        assert np.allclose(p.predict(X_valid, batch_size=3, clip=False), pred, atol=1e-4)
+        assert float32_close(p.predict(X_valid, batch_size=3, clip=False), pred)
 
 
 def scripted(values_px):
