@@ -38,6 +38,18 @@ INFO_FILE = 'export.json'
 SIGNATURE = 'serving_default'
 
 
+def architecture_of(path, recipe, saved):
+    """The improved network's (channels, fc_units, members, map_size) from its
+    checkpoint at path, whose {name: shape} are saved; None for the other
+    recipes. A checkpoint of another network is a UserError."""
+    if recipe != 'improved':
+        return None
+    if 'mean_face' not in saved:
+        raise UserError('checkpoint {} does not fit the improved network: mean_face is '
+                        'missing.'.format(path))
+    return improved_model.architecture(saved)
+
+
 def keypoints_graph(x, recipe, architecture=None):
     """The prediction graph: x float32 [N, 96, 96, 1] in [0, 1] -> keypoints in
     pixels [N, 30], unclipped. Dropout is off (keep_prob 1.0).
@@ -108,7 +120,7 @@ def export(model_dir, output, log=print):
     path = trained_checkpoint(model_dir)
     saved = modeldir.variables(path)
     recipe = modeldir.recipe_of_folder(model_dir)
-    architecture = improved_model.architecture(saved) if recipe == 'improved' else None
+    architecture = architecture_of(path, recipe, saved)
     tmp = os.path.join(parent, '.{}.{}.tmp'.format(os.path.basename(output), secrets.token_hex(4)))
     try:
         with tf.Graph().as_default(), tf1.Session() as sess:

@@ -10,10 +10,11 @@ post.
 import numpy as np
 import tensorflow as tf
 
-from . import bf16, improved_model, modeldir
+from . import bf16, modeldir
 from .constants import BATCH_SIZE, IMAGE_SIZE, NUM_OUTPUTS, PIXEL_MAX
 from .errors import UserError
-from .export import SIGNATURE, clip_to_image, constant_weights, keypoints_graph, load_export
+from .export import (SIGNATURE, architecture_of, clip_to_image, constant_weights,
+                     keypoints_graph, load_export)
 from .predict import restore, trained_checkpoint
 from .units import scale_images
 
@@ -50,7 +51,7 @@ class Predictor:
         self.sess = None
         saved = modeldir.variables(path)
         self.checkpoint = path
-        architecture = improved_model.architecture(saved) if self.recipe == 'improved' else None
+        architecture = architecture_of(path, self.recipe, saved)
         config = bf16.session_config(use_bf16)
         self._build(architecture)
         self.sess = tf1.Session(graph=self.graph, config=config)

@@ -51,7 +51,7 @@ DENSE = Options(channels=(8, 16, 16), fc_units=32)
 def test_ctrl_c_mid_epoch_then_resume_repeats_the_uninterrupted_run(data_dir, tmp_path, recipe):
     """Dropout on in both recipes: its masks, like every other random draw,
     follow the seed and the step, so the resumed run is the same bit for bit."""
-    kw = dict(epochs=4, recipe=recipe, patience=10, keep_prob=0.5,
+    kw = dict(epochs=4, recipe=recipe, patience=10, keep_prob=0.5, state_every_seconds=0,
               options=DENSE if recipe == 'improved' else None)
     full = fit(tiny_config(data_dir, tmp_path / 'full', **kw))
 
@@ -239,6 +239,26 @@ def test_save_failure_is_a_clear_error_and_keeps_the_previous_checkpoint(
         fit(tiny_config(data_dir, model_dir, epochs=3, resume=True))
     monkeypatch.undo()
     assert modeldir.best_checkpoint(str(model_dir)) == before
+
+
+def test_the_disk_check_asks_for_what_a_checkpoint_takes(trained):
+    """A checkpoint's size is told from its variables' shapes and types before
+    it is written: no less than the files then take, and at most 2% more."""
+    from facial_keypoints.model import model, placeholders
+    tf1 = tf.compat.v1
+    model_dir = trained[1]
+    with tf.Graph().as_default() as graph:      # the graph train() builds
+        x, y_, keep_prob = placeholders()
+        step = tf1.train.get_or_create_global_step()
+        _, rmse = model(x, y_, keep_prob)
+        tf1.train.AdamOptimizer(1e-3).minimize(rmse, global_step=step)
+        for saver, path in ((modeldir.saver(tf1.trainable_variables()),
+                             modeldir.best_checkpoint(model_dir)),
+                            (modeldir.saver(), modeldir.last_checkpoint(model_dir))):
+            folder, stem = os.path.split(path)
+            taken = sum(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder)
+                        if n.startswith(stem + '.') and not n.endswith('.json'))
+            assert taken <= modeldir._bytes_to_save(saver, graph) <= taken * 1.02, path
 
 
 @pytest.mark.skipif(hasattr(os, 'geteuid') and os.geteuid() == 0,

@@ -66,7 +66,7 @@ def test_restored_checkpoint_predicts_exactly_what_training_saw(trained):
 
 
 def scripted(values_px):
-    """A validation RMSE for train(evaluate=...): each epoch's from values_px (pixels)."""
+    """A validation RMSE for train(validation_rmse=...): each epoch's from values_px (pixels)."""
     values = iter(np.array(values_px) / 96.0)
     return lambda *a, **k: next(values)
 
@@ -74,7 +74,7 @@ def scripted(values_px):
 def test_saves_exactly_when_validation_improves_and_stops_after_patience(tiny_data, tmp_path):
     lines = []
     result = train(tiny_config(tiny_data, tmp_path / 'm', epochs=9, patience=3, quiet=False),
-                   log=lines.append, evaluate=scripted([5.0, 4.0, 4.5, 3.0, 3.5, 3.0, 3.2, 1.0,
+                   log=lines.append, validation_rmse=scripted([5.0, 4.0, 4.5, 3.0, 3.5, 3.0, 3.2, 1.0,
                                                         0.5]))
     saved = [int(line.rsplit('-', 1)[1]) for line in lines if line.startswith('model save in')]
     assert saved == [0, 1, 3]                   # 3.0 again at epoch 5 is no improvement
@@ -86,14 +86,14 @@ def test_saves_exactly_when_validation_improves_and_stops_after_patience(tiny_da
 
 def test_patience_counts_from_the_last_improvement(tiny_data, tmp_path):
     result = train(tiny_config(tiny_data, tmp_path / 'm', epochs=5, patience=2),
-                   evaluate=scripted([5.0, 6.0, 4.0, 6.0, 6.0]))
+                   validation_rmse=scripted([5.0, 6.0, 4.0, 6.0, 6.0]))
     assert len(result['history']) == 5 and result['best_epoch'] == 2
 
 
 def test_prediction_uses_the_best_checkpoint_not_the_last(tiny_data, tmp_path):
     model_dir = str(tmp_path / 'm')
     train(tiny_config(tiny_data, model_dir, epochs=4, patience=10),
-          evaluate=scripted([5.0, 4.0, 6.0, 6.0]))
+          validation_rmse=scripted([5.0, 4.0, 6.0, 6.0]))
     X, _ = data.input_data(data_dir=tiny_data)
     with Predictor(model_dir) as p:
         assert p.checkpoint.endswith('model-1')
