@@ -4,8 +4,10 @@
 
 train() follows the post in its order, but for two swaps: it reads the data
 before it builds the graph (a bad file is refused before anything is built
-or written), and builds the Saver before the Session: input_data(), the first VALIDATION_SIZE rows validate, model(),
-AdamOptimizer(1e-3).minimize(rmse), a Saver, then EPOCHS epochs of shuffled
+or written), and builds the Saver before the Session. input_data(), the
+first VALIDATION_SIZE rows validate, model(),
+AdamOptimizer(1e-3).minimize(rmse) (counting the training step, which
+dropout's masks follow), a Saver, then EPOCHS epochs of shuffled
 BATCH_SIZE batches fed with keep_prob 0.5, validation with keep_prob 1.0,
 save_model() whenever validation improves, and early stopping after
 EARLY_STOP_PATIENCE epochs without improvement. What the project adds is a
@@ -91,7 +93,8 @@ def train(cfg=None, log=print, handle_ctrl_c=False, validation_rmse=evaluate):
                     _, loss = sess.run([train_step, rmse], feed_dict={
                         x: X_train[idx], y_: y_train[idx], keep_prob: cfg.keep_prob})
                     train_losses.append(loss)
-                validation_loss = validation_rmse(sess, rmse, {x: X_valid, y_: y_valid}, cfg.batch_size)
+                validation_loss = validation_rmse(sess, rmse, {x: X_valid, y_: y_valid},
+                                                  cfg.batch_size)
                 history.record(i, train_losses, validation_loss)
                 if validation_loss < best_validation_loss:
                     best_validation_loss = validation_loss

@@ -298,7 +298,8 @@ def test_an_interrupted_runs_model_stays_when_the_resumed_run_restarts_worse(tmp
         return evaluate
     cfg = dict(epochs=8, patience=10, state_every_seconds=1e9)
     with pytest.raises(Interrupted):
-        fit(tiny_config(data_dir, tmp_path / 'm', **cfg), validation_rmse=scores(0.3, 0.2, 0.1, None))
+        fit(tiny_config(data_dir, tmp_path / 'm', **cfg),
+            validation_rmse=scores(0.3, 0.2, 0.1, None))
     assert modeldir.best_checkpoint(str(tmp_path / 'm')).endswith('model-2')
     assert modeldir.last_checkpoint(str(tmp_path / 'm')) is None
     said = []

@@ -74,8 +74,8 @@ def scripted(values_px):
 def test_saves_exactly_when_validation_improves_and_stops_after_patience(tiny_data, tmp_path):
     lines = []
     result = train(tiny_config(tiny_data, tmp_path / 'm', epochs=9, patience=3, quiet=False),
-                   log=lines.append, validation_rmse=scripted([5.0, 4.0, 4.5, 3.0, 3.5, 3.0, 3.2, 1.0,
-                                                        0.5]))
+                   log=lines.append,
+                   validation_rmse=scripted([5.0, 4.0, 4.5, 3.0, 3.5, 3.0, 3.2, 1.0, 0.5]))
     saved = [int(line.rsplit('-', 1)[1]) for line in lines if line.startswith('model save in')]
     assert saved == [0, 1, 3]                   # 3.0 again at epoch 5 is no improvement
     # epochs 4, 5 and 6 bring nothing: 6 - 3 >= 3 stops after epoch 6
