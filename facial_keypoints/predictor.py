@@ -130,4 +130,3 @@ def pixel_levels(X):
         raise UserError('X holds values from {:g} to {:g}; floats must be pixels / 255 in '
                         '[0, 1] (or give uint8 pixels 0..255).'.format(X.min(), X.max()))
     return np.round(X * PIXEL_MAX).astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
-

@@ -25,6 +25,7 @@ def text_of(cell):
     return ''.join(o.get('text', '') for o in cell.outputs if o.output_type == 'stream')
 
 
+@pytest.mark.slow
 def test_runs_top_to_bottom_and_shows_the_posts_steps():
     nbclient = pytest.importorskip('nbclient')
     pytest.importorskip('ipykernel')

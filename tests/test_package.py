@@ -37,6 +37,7 @@ def install(target, work):
     assert p.returncode == 0, p.stderr
 
 
+@pytest.mark.slow
 def test_the_readmes_python_lines_run_on_the_installed_package(trained, tmp_path):
     data_dir, model_dir, _ = trained
     target = str(tmp_path / 'site')

@@ -292,6 +292,7 @@ def wait_for(path, proc, timeout=120):
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_kill_9_leaves_a_checkpoint_that_predicts(data_dir, tmp_path):
     model_dir = str(tmp_path / 'killed')
     proc = start_training(data_dir, model_dir)
@@ -312,6 +313,7 @@ def test_kill_9_leaves_a_checkpoint_that_predicts(data_dir, tmp_path):
     assert 'resuming' in stdout
 
 
+@pytest.mark.slow
 def test_ctrl_c_says_what_was_kept_and_resumes(data_dir, tmp_path):
     model_dir = str(tmp_path / 'interrupted')
     proc = start_training(data_dir, model_dir)
