@@ -19,6 +19,7 @@ result and pictures (result.py).
 
 import tensorflow as tf
 
+from . import modeldir
 from .bf16 import session_config
 from .config import TrainConfig
 from .constants import TRAIN_FILE
@@ -26,7 +27,6 @@ from .data import find_data_file, input_data, reading
 from .history import History
 from .interrupt import CtrlC
 from .model import model, placeholders
-from . import modeldir
 from .modeldir import held_for_training, refuse_for_training, restore_best, save_model
 from .plots import FACES
 from .progress import batches
