@@ -74,15 +74,15 @@ def crop(gray, face, pixels=IMAGE_SIZE):
     [pixels, pixels] for another size.
 
     A face more than twice the crop's size is first shrunk by whole blocks
-    (INTER_AREA) so it does not alias, as photo.crop_face does; only the part
-    of the photo under the turned frame is shrunk.
+    (INTER_AREA) so it does not alias; only the part of the photo under the
+    turned frame is shrunk.
     """
     cv2 = cv2_or_error()
     A = crop_matrix(face, pixels)
     f = max(1, int(face[2] / pixels))
     if f > 1:
         # The frame's corners in photo coordinates; the blocks start at a whole
-        # number of blocks from its top left, as photo.crop_face's do.
+        # number of blocks from its top left.
         edge = np.array([-0.5, pixels - 0.5])
         corners = np.stack(np.meshgrid(edge, edge, [1.0]), -1).reshape(-1, 3) @ A.T + 0.5
         h, w = gray.shape

@@ -84,7 +84,7 @@ def train_config(args):
     if args.demo and not args.resume:
         settings.setdefault('data_dir', demo.DEMO_DIR)
         settings.setdefault('epochs', demo.DEMO_EPOCHS)
-    return TrainConfig(**settings)
+    return TrainConfig.for_run(**settings)
 
 
 def train_main(args):
@@ -159,30 +159,10 @@ def predict_main(args):
             raise UserError('no demo data in {}: run "python run_train.py --demo" first.'
                             .format(data_dir))
     import_tensorflow_quietly()
-    if uses_predictor(model_dir):
-        from .predictor import write_submission     # an improved-recipe model, or an export
-    else:
-        from .predict import write_submission       # the post's network, as the post predicts
+    from .predict import write_submission
     write_submission(data_dir=data_dir, model_dir=model_dir, output=output,
                      lookup_file=args.lookup, batch_size=args.batch_size, use_bf16=args.bf16)
     return 0
-
-
-def uses_predictor(model_dir):
-    """Whether model_dir holds an export or a model of the improved recipe,
-    which predict through Predictor. Anything else takes the post's path,
-    which also says what is wrong with a missing or damaged model, after
-    checking the data, as it would anyway. Reads the checkpoint's names only."""
-    import tensorflow as tf
-    from . import modeldir
-    from .export import recipe_of
-    if modeldir.is_export(model_dir):
-        return True
-    path = modeldir.best_checkpoint(model_dir)
-    try:
-        return path is not None and recipe_of(dict(tf.train.list_variables(path))) == 'improved'
-    except (tf.errors.OpError, ValueError, OSError):
-        return False
 
 
 class ArgumentParser(argparse.ArgumentParser):

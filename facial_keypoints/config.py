@@ -1,10 +1,11 @@
 """One training run's settings, with each recipe's defaults in one place.
 
 The command line and Python get the same run from the same settings:
-TrainConfig(recipe='improved') is `python run_train.py --recipe improved`.
-A setting left out (None) is taken from the run being resumed (--resume),
-else from the recipe's defaults: the post's (constants.py) or the improved
-recipe's (improved_settings.py). Saved as hparams.json beside the checkpoints.
+TrainConfig.for_run(recipe='improved') is `python run_train.py --recipe
+improved`. A setting left out (None) is taken from the run being resumed
+(--resume: for_run reads its hparams.json), else from the recipe's defaults:
+the post's (constants.py) or the improved recipe's (improved_settings.py).
+Saved as hparams.json beside the checkpoints.
 """
 
 import dataclasses
@@ -45,6 +46,12 @@ ADDED_LATER = {'turns': False, 'weight_average': False, 'weight_decay': 0.0,
                'map_prior': False, 'fc_units': 512, 'heat_map_size': 24}
 
 
+def unalias(recipe, options):
+    """(recipe, options): 'compact' is the improved recipe with the compact
+    network (improved_settings.COMPACT), and is saved as such."""
+    return ('improved', options or imp.COMPACT) if recipe == 'compact' else (recipe, options)
+
+
 @dataclasses.dataclass
 class TrainConfig:
     data_dir: str = None            # default constants.DATA_DIR
@@ -70,12 +77,31 @@ class TrainConfig:
     # What the run trains on ({file, rows, sha256} of the arrays read), set
     # once the data is read (state.TrainingState.check_data); --resume checks it.
     data_fingerprint: dict = dataclasses.field(default=None, repr=False)
+    # With resume: the settings of the run to resume, as for_run() read them.
+    saved: dict = dataclasses.field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def for_run(cls, **settings):
+        """TrainConfig(**settings) for a run; with resume=True, the run's saved
+        settings (model_dir's hparams.json, read here) fill in those left out,
+        and those given must match them (but CHANGEABLE_ON_RESUME)."""
+        settings['recipe'], settings['options'] = unalias(settings.get('recipe'),
+                                                          settings.get('options'))
+        if settings.get('resume'):
+            given = {k: v for k, v in settings.items() if k in SETTINGS and v is not None}
+            settings['saved'] = saved_settings(settings.get('model_dir', constants.SAVE_PATH),
+                                               given)
+        return cls(**settings)
 
     def __post_init__(self):
-        if self.recipe == 'compact':    # the improved recipe with the compact network
-            self.recipe, self.options = 'improved', self.options or imp.COMPACT
+        """The recipe's defaults for the settings left out, the checks, and a
+        seed if none was given; reads no file."""
+        if self.resume and self.saved is None:
+            raise ValueError('a resumed run takes its saved settings: make its TrainConfig '
+                             'with TrainConfig.for_run(resume=True, ...)')
+        self.recipe, self.options = unalias(self.recipe, self.options)
         self.given = {k for k in SETTINGS if getattr(self, k) is not None}
-        saved = self._saved() if self.resume else {}
+        saved = self.saved if self.resume else {}
         for k in SETTINGS:
             if getattr(self, k) is None and k in saved:
                 setattr(self, k, saved[k])
@@ -97,28 +123,6 @@ class TrainConfig:
         if self.seed is None:
             self.seed = int(np.random.SeedSequence().generate_state(1)[0] % (MAX_SEED + 1))
         self._check(source)
-
-    def _saved(self):
-        """The settings of the run to resume, checked against those given."""
-        modeldir.refuse_file(self.model_dir)
-        saved = modeldir.read_hparams(self.model_dir)
-        path = os.path.join(self.model_dir, modeldir.HPARAMS_FILE)
-        if not saved:
-            raise UserError('--resume: {} holds no run to resume (no {}).'.format(
-                self.model_dir, modeldir.HPARAMS_FILE))
-        if type(saved.get('seed')) is not int:
-            raise UserError('{} has no valid "seed"; it was edited or damaged.'.format(path))
-        if 'improved' in saved:
-            saved['options'] = saved_options(saved['improved'], path)
-        for key in sorted(self.given - set(CHANGEABLE_ON_RESUME)):
-            if key in saved and saved[key] != getattr(self, key):
-                flag = '--' + key.replace('_', '-')
-                how = 'with ' + flag if saved[key] is True else 'without ' + flag \
-                    if saved[key] is False else 'with {}'.format(saved[key]) \
-                    if key == 'options' else 'with {} {}'.format(flag, saved[key])
-                raise UserError('--resume: {} was trained {}; a resumed run keeps it (start '
-                                'a new run to change it).'.format(self.model_dir, how))
-        return saved
 
     def _refuse_what_the_recipe_does_not_use(self):
         if self.recipe == 'improved' and 'validation_size' in self.given:
@@ -160,6 +164,30 @@ class TrainConfig:
         if self.data_fingerprint:
             saved['data'] = self.data_fingerprint
         return saved
+
+
+def saved_settings(model_dir, given):
+    """The settings of the run in model_dir to resume (its hparams.json),
+    checked against those given ({name: value})."""
+    modeldir.refuse_file(model_dir)
+    saved = modeldir.read_hparams(model_dir)
+    path = os.path.join(model_dir, modeldir.HPARAMS_FILE)
+    if not saved:
+        raise UserError('--resume: {} holds no run to resume (no {}).'.format(
+            model_dir, modeldir.HPARAMS_FILE))
+    if type(saved.get('seed')) is not int:
+        raise UserError('{} has no valid "seed"; it was edited or damaged.'.format(path))
+    if 'improved' in saved:
+        saved['options'] = saved_options(saved['improved'], path)
+    for key in sorted(set(given) - set(CHANGEABLE_ON_RESUME)):
+        if key in saved and saved[key] != given[key]:
+            flag = '--' + key.replace('_', '-')
+            how = 'with ' + flag if saved[key] is True else 'without ' + flag \
+                if saved[key] is False else 'with {}'.format(saved[key]) \
+                if key == 'options' else 'with {} {}'.format(flag, saved[key])
+            raise UserError('--resume: {} was trained {}; a resumed run keeps it (start '
+                            'a new run to change it).'.format(model_dir, how))
+    return saved
 
 
 def saved_options(saved, path):

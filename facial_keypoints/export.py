@@ -39,9 +39,16 @@ INFO_FILE = 'export.json'
 SIGNATURE = 'serving_default'
 
 
-def recipe_of(checkpoint_variables):
-    """'improved' or 'blog', from the {name: shape} a best checkpoint holds."""
-    return 'improved' if 'mean_face' in checkpoint_variables else 'blog'
+def architecture_of(path, recipe, saved):
+    """The improved network's (channels, fc_units, members, map_size) from its
+    checkpoint at path, whose {name: shape} are saved; None for the other
+    recipes. A checkpoint of another network is a UserError."""
+    if recipe != 'improved':
+        return None
+    if 'mean_face' not in saved:
+        raise UserError('checkpoint {} does not fit the improved network: mean_face is '
+                        'missing.'.format(path))
+    return improved_model.architecture(saved)
 
 
 def keypoints_graph(x, recipe, architecture=None):
@@ -114,8 +121,8 @@ def export(model_dir, output, log=print):
                         'came from.'.format(model_dir))
     path = trained_checkpoint(model_dir)
     saved = modeldir.variables(path)
-    recipe = recipe_of(saved)
-    architecture = improved_model.architecture(saved) if recipe == 'improved' else None
+    recipe = modeldir.recipe_of_folder(model_dir)
+    architecture = architecture_of(path, recipe, saved)
     tmp = os.path.join(parent, '.{}.{}.tmp'.format(os.path.basename(output), secrets.token_hex(4)))
     try:
         with tf.Graph().as_default(), tf1.Session() as sess:

@@ -186,12 +186,15 @@ def training_graph(options, loss):
     keep_prob = tf1.placeholder_with_default(1.0, [], name='keep_prob')
     flipped = tf1.placeholder_with_default(tf.zeros_like(y_[:, 0], tf.bool), [None])
     rate = tf1.placeholder(tf.float32, [], name='learning_rate')
+    if options.fc_units:        # the dense layer's dropout masks follow the training step
+        tf1.train.get_or_create_global_step()
     rmse, objective = members_training(x, y_, flipped, keep_prob, options, loss)
     y_conv = improved_model.keypoints(x, (options.channels, options.fc_units, options.members,
                                           options.heat_map_size)) / IMAGE_SIZE
-    net_variables = tf1.global_variables()
+    step = tf1.train.get_global_step()
+    net_variables = [v for v in tf1.global_variables() if v is not step]
     with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):
-        train_step = tf1.train.AdamOptimizer(rate).minimize(objective)
+        train_step = tf1.train.AdamOptimizer(rate).minimize(objective, global_step=step)
     if options.weight_decay:
         train_step = decayed(train_step, rate * options.weight_decay)
     average = swap = None
@@ -247,28 +250,25 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
     """
     cfg = cfg or TrainConfig(recipe='improved')
     options = cfg.options
-    warn, log = log, epoch_log(log, cfg.quiet)
+    say = epoch_log(log, cfg.quiet)         # log, or nothing with --quiet
     refuse_for_training(cfg)                # checks --model-dir; writes nothing yet
-    state = TrainingState(cfg, log)         # with --resume, checks what it continues
-    X_train, y_train, X_valid, y_valid = training_rows(cfg, state, log, data, split)
+    state = TrainingState(cfg, say)         # with --resume, checks what it continues
+    X_train, y_train, X_valid, y_valid = training_rows(cfg, state, say, data, split)
 
     with held_for_training(cfg), CtrlC(cfg, handle_ctrl_c) as ctrl_c, \
-            History(cfg, log) as history, tf.Graph().as_default():
+            History(cfg, say) as history, tf.Graph().as_default():
         tf1.set_random_seed(cfg.seed)
         g = training_graph(options, loss)
         set_mean_face = tf1.assign(improved_model.mean_face(), np.nanmean(y_train, axis=0))
 
-        with tf1.Session(config=session_config(cfg.bf16, warn)) as sess:
+        with tf1.Session(config=session_config(cfg.bf16, log)) as sess:
             sess.run(tf1.global_variables_initializer())
             if options.centring:
                 sess.run(set_mean_face)
             TRAIN_SIZE = len(X_train)
-            # Only training batches draw (dropout's masks); validation has no dropout.
-            best_validation_loss, current_epoch, first_epoch = state.resume(
-                sess, draws_per_epoch=[len(b) for b in epoch_batches(np.arange(TRAIN_SIZE),
-                                                                     cfg.batch_size)])
+            best_validation_loss, current_epoch, first_epoch = state.resume(sess)
             history.start(first_epoch)
-            log('begin training..., train dataset size:{0} ({1}: {2} complete rows of '
+            say('begin training..., train dataset size:{0} ({1}: {2} complete rows of '
                 'held-out groups, on which the mean face scores {3:.2f} px)'.format(
                     TRAIN_SIZE, 'all rows; scored, trained on' if cfg.all_rows else 'validation',
                     len(X_valid), unscale_keypoints(mean_face_rmse(y_train, y_valid))))
@@ -295,11 +295,11 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
                 if improved:
                     best_validation_loss = validation_loss
                     current_epoch = i
-                    save_model(g.saver, sess, cfg.model_dir, i, log)
+                    save_model(g.saver, sess, cfg.model_dir, i, say)
                 if options.weight_average:
                     sess.run(g.swap)            # training goes on from its own weights
                 if not improved and (i - current_epoch) >= cfg.patience:
-                    log('early stopping')
+                    say('early stopping')
                     break
                 state.save(sess, i, best_validation_loss, best_epoch=current_epoch)
 
@@ -307,6 +307,6 @@ def train_improved(cfg=None, log=print, handle_ctrl_c=False, data=None,
             restore_best(g.saver, sess, cfg.model_dir)      # the kept model draws the faces
             pictures(cfg, history.entries, current_epoch, X_valid[:FACES], y_valid[:FACES],
                      keypoints_in_batches(sess, g.y_conv, g.x, X_valid[:FACES],
-                                          cfg.batch_size), log)
+                                          cfg.batch_size), say)
             return result(cfg, history.entries, best_validation_loss, best_epoch=current_epoch,
                           epochs_run=i + 1, first_epoch=first_epoch)

@@ -25,7 +25,9 @@ import tensorflow as tf
 
 from .constants import IMAGE_SIZE, NUM_OUTPUTS, keypoint_index
 from .improved_settings import (BATCH_NORM_DECAY, CHANNELS, FC_UNITS, FULL_WIDTH_CELLS,
-                                HEAT_MAP_SIZE, HEAT_MAP_WIDTH, MAP_PRIOR_SIGMA)
+                                HEAT_MAP_SIZE, HEAT_MAP_WIDTH, INPUT_CENTRE, MAP_PRIOR_SIGMA,
+                                OUTPUT_STDDEV)
+from .model import dropout_seed
 from .units import unscale_keypoints
 
 tf1 = tf.compat.v1
@@ -66,7 +68,7 @@ def masked_rmse(y_conv, y_):
     return tf.sqrt(tf.reduce_sum(tf.square(diff)) / n)
 
 
-def batch_norm(h, training, decay=BATCH_NORM_DECAY, epsilon=1e-3):
+def batch_norm(h, training, decay=BATCH_NORM_DECAY, epsilon=1e-3):    # TensorFlow's epsilon
     """Batch normalisation over all axes but the last (TensorFlow's fused kernel,
     which also runs in bfloat16 under --bf16).
 
@@ -107,7 +109,7 @@ def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member
     with a dense layer) instead; map_size: their S.
     """
     with tf1.variable_scope(member_scope(member), reuse=tf1.AUTO_REUSE):
-        h = x - 0.5
+        h = x - INPUT_CENTRE
         stages = []                 # each stage's features before its pooling
         for i, c in enumerate(channels):
             with tf1.variable_scope('conv{}'.format(i + 1)):
@@ -134,11 +136,11 @@ def dense_layers(h, keep_prob, training, fc_units):
         W1 = tf1.get_variable('W', [h.shape[-1], fc_units],
                               initializer=tf1.initializers.he_normal())
         h = tf.nn.relu(batch_norm(tf.matmul(h, W1), training))
-    h = tf.nn.dropout(h, rate=1 - keep_prob)
+    h = tf.nn.experimental.stateless_dropout(h, rate=1 - keep_prob, seed=dropout_seed())
     # Small output weights: training starts at the mean face instead of far
     # from it (a large first loss kills the dense layer's ReLUs under Adam).
     W2 = tf1.get_variable('W_fc2', [fc_units, NUM_OUTPUTS],
-                          initializer=tf1.truncated_normal_initializer(stddev=1e-3))
+                          initializer=tf1.truncated_normal_initializer(stddev=OUTPUT_STDDEV))
     b2 = tf1.get_variable('b_fc2', [NUM_OUTPUTS], initializer=tf1.zeros_initializer())
     return tf.matmul(h, W2) + b2
 
@@ -293,7 +295,7 @@ def mean_face():
     """The training set's mean keypoints (/96) [30]; set once before training."""
     with tf1.variable_scope(tf1.get_variable_scope(), reuse=tf1.AUTO_REUSE):
         return tf1.get_variable('mean_face', [NUM_OUTPUTS], trainable=False,
-                                initializer=tf1.constant_initializer(0.5))
+                                initializer=tf1.constant_initializer(0.5))    # the centre
 
 
 def label_x_offset():

@@ -1,5 +1,11 @@
-"""The improved recipe's settings (--recipe improved), every number it uses, in one
-block. Not in the post (whose numbers are in constants.py). No TensorFlow here.
+"""The improved recipe's settings (--recipe improved), every number it chooses, in
+one block. Not in the post (whose numbers are in constants.py). No TensorFlow here.
+
+The few numbers that live elsewhere are no choice of the recipe: batch norm's
+epsilon 1e-3 (TensorFlow's default, against division by zero) and the mean
+face's 0.5 until the training set's is set (the image's centre) in
+improved_model.py; the thumbnails' 1e-6 (against division by zero) and 12345
+(keeps the split's random stream apart from the run's) in splits.py.
 
 TrainConfig (config.py) takes its defaults for the recipe from the training
 loop's lines; the network, augmentation and validation read theirs from
@@ -22,10 +28,15 @@ KEEP_PROB = 1.0                 # no dropout
 # Validation (splits.py): whole groups of near-identical frames are held out.
 VALIDATION_FRACTION = 0.2
 VALIDATION_SEED = 1             # the same held-out groups for every run on the same data
+THUMBNAIL_SIZE = 24             # frames are compared as 24x24 thumbnails (means of 4x4 pixels)
+LINK_DISTANCE = 0.5             # and linked into one group when closer than this (RMS, in
+                                # standard deviations of each thumbnail's pixels)
 
 # The network (improved_model.py).
+INPUT_CENTRE = 0.5              # subtracted from pixels / 255: inputs around 0
 CHANNELS = (32, 64, 128, 256, 512, 512)     # six 3x3 convolutions, 2x2 pooling after each
 FC_UNITS = 0                    # no dense layer: keypoints are read from heat maps
+OUTPUT_STDDEV = 1e-3            # a dense layer's output weights start small: at the mean face
 HEAT_MAP_SIZE = 24              # cells a side of each keypoint's heat map (4 pixels a cell)
 HEAT_MAP_SIZES = tuple(IMAGE_SIZE >> n for n in range(6))   # a stage's: 96, 48, ..., 3
 HEAT_MAP_WIDTH = 64             # channels of the feature pyramid that draws them

@@ -47,6 +47,19 @@ def max_pool_2x2(x):
     return tf.nn.max_pool2d(x, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding='SAME')
 
 
+def dropout_seed():
+    """The seed of one dropout layer's mask, int64 [2]: the graph's seed (the
+    run's --seed) and the layer's own, with the training step folded in (the
+    graph's global step, which minimize() counts and the training state
+    keeps). Each step draws a new mask, and a resumed run the one an
+    uninterrupted run drew, whatever else ran in between. A graph without a
+    global step (prediction, keep_prob 1.0) folds in nothing."""
+    graph_seed, op_seed = tf1.get_seed(None)        # (None, None) in a graph with no seed
+    seed = tf.constant([graph_seed or 0, op_seed or 0], tf.int64)
+    step = tf1.train.get_global_step()
+    return seed if step is None else tf.random.experimental.stateless_fold_in(seed, step)
+
+
 def model(x, y_, keep_prob):
     """The post's model(): x [N, 96, 96, 1] -> (y_conv [N, 30], rmse).
 
@@ -76,8 +89,10 @@ def model(x, y_, keep_prob):
     W_fc2 = weight_variable([500, 500])
     b_fc2 = bias_variable([500])
     h_fc2 = tf.nn.relu(tf.matmul(h_fc1, W_fc2) + b_fc2)
-    # The post: tf.nn.dropout(h_fc2, keep_prob). TensorFlow 2 takes the drop rate.
-    h_fc2_drop = tf.nn.dropout(h_fc2, rate=1 - keep_prob)
+    # The post: tf.nn.dropout(h_fc2, keep_prob). TensorFlow 2 takes the drop rate;
+    # the stateless form draws the mask from (seed, training step), for --resume.
+    h_fc2_drop = tf.nn.experimental.stateless_dropout(h_fc2, rate=1 - keep_prob,
+                                                      seed=dropout_seed())
 
     W_fc3 = weight_variable([500, 30])
     b_fc3 = bias_variable([30])

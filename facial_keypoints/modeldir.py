@@ -276,6 +276,29 @@ def refuse_missing(model_dir):
                         'run_train.py --model-dir {}).'.format(model_dir, model_dir))
 
 
+def recipe_of_folder(model_dir):
+    """What predicts with model_dir, as the folder says: 'export' (run_export.py),
+    else hparams.json's "recipe" ('blog' or 'improved'), else, where that file
+    is absent or unreadable, 'improved' if the best checkpoint holds the
+    improved recipe's mean face, and 'blog' for anything else (whose path
+    says what is wrong with a missing or damaged model)."""
+    if is_export(model_dir):
+        return 'export'
+    try:
+        recipe = read_hparams(model_dir).get('recipe')
+    except UserError:
+        recipe = None
+    if recipe in ('blog', 'improved'):
+        return recipe
+    import tensorflow as tf
+    path = best_checkpoint(model_dir)
+    try:
+        names = dict(tf.train.list_variables(path)) if path else {}
+    except (tf.errors.OpError, ValueError, OSError):
+        names = {}
+    return 'improved' if 'mean_face' in names else 'blog'
+
+
 def best_checkpoint(model_dir):
     """Path prefix of the best checkpoint in model_dir, or None."""
     return _newest(model_dir, BEST_PREFIX, BEST_STATE)
@@ -325,7 +348,7 @@ def save(saver, sess, model_dir, prefix, step):
     state_file = BEST_STATE if prefix == BEST_PREFIX else LAST_STATE
     previous = _newest(model_dir, prefix, state_file)
     try:
-        free, needed = shutil.disk_usage(model_dir).free, _bytes_to_save(saver, sess)
+        free, needed = shutil.disk_usage(model_dir).free, _bytes_to_save(saver, sess.graph)
         if free < needed:
             raise OSError(errno.ENOSPC, 'No space left on device ({:.1f} MB free, the '
                           'checkpoint needs {:.1f} MB)'.format(free / 1e6, needed / 1e6))
@@ -348,15 +371,15 @@ def save(saver, sess, model_dir, prefix, step):
     return os.path.join(model_dir, os.path.basename(path))
 
 
-def _bytes_to_save(saver, sess):
-    """The bytes of the tensors saver writes (its SaveV2 op's inputs), 0 where
-    that cannot be told."""
-    try:
-        done = sess.graph.get_tensor_by_name(saver.saver_def.save_tensor_name).op
-        (op,) = [c for c in done.control_inputs if c.type == 'SaveV2']
-        return sum(t.shape.num_elements() * t.dtype.size for t in list(op.inputs)[3:])
-    except (KeyError, ValueError, TypeError):
-        return 0
+def _bytes_to_save(saver, graph):
+    """About the bytes saver's checkpoint takes: its variables' values (those
+    saver() was given, else all of graph's), plus 1% and 64 kB for the index
+    and the names."""
+    import tensorflow as tf
+    with graph.as_default():
+        variables = getattr(saver, 'variables', None) or tf.compat.v1.global_variables()
+    values = sum(v.shape.num_elements() * v.dtype.base_dtype.size for v in variables)
+    return int(values * 1.01) + 2 ** 16
 
 
 def _remove_partial(model_dir, stem):
@@ -391,11 +414,15 @@ def restore_best(saver_, sess, model_dir):
 
 
 def saver(var_list=None):
-    """A Saver whose state file holds relative names (a movable folder); old
-    checkpoints are removed by save(), not by TensorFlow."""
+    """A Saver of var_list (default: every global variable) whose state file
+    holds relative names (a movable folder); old checkpoints are removed by
+    save(), not by TensorFlow. It keeps var_list as .variables, which save()
+    sizes the checkpoint from."""
     import tensorflow as tf
-    return tf.compat.v1.train.Saver(var_list=var_list, max_to_keep=None,
-                                    save_relative_paths=True)
+    saver_ = tf.compat.v1.train.Saver(var_list=var_list, max_to_keep=None,
+                                      save_relative_paths=True)
+    saver_.variables = list(var_list) if var_list is not None else None
+    return saver_
 
 
 def variables(path):

@@ -7,7 +7,8 @@ input_data(test=True)), model(), the best checkpoint restored with a
 tf.train.Saver (the post predicted in the session it had trained), y_conv
 in batches of BATCH_SIZE fed with keep_prob 1.0, then IdLookupTable.csv and
 submit.csv (submission.py). A model of the improved recipe, or an export,
-predicts through Predictor (predictor.py) instead; cli.py chooses.
+predicts through Predictor (predictor.py) instead: what the folder says it
+holds (modeldir.recipe_of_folder) chooses, at the top of write_submission().
 """
 
 import numpy as np
@@ -26,12 +27,22 @@ tf1 = tf.compat.v1
 
 def write_submission(data_dir=DATA_DIR, model_dir=SAVE_PATH, output=SUBMIT_FILE,
                      lookup_file=None, batch_size=BATCH_SIZE, use_bf16=False, log=print):
-    """Predict test.csv with the post's network in model_dir and write output
-    (submit.csv). Every input is checked before output is touched. Returns output."""
+    """Predict test.csv with the model in model_dir and write output
+    (submit.csv): the post's network as the post did, any other model (the
+    improved recipe's, an export) through Predictor. Every input is checked
+    before output is touched. Returns output."""
+    recipe = modeldir.recipe_of_folder(model_dir)
     test_file, lookup_file = input_files(data_dir, lookup_file, output, model_dir)
     log(reading(test_file))
     X, image_ids = test_data(path=test_file)    # the post's input_data(test=True), with ImageIds
     read_lookup_table(lookup_file, image_ids)   # checked before the slower model work
+    if recipe != 'blog':
+        from .predictor import Predictor
+        with Predictor(model_dir, use_bf16) as predictor:
+            y_pred = predictor.predict(X, batch_size)
+        log('predict test image done! {} images, {}'.format(len(y_pred), predictor.checkpoint))
+        save_submission(output, y_pred, image_ids, lookup_file, log)
+        return output
     path = trained_checkpoint(model_dir)
 
     with tf.Graph().as_default():

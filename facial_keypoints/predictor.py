@@ -1,7 +1,7 @@
 """Predictor: a trained model of either recipe, or an export, loaded once to
-predict keypoints as often as needed (photos, video, exports, Python). Not
-in the post, whose prediction is predict.py's write_submission(); the
-write_submission() here does the same with any model.
+predict keypoints as often as needed (photos, video, exports, Python, and
+predict.write_submission() for any model but the post's network). Not in the
+post.
 
     with Predictor() as p:          # or Predictor('model'): a model folder or export
         keypoints = p.predict(X)    # X: [N, 96, 96, 1], uint8 or in [0, 1] -> pixels [N, 30]
@@ -10,15 +10,12 @@ write_submission() here does the same with any model.
 import numpy as np
 import tensorflow as tf
 
-from . import bf16, improved_model, modeldir
-from .constants import (BATCH_SIZE, DATA_DIR, IMAGE_SIZE, NUM_OUTPUTS, PIXEL_MAX, SAVE_PATH,
-                        SUBMIT_FILE)
-from .data import reading, test_data
+from . import bf16, modeldir
+from .constants import BATCH_SIZE, IMAGE_SIZE, NUM_OUTPUTS, PIXEL_MAX
 from .errors import UserError
-from .export import (SIGNATURE, clip_to_image, constant_weights, keypoints_graph, load_export,
-                     recipe_of)
+from .export import (SIGNATURE, architecture_of, clip_to_image, constant_weights,
+                     keypoints_graph, load_export)
 from .predict import restore, trained_checkpoint
-from .submission import input_files, read_lookup_table, save_submission
 from .units import scale_images
 
 tf1 = tf.compat.v1
@@ -36,9 +33,9 @@ class Predictor:
     def __init__(self, model_dir=None, use_bf16=False):
         model_dir = modeldir.model_to_use(model_dir)
         self.model_dir = model_dir
-        if modeldir.is_export(model_dir):
-            self._export, self.sess = load_export(model_dir), None
-            self.recipe, self.checkpoint = 'export', model_dir
+        self.recipe = modeldir.recipe_of_folder(model_dir)
+        if self.recipe == 'export':
+            self._export, self.sess, self.checkpoint = load_export(model_dir), None, model_dir
             return
         path = trained_checkpoint(model_dir)
         try:
@@ -56,8 +53,8 @@ class Predictor:
     def _load(self, path, use_bf16):
         self.sess = None
         saved = modeldir.variables(path)
-        self.recipe, self.checkpoint = recipe_of(saved), path
-        architecture = improved_model.architecture(saved) if self.recipe == 'improved' else None
+        self.checkpoint = path
+        architecture = architecture_of(path, self.recipe, saved)
         config = bf16.session_config(use_bf16)
         self._build(architecture)
         self.sess = tf1.Session(graph=self.graph, config=config)
@@ -136,18 +133,3 @@ def pixel_levels(X):
         raise UserError('X holds values from {:g} to {:g}; floats must be pixels / 255 in '
                         '[0, 1] (or give uint8 pixels 0..255).'.format(X.min(), X.max()))
     return np.round(X * PIXEL_MAX).astype(np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)
-
-
-def write_submission(data_dir=DATA_DIR, model_dir=SAVE_PATH, output=SUBMIT_FILE,
-                     lookup_file=None, batch_size=BATCH_SIZE, use_bf16=False, log=print):
-    """predict.write_submission() for any model Predictor loads: the improved
-    recipe's, or an export. Returns output."""
-    test_file, lookup_file = input_files(data_dir, lookup_file, output, model_dir)
-    log(reading(test_file))
-    X, image_ids = test_data(path=test_file)
-    read_lookup_table(lookup_file, image_ids)   # checked before the slower model work
-    with Predictor(model_dir, use_bf16) as predictor:
-        y_pred = predictor.predict(X, batch_size)
-    log('predict test image done! {} images, {}'.format(len(y_pred), predictor.checkpoint))
-    save_submission(output, y_pred, image_ids, lookup_file, log)
-    return output

@@ -13,11 +13,6 @@ from .constants import NUM_OUTPUTS
 from .errors import UserError
 
 
-def batch_sizes(n, batch_size):
-    """Sizes of the batches that cover n rows: [batch_size, ..., remainder]."""
-    return [min(batch_size, n - j) for j in range(0, n, batch_size)]
-
-
 def evaluate(sess, rmse, feed, batch_size):
     """The RMSE tensor over all rows of feed (x and y_ arrays), computed
     batch_size rows at a time so memory stays bounded: the same value as one

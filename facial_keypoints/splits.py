@@ -9,12 +9,14 @@ whole linked groups go to one side.
 
 import numpy as np
 
-LINK_DISTANCE = 0.5
+from .improved_settings import LINK_DISTANCE, THUMBNAIL_SIZE
 
 
 def thumbnails(X):
-    """X [N, 96, 96, 1] -> [N, 576] 24x24 means, each row normalised to mean 0, std 1."""
-    t = X.reshape(len(X), 24, 4, 24, 4).mean(axis=(2, 4)).reshape(len(X), -1)
+    """X [N, 96, 96, 1] -> [N, 576]: 24x24 means (THUMBNAIL_SIZE), each row
+    normalised to mean 0, std 1."""
+    n, cell = THUMBNAIL_SIZE, X.shape[1] // THUMBNAIL_SIZE
+    t = X.reshape(len(X), n, cell, n, cell).mean(axis=(2, 4)).reshape(len(X), -1)
     t = t - t.mean(axis=1, keepdims=True)
     return (t / (t.std(axis=1, keepdims=True) + 1e-6)).astype(np.float32)
 
@@ -50,7 +52,7 @@ def group_split(X, fraction, seed):
     validation until it holds at least `fraction` of the rows."""
     groups = near_duplicate_groups(X)
     ids = np.unique(groups)
-    np.random.default_rng([seed, 12345]).shuffle(ids)
+    np.random.default_rng([seed, 12345]).shuffle(ids)   # 12345: apart from the run's stream
     sizes = np.bincount(np.searchsorted(np.unique(groups), groups))
     order_sizes = sizes[np.searchsorted(np.unique(groups), ids)]
     take = ids[:np.searchsorted(np.cumsum(order_sizes), fraction * len(X)) + 1]

@@ -2,8 +2,12 @@
 resumed run repeats the uninterrupted one exactly, from the end of the last
 saved epoch.
 
-The state is modeldir's last-N checkpoint (weights and Adam's slots) and
-last-N.json (epochs done, the best validation RMSE so far and its epoch).
+The state is modeldir's last-N checkpoint (weights, Adam's slots and the
+training step) and last-N.json (epochs done, the best validation RMSE so far
+and its epoch). Everything random is a function of the seed and where the run
+is: the order of an epoch's rows (epoch_order), the improved recipe's
+augmentation (its epoch and batch), dropout's masks (the training step,
+model.dropout_seed), so restoring the checkpoint is all a resumed run needs.
 """
 
 import hashlib
@@ -76,23 +80,17 @@ class TrainingState:
                     self.cfg.model_dir, stale, 's' if stale > 1 else '', best, stale)
         return None
 
-    def resume(self, sess, draws_per_epoch):
+    def resume(self, sess):
         """Where the loop starts: (best_validation_loss, current_epoch,
-        first_epoch); the post's 1000000.0, 0, 0 for a new run.
-
-        With --resume, the newest state is restored into sess, and the random
-        ops' streams are wound on past the epochs it has run (see wind()):
-        draws_per_epoch lists the rows of every batch an epoch runs through
-        the network, training and evaluation, in order.
-        """
+        first_epoch); the post's 1000000.0, 0, 0 for a new run. With --resume,
+        the newest state is first restored into sess."""
         path = modeldir.last_checkpoint(self.cfg.model_dir) if self.cfg.resume else None
         if path is None:
             if self.cfg.resume:
                 return self.restart()
             return 1000000.0, 0, 0
         state = modeldir.read_state(path)
-        modeldir.restore(modeldir.saver(), sess, path)
-        wind(sess, draws_per_epoch * state['epochs_done'])
+        restore_state(sess, path)
         first = state['epochs_done']
         self.log('resuming {} at epoch {} ({} {} RMSE {:.4f} px at epoch {})'.format(
             path, first, 'latest' if self.cfg.all_rows else 'best',
@@ -139,20 +137,17 @@ class TrainingState:
         self.last_saved = time.time()
 
 
-def wind(sess, draws):
-    """Wind every random op of sess's graph (dropout's masks) on by drawing
-    each of draws (a number of rows) once, as the epochs run did.
-
-    TensorFlow keeps a random op's stream in the session, not in any
-    checkpoint; its position depends on how many values each run drew. So a
-    resumed run repeats an uninterrupted one only if draws names every batch
-    that went through the network, evaluation included: a pass a loop adds
-    must be added to its draws (test_reliability's resume tests fail else).
-    """
-    for op in sess.graph.get_operations():
-        if op.type == 'RandomUniform':
-            for n in draws:
-                sess.run(op.outputs[0], {op.inputs[0]: [n] + op.outputs[0].shape[1:].as_list()})
+def restore_state(sess, path):
+    """The training state at path restored into sess's variables. A state
+    saved before the training step was kept lacks it: the step then counts
+    on from 0 (dropout's masks differ from those the run would have drawn)."""
+    import tensorflow as tf
+    saved = {name for name, _ in tf.train.list_variables(path)}
+    step = tf.compat.v1.train.get_global_step(sess.graph)
+    with sess.graph.as_default():
+        kept = [v for v in tf.compat.v1.global_variables()
+                if v is not step or v.op.name in saved]
+    modeldir.restore(modeldir.saver(kept), sess, path)
 
 
 def epoch_order(seed, epoch, n):

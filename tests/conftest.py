@@ -1,7 +1,10 @@
 """Shared fixtures: tiny data sets in Kaggle's layout, made by the tests."""
 
+import hashlib
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 
@@ -37,14 +40,15 @@ def tiny_data(tmp_path):
 
 
 def tiny_config(data_dir, model_dir, **kw):
-    """Two epochs of batches of 16, the training state saved after every epoch
-    (a run saves it once a minute)."""
+    """Two epochs of batches of 16. The training state (97 MB for the post's
+    network) is saved once a minute and at the end, as in a run: a test that
+    stops a run mid-way gives state_every_seconds=0, to have it after every epoch."""
     base = dict(data_dir=data_dir, model_dir=str(model_dir), epochs=2, batch_size=16,
-                validation_size=8, seed=3, quiet=True, state_every_seconds=0)
+                validation_size=8, seed=3, quiet=True)
     if kw.get('recipe') == 'improved':
         del base['validation_size']
     base.update(kw)
-    return TrainConfig(**base)
+    return TrainConfig.for_run(**base)
 
 
 def fit(cfg, log=lambda *a: None, **kw):
@@ -65,6 +69,56 @@ def trained(tmp_path_factory):
     return data_dir, str(model_dir), result
 
 
+def float32_close(a, b, rtol=1e-5):
+    """Whether float32 results a and b agree as closely as float32 arithmetic
+    done in another order (other batch sizes, graphs or CPU kernels) promises:
+    within rtol (about 80 float32 ulps) of the values' magnitude, the largest
+    |b|. Rounding errors grow with the terms summed, not with each result."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and np.allclose(a, b, rtol=0, atol=rtol * np.abs(b).max())
+
+
+def copy_run(src, dst, ignore=('events.*', '*.png')):
+    """Copy the model folder src (a shared fixture's) to dst for one test to
+    change at will. The checkpoints' values (.data-*, nearly all the bytes)
+    are hard links, read-only so that writing into one fails instead of
+    changing every copy: a test damages one by replacing it (replace_bytes)."""
+    def link_values(s, d):
+        if '.data-' not in os.path.basename(s):
+            return shutil.copy2(s, d)
+        os.chmod(s, 0o444)
+        os.link(s, d)
+    shutil.copytree(src, dst, copy_function=link_values, ignore=shutil.ignore_patterns(*ignore))
+
+
+def replace_bytes(path, content):
+    """path's content replaced by a new file, leaving any hard link to the old alone."""
+    os.remove(path)
+    with open(path, 'wb') as f:
+        f.write(content)
+
+
+_hashes = {}
+
+
+def digest(folder):
+    """{path: sha1} of every plain file under folder (a FIFO is never opened).
+    A file's hash is kept by inode, size and change time: a copy_run() link is
+    read once."""
+    out = {}
+    for root, _, names in os.walk(folder):
+        for n in names:
+            path = os.path.join(root, n)
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode):
+                key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+                if key not in _hashes or st.st_nlink == 1:
+                    with open(path, 'rb') as f:
+                        _hashes[key] = hashlib.sha1(f.read()).hexdigest()
+                out[path] = _hashes[key]
+    return out
+
+
 def with_ctrl_c():
     """preexec_fn for a child process that a test stops with SIGINT: Ctrl-C's
     default action, which Python turns into KeyboardInterrupt, even where
@@ -73,12 +127,20 @@ def with_ctrl_c():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+# The improved recipe's network in its shape (six stages, heat maps, two
+# members) but narrow: for tests that are about something else.
+SMALL_IMPROVED = dict(channels=(4, 8, 8, 8, 8, 8), members=2)
+
+
 @pytest.fixture(scope='session')
 def improved_model(tmp_path_factory):
-    """An improved-recipe model trained for 2 epochs on tiny data: (data_dir, model_dir)."""
+    """An improved-recipe model (SMALL_IMPROVED) trained for 2 epochs on tiny
+    data: (data_dir, model_dir)."""
+    from facial_keypoints.improved_settings import Options
     root = tmp_path_factory.mktemp('imp')
     data_dir = make_tiny_data(root / 'data', n_train=80)
-    fit(tiny_config(data_dir, root / 'model', recipe='improved', epochs=2))
+    fit(tiny_config(data_dir, root / 'model', recipe='improved', epochs=2,
+                    options=Options(**SMALL_IMPROVED)))
     return data_dir, str(root / 'model')
 
 

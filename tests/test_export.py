@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import run_predict
+from conftest import float32_close
 from facial_keypoints import cli, constants, data
 from facial_keypoints.errors import UserError
 from facial_keypoints.export import export
@@ -57,13 +58,13 @@ def test_export_predicts_like_the_model_folder_outside_the_project(
                        text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     saved_model, tflite = np.load(tmp_path / 'got.npy')
-    assert np.abs(saved_model - expected).max() < 1e-3
+    assert float32_close(saved_model, expected)
     assert np.abs(tflite - expected).max() < 0.05
     assert json.loads(p.stdout.strip().splitlines()[-1]) == constants.KEYPOINT_COLUMNS
     assert json.load(open(os.path.join(out, 'export.json')))['recipe'] == which
     # and the project itself predicts with the export as with the model folder
     with Predictor(out) as p:
-        assert np.abs(p.predict(X) - expected).max() < 1e-3
+        assert float32_close(p.predict(X), expected)
 
 
 def test_saved_model_cli_lists_the_signature(trained, tmp_path):
@@ -89,7 +90,7 @@ def test_run_predict_takes_an_export_as_model_dir(trained, tmp_path):
                                                  '--output', str(tmp_path / name)]))
     a, b = pd.read_csv(tmp_path / 'a.csv'), pd.read_csv(tmp_path / 'b.csv')
     assert list(a.RowId) == list(b.RowId)
-    assert np.abs(a.Location - b.Location).max() < 1e-3
+    assert float32_close(a.Location, b.Location)
 
 
 def test_export_never_writes_into_an_existing_folder(trained, tmp_path):

@@ -6,13 +6,11 @@ For every case: the exit status, a single line "error: ..." naming the file
 """
 
 import gzip
-import hashlib
 import io
 import json
 import os
 import re
 import shutil
-import stat
 import struct
 import zipfile
 import zlib
@@ -23,7 +21,7 @@ import pytest
 import run_export
 import run_predict
 import run_train
-from conftest import image_field, run_script
+from conftest import copy_run, digest, image_field, replace_bytes, run_script
 from facial_keypoints import constants, modeldir
 from facial_keypoints.cli import export_main, predict_main, train_main
 from facial_keypoints.errors import run_cli
@@ -110,7 +108,7 @@ def other_graph_checkpoint(m):
 
 def truncate(m, suffix, keep=100, prefix='model-'):
     (path,) = [m / n for n in os.listdir(m) if n.startswith(prefix) and n.endswith(suffix)]
-    path.write_bytes(path.read_bytes()[:keep])
+    replace_bytes(path, path.read_bytes()[:keep])
 
 
 # ---- the cases ------------------------------------------------------------------------
@@ -356,6 +354,12 @@ CASES = [
      r'checkpoint {m}/model-\d is damaged or unreadable'),
     ('another network', P, lambda d, m, t: other_graph_checkpoint(m), PRED, 2,
      r'checkpoint {m}/model-0 does not fit the blog network: Variable, Variable_1'),
+    # what the folder says it holds chooses the recipe
+    ('hparams.json names the other recipe', P, lambda d, m, t: hparams(m, recipe='improved'),
+     PRED, 2, r'checkpoint {m}/model-\d does not fit the improved network: mean_face is missing'),
+    ('export, hparams.json names the other recipe', E,
+     lambda d, m, t: hparams(m, recipe='improved'), ['--model-dir', '{m}', '--output', '{t}/x'],
+     2, r'checkpoint {m}/model-\d does not fit the improved network: mean_face is missing'),
     ('export into a folder', E, lambda d, m, t: (t / 'out').mkdir(),
      ['--model-dir', '{m}', '--output', '{t}/out'], 2,
      r'{t}/out already exists; give a new folder for the export'),
@@ -420,25 +424,13 @@ def assert_refused(lines, message, fill, before, after):
     assert not changed, changed
 
 
-def digest(folder):
-    """{path: sha1} of every plain file under folder (a FIFO is never opened)."""
-    out = {}
-    for root, _, names in os.walk(folder):
-        for n in names:
-            path = os.path.join(root, n)
-            if stat.S_ISREG(os.lstat(path).st_mode):
-                with open(path, 'rb') as f:
-                    out[path] = hashlib.sha1(f.read()).hexdigest()
-    return out
-
-
 @pytest.mark.parametrize('case', CASES, ids=[c[0] for c in CASES])
 def test_hostile_input(case, trained, tmp_path, capsys, monkeypatch):
     name, command, setup, argv, status, message = case
     t = tmp_path
     d, m = t / 'data', t / 'model'
     shutil.copytree(trained[0], d, ignore=shutil.ignore_patterns('.facial_keypoints_cache'))
-    shutil.copytree(trained[1], m, ignore=shutil.ignore_patterns('events.*', '*.png'))
+    copy_run(trained[1], m)
     monkeypatch.chdir(t)
     fill = dict(d=d, m=m, t=t)
     argv = [a.format(**fill) for a in argv]

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, copy_run
 from facial_keypoints import modeldir
 from test_hostile_inputs import (HEADER, PRED, TRAIN, assert_refused, digest, hparams, photo, row,
                                  video_file)
@@ -77,7 +77,7 @@ def semicolons(d, name='training.csv', decimal_comma=False):
 
 
 def demo_run_without_data(t, m):
-    shutil.copytree(m, t / 'demo_data' / 'model')
+    copy_run(m, t / 'demo_data' / 'model', ignore=())
     hparams(t / 'demo_data' / 'model', data_dir='demo_data')
 
 
@@ -176,8 +176,7 @@ def test_hostile_input(case, trained, tmp_path):
     t = tmp_path
     d, m = t / 'data', t / 'model'
     shutil.copytree(trained[0], d, ignore=shutil.ignore_patterns('.facial_keypoints_cache'))
-    shutil.copytree(trained[1], m, ignore=shutil.ignore_patterns('events.*', '*.png', 'last-*',
-                                                                 'checkpoint_last'))
+    copy_run(trained[1], m, ignore=('events.*', '*.png', 'last-*', 'checkpoint_last'))
     fill = dict(d=d, m=m, t=t)
     argv = [a.format(**fill) for a in argv]
     try:
@@ -231,10 +230,10 @@ def test_a_failed_save_leaves_nothing_behind_and_resume_works_once_space_is_free
         with open(tmp_path / 'full' / 'filler', 'wb') as f:    # room for one model left
             f.write(b'\0' * 230 * 2 ** 20)
         model_dir = tmp_path / 'full' / 'm'
-        monkeypatch.setattr(modeldir, '_bytes_to_save', lambda saver, sess: 0)
+        monkeypatch.setattr(modeldir, '_bytes_to_save', lambda saver, graph: 0)
         with pytest.raises(UserError, match=r'cannot save a checkpoint in .*: No space left on '
                                             r'device; there was no earlier training state'):
-            fit(tiny_config(tiny_data, model_dir, epochs=2))
+            fit(tiny_config(tiny_data, model_dir, epochs=2, state_every_seconds=0))
         left = sorted(os.listdir(model_dir))
         assert not [n for n in left if 'tempstate' in n or n.startswith('last-')], left
         assert modeldir.best_checkpoint(str(model_dir)).endswith('model-0')
@@ -253,7 +252,7 @@ def test_a_predictor_loading_while_a_run_saves_reads_the_newer_checkpoint(traine
     import numpy as np
     from facial_keypoints.predictor import Predictor
     model_dir = tmp_path / 'm'
-    shutil.copytree(trained[1], model_dir)
+    copy_run(trained[1], model_dir, ignore=())
     X = np.linspace(0, 1, 96 * 96, dtype=np.float32).reshape(1, 96, 96, 1)
     with Predictor(str(model_dir)) as p:
         expected, old = p.predict(X), p.checkpoint

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_tiny_data, run_script
+from conftest import copy_run, make_tiny_data, run_script
 from facial_keypoints import data, improved, modeldir
 from facial_keypoints.errors import UserError, run_cli
 from test_hostile_inputs import MAINS, assert_refused, digest, hparams, photo, video_file, zipped
@@ -198,7 +198,7 @@ def folders(trained, tmp_path, monkeypatch):
     """(data folder, model folder, case folder): copies of the trained run's."""
     d, m = tmp_path / 'data', tmp_path / 'model'
     shutil.copytree(trained[0], d, ignore=shutil.ignore_patterns('.facial_keypoints_cache'))
-    shutil.copytree(trained[1], m, ignore=shutil.ignore_patterns('events.*', '*.png'))
+    copy_run(trained[1], m)
     monkeypatch.chdir(tmp_path)
     return d, m, tmp_path
 
@@ -298,20 +298,21 @@ def test_an_interrupted_runs_model_stays_when_the_resumed_run_restarts_worse(tmp
         return evaluate
     cfg = dict(epochs=8, patience=10, state_every_seconds=1e9)
     with pytest.raises(Interrupted):
-        fit(tiny_config(data_dir, tmp_path / 'm', **cfg), evaluate=scores(0.3, 0.2, 0.1, None))
+        fit(tiny_config(data_dir, tmp_path / 'm', **cfg),
+            validation_rmse=scores(0.3, 0.2, 0.1, None))
     assert modeldir.best_checkpoint(str(tmp_path / 'm')).endswith('model-2')
     assert modeldir.last_checkpoint(str(tmp_path / 'm')) is None
     said = []
     with pytest.raises(Interrupted):
         fit(tiny_config(data_dir, tmp_path / 'm', resume=True, quiet=False, **cfg),
             log=said.append,
-            evaluate=scores(0.5, 0.4, 0.12, None))
+            validation_rmse=scores(0.5, 0.4, 0.12, None))
     assert any('model-2 (9.6000 px) stays unless an epoch does better' in s for s in said), said
     assert modeldir.best_checkpoint(str(tmp_path / 'm')).endswith('model-2')
     assert not [n for n in os.listdir(tmp_path / 'm') if re.match(r'model-[01]\.', n)]
     with pytest.raises(Interrupted):
         fit(tiny_config(data_dir, tmp_path / 'm', resume=True, **cfg),
-            evaluate=scores(0.2, 0.05, None))
+            validation_rmse=scores(0.2, 0.05, None))
     assert modeldir.best_checkpoint(str(tmp_path / 'm')).endswith('model-1')
     assert not os.path.exists(tmp_path / 'm' / 'model-2.index')
 

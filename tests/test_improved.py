@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import fit, make_tiny_data, tiny_config
+from conftest import SMALL_IMPROVED, fit, float32_close, make_tiny_data, tiny_config
 from facial_keypoints import (augment, constants, data, demo, improved, improved_model, modeldir,
                               splits, units)
 from facial_keypoints.errors import UserError
@@ -237,7 +237,8 @@ def test_group_split_keeps_near_duplicates_together():
 def test_improved_checkpoint_predicts_without_being_told_the_recipe(tmp_path):
     data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
     model_dir = tmp_path / 'model'
-    result = fit(tiny_config(data_dir, model_dir, recipe='improved', epochs=2))
+    result = fit(tiny_config(data_dir, model_dir, recipe='improved', epochs=2,
+                             options=Options(**SMALL_IMPROVED)))
     os.remove(model_dir / 'hparams.json')         # the checkpoint alone says what it is
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     with Predictor(str(model_dir)) as p:
@@ -333,7 +334,7 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
                 sess.run(v.assign(restored[v.op.name if shared else prefix + v.op.name]))
             alone.append(sess.run(keypoints, {x: X}))
     assert np.abs(alone[0] - alone[1]).mean() > 0.01        # two different networks
-    assert np.allclose(both, (alone[0] + alone[1]) / 2, atol=1e-4)
+    assert float32_close(both, (alone[0] + alone[1]) / 2)
     _, valid_rows = improved.validation_split(X, y, 'training.csv')
     err = np.sqrt(np.mean((both[valid_rows] - units.unscale_keypoints(y[valid_rows])) ** 2))
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)

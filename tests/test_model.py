@@ -14,6 +14,13 @@ def build():
     return x, y_, keep_prob, y_conv, rmse
 
 
+def at_step():
+    """The graph's training step (as train() makes it) and a way to set it:
+    (placeholder, op that assigns it)."""
+    at = tf1.placeholder(tf.int64, [])
+    return at, tf1.assign(tf1.train.get_or_create_global_step(), at).op
+
+
 def test_trainable_values_are_the_posts_8051502():
     with tf.Graph().as_default():
         build()
@@ -64,16 +71,47 @@ def test_rmse_is_root_mean_square_over_all_outputs():
 def test_keep_prob_is_a_keep_probability():
     """keep_prob 1.0 (and unfed) is deterministic; 0.5 drops units at random and
     scales the rest by 2, so the output (linear in the dropped layer) averages
-    to the keep_prob 1.0 output."""
+    to the keep_prob 1.0 output. Each training step draws a new mask."""
     with tf.Graph().as_default():
         tf1.set_random_seed(1)
+        at, go = at_step()
         x, _, keep_prob, y_conv, _ = build()
         X = np.random.default_rng(1).random((2, 96, 96, 1), dtype=np.float32) * 0.1
         with tf1.Session() as sess:
             sess.run(tf1.global_variables_initializer())
             full = sess.run(y_conv, {x: X, keep_prob: 1.0})
             assert np.array_equal(sess.run(y_conv, {x: X}), full)
-            samples = np.stack([sess.run(y_conv, {x: X, keep_prob: 0.5}) for _ in range(400)])
+            samples = []
+            for k in range(400):
+                sess.run(go, {at: k})
+                samples.append(sess.run(y_conv, {x: X, keep_prob: 0.5}))
+    samples = np.stack(samples)
     assert not np.allclose(samples[0], samples[1])
     spread = samples.std(axis=0) / np.sqrt(len(samples))
     assert np.all(np.abs(samples.mean(axis=0) - full) < 5 * spread + 1e-3)
+
+
+def test_dropout_masks_are_a_function_of_the_seed_and_the_step():
+    """What --resume relies on: the same (seed, step) draws the same mask in
+    any session, however often the network ran before; another step or seed
+    draws another."""
+    X = np.random.default_rng(1).random((2, 96, 96, 1), dtype=np.float32) * 0.1
+
+    def outputs(seed, steps, runs_before=0):
+        with tf.Graph().as_default():
+            tf1.set_random_seed(seed)
+            at, go = at_step()
+            x, _, keep_prob, y_conv, _ = build()
+            with tf1.Session() as sess:
+                sess.run(tf1.global_variables_initializer())
+                for _ in range(runs_before):
+                    sess.run(y_conv, {x: X, keep_prob: 0.5})
+                out = []
+                for k in steps:
+                    sess.run(go, {at: k})
+                    out.append(sess.run(y_conv, {x: X, keep_prob: 0.5}))
+                return out
+    a = outputs(1, [3, 4, 3])
+    b = outputs(1, [3, 4], runs_before=5)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert np.array_equal(a[0], a[2]) and not np.allclose(a[0], a[1])

@@ -25,6 +25,7 @@ def text_of(cell):
     return ''.join(o.get('text', '') for o in cell.outputs if o.output_type == 'stream')
 
 
+@pytest.mark.slow
 def test_runs_top_to_bottom_and_shows_the_posts_steps():
     nbclient = pytest.importorskip('nbclient')
     pytest.importorskip('ipykernel')
@@ -43,6 +44,9 @@ def test_runs_top_to_bottom_and_shows_the_posts_steps():
         r'validation RMSE ([\d.]+) px \(training reported ([\d.]+) px\)', out).groups())
     assert restored == pytest.approx(reported, abs=1e-3) and restored < 5.48   # beats the mean face
     assert 'submit.csv: 2300 rows, one per row of IdLookupTable.csv (2300)' in out
+    merged = nb.cells[[i for i, c in enumerate(nb.cells) if 'merge(' in c.source][0]]
+    shown = ''.join(o['data']['text/plain'] for o in merged.outputs if 'data' in o)
+    assert shown.split('\n')[0].split() == ['RowId', 'ImageId', 'FeatureName', 'Location']
     pictures = [o for c in nb.cells if c.cell_type == 'code' for o in c.outputs
                 if 'image/png' in o.get('data', {})]
     assert len(pictures) == 2                       # the learning curve and the faces

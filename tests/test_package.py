@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, float32_close
 from facial_keypoints import data
 
 
@@ -37,6 +37,7 @@ def install(target, work):
     assert p.returncode == 0, p.stderr
 
 
+@pytest.mark.slow
 def test_the_readmes_python_lines_run_on_the_installed_package(trained, tmp_path):
     data_dir, model_dir, _ = trained
     target = str(tmp_path / 'site')
@@ -60,7 +61,7 @@ def test_the_readmes_python_lines_run_on_the_installed_package(trained, tmp_path
     with Predictor(model_dir) as predictor:
         expected = predictor.predict(X[:5])
     assert keypoints.shape == (5, 30) and keypoints.dtype == np.float32
-    assert np.allclose(keypoints, expected, atol=1e-4)
+    assert float32_close(keypoints, expected)
     assert 20 < keypoints.mean() < 76                     # pixels, not [0, 1]
 
 

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from conftest import float32_close
 from facial_keypoints import data
 from facial_keypoints.errors import UserError
 from facial_keypoints.export import export
@@ -99,9 +100,9 @@ def test_pixels_and_floats_give_the_same_numbers_through_a_folder_and_its_export
     assert np.array_equal(loaded[recipe, 'folder'].predict(X.astype(np.float64)), expected)
     assert np.array_equal(loaded[recipe, 'folder'].predict(X[..., 0]), expected)
     # one face at a time: TensorFlow's kernels sum in another order
-    assert np.abs(loaded[recipe, 'folder'].predict(X, batch_size=1) - expected).max() < 1e-3
+    assert float32_close(loaded[recipe, 'folder'].predict(X, batch_size=1), expected)
     for given in (X, pixels):
-        assert np.abs(loaded[recipe, 'export'].predict(given) - expected).max() < 1e-3
+        assert float32_close(loaded[recipe, 'export'].predict(given), expected)
 
 
 def test_floats_between_pixel_levels_are_taken_at_the_nearest_level(models):

@@ -43,11 +43,16 @@ def test_same_seed_same_numbers_every_epoch(data_dir, tmp_path):
     assert val_curve(a) != val_curve(c)
 
 
+# The improved recipe's network with a dense layer, the one that has dropout.
+DENSE = Options(channels=(8, 16, 16), fc_units=32)
+
+
 @pytest.mark.parametrize('recipe', ['blog', 'improved'])
 def test_ctrl_c_mid_epoch_then_resume_repeats_the_uninterrupted_run(data_dir, tmp_path, recipe):
-    """Dropout on in both recipes, so that the random ops' streams matter: a
-    pass through the network that resume does not wind past breaks this."""
-    kw = dict(epochs=4, recipe=recipe, patience=10, keep_prob=0.5)
+    """Dropout on in both recipes: its masks, like every other random draw,
+    follow the seed and the step, so the resumed run is the same bit for bit."""
+    kw = dict(epochs=4, recipe=recipe, patience=10, keep_prob=0.5, state_every_seconds=0,
+              options=DENSE if recipe == 'improved' else None)
     full = fit(tiny_config(data_dir, tmp_path / 'full', **kw))
 
     def interrupt_soon(line):
@@ -60,28 +65,31 @@ def test_ctrl_c_mid_epoch_then_resume_repeats_the_uninterrupted_run(data_dir, tm
             handle_ctrl_c=True)
     lines = []
     rest = fit(tiny_config(data_dir, tmp_path / 'part', resume=True, quiet=False,
-                           **dict(kw, recipe=None, validation_size=None)),
+                           **dict(kw, recipe=None, validation_size=None, options=None)),
                log=lines.append)
     assert any(l.startswith('resuming') and 'at epoch 2' in l for l in lines), lines
     assert val_curve(rest) == val_curve(full)
     assert rest['best_validation_rmse_px'] == full['best_validation_rmse_px']
 
 
-def test_a_pass_through_dropout_that_resume_does_not_know_breaks_exact_resume(data_dir,
-                                                                               tmp_path):
-    """What the test above guards against: each validation here runs twice
-    (the second pass draws dropout masks too), which resume's winding does
-    not count, so the resumed run's masks, and numbers, differ."""
+def test_extra_passes_through_the_network_leave_resume_exact(data_dir, tmp_path):
+    """Dropout's masks follow the training step, not how often the network
+    ran: each validation here runs twice, through the dropout layer, and the
+    resumed run is still the uninterrupted one bit for bit, weights included."""
     def twice(sess, rmse, feed, batch_size):
         evaluate(sess, rmse, feed, batch_size)
         return evaluate(sess, rmse, feed, batch_size)
-    kw = dict(epochs=3, patience=10)
-    full = fit(tiny_config(data_dir, tmp_path / 'full', **kw), evaluate=twice)
-    fit(tiny_config(data_dir, tmp_path / 'part', **dict(kw, epochs=1)), evaluate=twice)
+    kw = dict(epochs=3, patience=10, keep_prob=0.5)
+    full = fit(tiny_config(data_dir, tmp_path / 'full', **kw), validation_rmse=twice)
+    fit(tiny_config(data_dir, tmp_path / 'part', **dict(kw, epochs=1)), validation_rmse=twice)
     rest = fit(tiny_config(data_dir, tmp_path / 'part', resume=True, epochs=3, seed=None,
-                           batch_size=None, validation_size=None), evaluate=twice)
-    assert val_curve(rest)[0] == val_curve(full)[0]
-    assert val_curve(rest)[1:] != val_curve(full)[1:]
+                           batch_size=None, validation_size=None, keep_prob=None),
+               validation_rmse=twice)
+    assert val_curve(rest) == val_curve(full)
+    weights = [tf.train.load_checkpoint(modeldir.last_checkpoint(str(tmp_path / m)))
+               for m in ('full', 'part')]
+    for name in weights[0].get_variable_to_shape_map():
+        assert np.array_equal(weights[0].get_tensor(name), weights[1].get_tensor(name)), name
 
 
 def test_training_from_python_leaves_matplotlib_and_ctrl_c_alone(data_dir, tmp_path):
@@ -148,7 +156,7 @@ def test_resume_keeps_the_improved_runs_own_networks(data_dir, tmp_path):
     model_dir = tmp_path / 'm'
     one = Options(channels=(4, 8), fc_units=16, members=1)
     fit(tiny_config(data_dir, model_dir, recipe='improved', epochs=1, options=one))
-    assert TrainConfig(model_dir=str(model_dir), resume=True).options == one
+    assert TrainConfig.for_run(model_dir=str(model_dir), resume=True).options == one
     result = fit(tiny_config(data_dir, model_dir, resume=True, epochs=2, seed=None,
                              recipe=None, validation_size=None))
     assert [h['epoch'] for h in result['history']] == [0, 1]
@@ -158,7 +166,7 @@ def test_resume_keeps_the_improved_runs_own_networks(data_dir, tmp_path):
     assert modeldir.read_hparams(str(model_dir))['improved']['members'] == 1
     with pytest.raises(UserError, match=r'was trained with Options\(.*members=1\); a resumed '
                                         r'run keeps it'):
-        TrainConfig(model_dir=str(model_dir), resume=True, options=Options())
+        TrainConfig.for_run(model_dir=str(model_dir), resume=True, options=Options())
 
 
 def test_weight_decay_saved_as_on_or_off_reads_as_the_strength_it_trained_with():
@@ -233,6 +241,26 @@ def test_save_failure_is_a_clear_error_and_keeps_the_previous_checkpoint(
     assert modeldir.best_checkpoint(str(model_dir)) == before
 
 
+def test_the_disk_check_asks_for_what_a_checkpoint_takes(trained):
+    """A checkpoint's size is told from its variables' shapes and types before
+    it is written: no less than the files then take, and at most 2% more."""
+    from facial_keypoints.model import model, placeholders
+    tf1 = tf.compat.v1
+    model_dir = trained[1]
+    with tf.Graph().as_default() as graph:      # the graph train() builds
+        x, y_, keep_prob = placeholders()
+        step = tf1.train.get_or_create_global_step()
+        _, rmse = model(x, y_, keep_prob)
+        tf1.train.AdamOptimizer(1e-3).minimize(rmse, global_step=step)
+        for saver, path in ((modeldir.saver(tf1.trainable_variables()),
+                             modeldir.best_checkpoint(model_dir)),
+                            (modeldir.saver(), modeldir.last_checkpoint(model_dir))):
+            folder, stem = os.path.split(path)
+            taken = sum(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder)
+                        if n.startswith(stem + '.') and not n.endswith('.json'))
+            assert taken <= modeldir._bytes_to_save(saver, graph) <= taken * 1.02, path
+
+
 @pytest.mark.skipif(hasattr(os, 'geteuid') and os.geteuid() == 0,
                     reason='root writes into read-only folders')
 def test_read_only_model_dir(data_dir, tmp_path):
@@ -264,6 +292,7 @@ def wait_for(path, proc, timeout=120):
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_kill_9_leaves_a_checkpoint_that_predicts(data_dir, tmp_path):
     model_dir = str(tmp_path / 'killed')
     proc = start_training(data_dir, model_dir)
@@ -284,6 +313,7 @@ def test_kill_9_leaves_a_checkpoint_that_predicts(data_dir, tmp_path):
     assert 'resuming' in stdout
 
 
+@pytest.mark.slow
 def test_ctrl_c_says_what_was_kept_and_resumes(data_dir, tmp_path):
     model_dir = str(tmp_path / 'interrupted')
     proc = start_training(data_dir, model_dir)

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 import run_train
-from conftest import ROOT, shared_path, tiny_config
+from conftest import ROOT, float32_close, shared_path, tiny_config
 from facial_keypoints import cli, config, constants, data, model, modeldir, units
 from facial_keypoints.predict import write_submission
 from facial_keypoints.predictor import Predictor
@@ -62,11 +62,11 @@ def test_restored_checkpoint_predicts_exactly_what_training_saw(trained):
     err = np.sqrt(np.mean((pred - units.unscale_keypoints(y_valid)) ** 2))
     assert np.isclose(err, result['best_validation_rmse_px'], rtol=1e-5)
     with Predictor(model_dir) as p:   # and again, in other batches, the same numbers
-        assert np.allclose(p.predict(X_valid, batch_size=3, clip=False), pred, atol=1e-4)
+        assert float32_close(p.predict(X_valid, batch_size=3, clip=False), pred)
 
 
 def scripted(values_px):
-    """A validation RMSE for train(evaluate=...): each epoch's from values_px (pixels)."""
+    """A validation RMSE for train(validation_rmse=...): each epoch's from values_px (pixels)."""
     values = iter(np.array(values_px) / 96.0)
     return lambda *a, **k: next(values)
 
@@ -74,8 +74,8 @@ def scripted(values_px):
 def test_saves_exactly_when_validation_improves_and_stops_after_patience(tiny_data, tmp_path):
     lines = []
     result = train(tiny_config(tiny_data, tmp_path / 'm', epochs=9, patience=3, quiet=False),
-                   log=lines.append, evaluate=scripted([5.0, 4.0, 4.5, 3.0, 3.5, 3.0, 3.2, 1.0,
-                                                        0.5]))
+                   log=lines.append,
+                   validation_rmse=scripted([5.0, 4.0, 4.5, 3.0, 3.5, 3.0, 3.2, 1.0, 0.5]))
     saved = [int(line.rsplit('-', 1)[1]) for line in lines if line.startswith('model save in')]
     assert saved == [0, 1, 3]                   # 3.0 again at epoch 5 is no improvement
     # epochs 4, 5 and 6 bring nothing: 6 - 3 >= 3 stops after epoch 6
@@ -86,14 +86,14 @@ def test_saves_exactly_when_validation_improves_and_stops_after_patience(tiny_da
 
 def test_patience_counts_from_the_last_improvement(tiny_data, tmp_path):
     result = train(tiny_config(tiny_data, tmp_path / 'm', epochs=5, patience=2),
-                   evaluate=scripted([5.0, 6.0, 4.0, 6.0, 6.0]))
+                   validation_rmse=scripted([5.0, 6.0, 4.0, 6.0, 6.0]))
     assert len(result['history']) == 5 and result['best_epoch'] == 2
 
 
 def test_prediction_uses_the_best_checkpoint_not_the_last(tiny_data, tmp_path):
     model_dir = str(tmp_path / 'm')
     train(tiny_config(tiny_data, model_dir, epochs=4, patience=10),
-          evaluate=scripted([5.0, 4.0, 6.0, 6.0]))
+          validation_rmse=scripted([5.0, 4.0, 6.0, 6.0]))
     X, _ = data.input_data(data_dir=tiny_data)
     with Predictor(model_dir) as p:
         assert p.checkpoint.endswith('model-1')
