@@ -164,18 +164,18 @@ def _epoch(path):
 def refuse_missing_state(model_dir):
     """A UserError naming what is missing where part of the training state
     was removed: a file of the last-N checkpoint that checkpoint_last names,
-    or last-N.json of a complete one, or all of it after a run that
+    or last-N.json beside a last-N.index, or all of it after a run that
     finished (its result in hparams.json), which always saves one."""
-    folder = model_dir
-    named = modeldir.named_checkpoint(folder, modeldir.LAST_PREFIX, modeldir.LAST_STATE)
-    stems = {n.split('.')[0] for n in os.listdir(folder)
+    named = modeldir.named_checkpoint(model_dir, modeldir.LAST_PREFIX, modeldir.LAST_STATE)
+    stems = {n.split('.')[0] for n in os.listdir(model_dir)
              if n.startswith(modeldir.LAST_PREFIX + '-') and n.endswith('.index')}
+    # Unnamed, a state may be one whose save was cut short (its .json is written first).
     for stem in [named] if named else sorted(stems):
-        path = os.path.join(folder, stem)
-        have = [n[len(stem):] for n in os.listdir(folder) if n.startswith(stem + '.')]
+        path = os.path.join(model_dir, stem)
+        have = [n[len(stem):] for n in os.listdir(model_dir) if n.startswith(stem + '.')]
         missing = [part for part, there in (
             ('.index', '.index' in have), ('.data-*', any(h.startswith('.data-') for h in have)),
-            ('.json', '.json' in have)) if not there]
+            ('.json', '.json' in have)) if not there and (named or part == '.json')]
         if missing:
             raise UserError('--resume: the training state {} lacks {}; copy {} back, or start '
                             'a new run.'.format(path, ' and '.join(stem + m for m in missing),

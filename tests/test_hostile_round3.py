@@ -386,6 +386,8 @@ def test_overwrite_still_reads_a_record_of_the_fixed_names(folders, capsys):  # 
     assert got == 0, lines
     assert not (m / 'model-1.index').exists() and (m / 'model-0.index').exists()
     assert (m / 'notes.txt').read_text() == 'mine\n'
+    # The new run's record lists what it wrote, so its next --overwrite needs no pattern.
+    assert 'model-0.index' in json.loads((m / 'run_files.json').read_text())['wrote']
 
 
 def test_a_cache_never_serves_the_arrays_of_an_earlier_file(tmp_path, monkeypatch):
