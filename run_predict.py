@@ -27,7 +27,9 @@ def parse_args(argv=None):
                    '(default: PHOTO_keypoints.EXT and PHOTO_keypoints.csv in the current '
                    'folder); with --video, the annotated video (.mp4 or .avi; default '
                    'NAME_keypoints.mp4) and the .csv of the same name. Never a data file: '
-                   'training, test or IdLookupTable as .csv, .csv.gz or .zip'
+                   'training, test or IdLookupTable as .csv, .csv.gz or .zip. A device, a '
+                   'named pipe or /dev/stdout is written into, and a symbolic link\'s target '
+                   'is what gets written'
                    .format(constants.SUBMIT_FILE, demo.DEMO_OUTPUT))
     p.add_argument('--lookup', help='IdLookupTable.csv to follow (default: the one in '
                    '--data-dir)')

@@ -67,8 +67,12 @@ def parse_args(argv=None):
                         'state; --epochs, --patience and --bf16 may be given again, and '
                         '--data-dir where the data has moved')
     p.add_argument('--overwrite', action='store_true',
-                   help="replace the run in --model-dir (only the files its record, "
-                        'run_files.json, shows a run wrote are removed)')
+                   help='replace the run in --model-dir: remove exactly the files (and '
+                        "TensorFlow's _temp folders) that its record, run_files.json, lists as "
+                        'written by a run, and nothing else (a folder saved before the record '
+                        'listed every file: also its model-N.*, last-N.*, _temp folders and '
+                        'TensorBoard events); a file of a run\'s name not in the record is '
+                        'refused')
     p.add_argument('--quiet', action='store_true',
                    help='no progress bar and no per-epoch lines, only the summary')
     args = p.parse_args(argv)

@@ -1,33 +1,59 @@
 """Parsed arrays cached beside the data, so a second run skips the parsing.
 
-A cache file is named by the data file's size, modification time and change
-time: an edited file, even one of the same size and modification time, does
-not get stale arrays. The cache goes in a
-.facial_keypoints_cache folder beside the data or, where that folder cannot
-be written (a read-only data set), in ~/.cache/facial_keypoints.
+A cache must never be why an answer is wrong, so a cache file is named by
+what the data file holds, one of two ways:
+
+- its size, inode and nanosecond modification and change times, where the
+  file system keeps times finer than a second and the file had not changed
+  for SETTLE_SECONDS when it was parsed. The kernel sets the change time
+  on every write, and nothing can set it back, so any later edit changes
+  the name, without the file being read again;
+- else (times in whole seconds, as on FAT, some NFS and ext4 with small
+  inodes, or a file changed just before it was read) a SHA-256 of its
+  bytes, read again on every run: a file rewritten within the same second
+  at the same size is parsed again.
+
+The cache goes in a .facial_keypoints_cache folder beside the data or,
+where that folder cannot be written (a read-only data set), in
+~/.cache/facial_keypoints.
 """
 
+import hashlib
 import io
 import os
+import time
 
 import numpy as np
 
-from .errors import UserError
+from .errors import UserError, reason
 from .fileio import atomic_write_bytes
 
 FOLDER_NAME = '.facial_keypoints_cache'
-FORMAT = 3                 # bumped whenever what load() returns changes
+FORMAT = 4                 # bumped whenever what load() returns changes
+SETTLE_SECONDS = 2.0
 HOME_FOLDER = os.path.join(os.path.expanduser('~'), '.cache', 'facial_keypoints')
 
 
 def file_key(path):
-    """'<name>.<size>.<mtime_ns>.<ctime_ns>' of the file at path."""
+    """'<name>.<size>.<inode>.<mtime_ns>.<ctime_ns>' of the file at path, where
+    those times name its content (see above); else None."""
     st = os.stat(path)
-    # The kernel sets the change time on every write, and nothing can set it
-    # back (a restored modification time cannot), so an edit always changes
-    # the key, without reading the file.
-    return '{}.{}.{}.{}'.format(os.path.basename(path), st.st_size, st.st_mtime_ns,
-                                st.st_ctime_ns)
+    fine = st.st_mtime_ns % 10 ** 9 and st.st_ctime_ns % 10 ** 9
+    settled = time.time() - st.st_ctime > SETTLE_SECONDS
+    return '{}.{}.{}.{}.{}'.format(os.path.basename(path), st.st_size, st.st_ino,
+                                   st.st_mtime_ns, st.st_ctime_ns) if fine and settled else None
+
+
+def content_key(path):
+    """'<name>.<sha256 of its bytes, 32 hex digits>' of the file at path."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, 'rb') as f:
+            for block in iter(lambda: f.read(1 << 22), b''):
+                digest.update(block)
+    except OSError as e:
+        raise UserError('cannot read {}: {}.'.format(path, reason(e)))
+    return '{}.{}'.format(os.path.basename(path), digest.hexdigest()[:32])
 
 
 def _folders(path):
@@ -37,7 +63,9 @@ def _folders(path):
 def cached_arrays(path, load):
     """The arrays load() returns for the data file at path, from the cache when
     the file is unchanged. load: () -> dict of name -> numpy array."""
-    name = '{}.v{}.npz'.format(file_key(path), FORMAT)
+    key = file_key(path)
+    content = None if key else content_key(path)
+    name = '{}.v{}.npz'.format(key or content, FORMAT)
     for folder in _folders(path):
         try:
             with np.load(os.path.join(folder, name)) as z:
@@ -45,6 +73,8 @@ def cached_arrays(path, load):
         except Exception:         # noqa: BLE001 -- absent, or damaged in any way: parse again
             pass
     arrays = load()
+    if (file_key(path) != key) if key else (content_key(path) != content):
+        return arrays           # changed while it was read: nothing to cache
     for folder in _folders(path):
         if _store(folder, name, arrays, os.path.basename(path)):
             break

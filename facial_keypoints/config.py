@@ -9,6 +9,7 @@ Saved as hparams.json beside the checkpoints.
 """
 
 import dataclasses
+import json
 import math
 import os
 
@@ -155,6 +156,28 @@ class TrainConfig:
              'keep_prob', 'more than 0 and at most 1')
         need(type(self.seed) is int and 0 <= self.seed <= MAX_SEED, 'seed',
              'a whole number from 0 to {}'.format(MAX_SEED))
+
+    def fixed_settings(self):
+        """The settings a resumed run may not change, flat and as JSON keeps
+        them ({'learning_rate': 0.001, 'improved.turns': True, ...}): saved
+        with the training state, so that a hand-edited hparams.json shows."""
+        saved = json.loads(json.dumps(self.hparams()))
+        flat = {k: v for k, v in saved.items() if k in SETTINGS and k not in CHANGEABLE_ON_RESUME}
+        flat.update(('improved.' + k, v) for k, v in (saved.get('improved') or {}).items())
+        return flat
+
+    def refuse_edited_settings(self, kept, path):
+        """A UserError naming the first setting (recipe first) whose value in
+        hparams.json, now self's, differs from kept, the fixed_settings()
+        saved in the JSON file path when the run trained."""
+        now = self.fixed_settings()
+        for key in sorted(set(now) | set(kept), key=lambda k: (k != 'recipe', k)):
+            if now.get(key) != kept.get(key):
+                raise UserError('--resume: {} has {} {}, but {} was saved by a run with {} {}; '
+                                'a resumed run keeps its settings (put {} back, or start a new '
+                                'run).'.format(os.path.join(self.model_dir, modeldir.HPARAMS_FILE),
+                                               key, json.dumps(now.get(key)), path, key,
+                                               json.dumps(kept.get(key)), key))
 
     def hparams(self):
         """The settings as saved in hparams.json (Options under "improved")."""

@@ -34,6 +34,7 @@ def stack_images(images):
 # The columns each file must have; Image is read into pixel rows.
 TRAIN_COLUMNS = KEYPOINT_COLUMNS + ['Image']
 TEST_COLUMNS = ['ImageId', 'Image']
+TEXT_COLUMNS = ('Image', 'ImageId', 'RowId')     # read as text, not as numbers
 
 
 def read_csv(path, test=False):
@@ -71,7 +72,8 @@ def read_table(path, required):
     # pandas reads a plain file itself; archives are inflated here first.
     source = path if not path.endswith(('.gz', '.zip')) else io.BytesIO(_read_bytes(path))
     try:
-        df = pd.read_csv(source, encoding='utf-8-sig', dtype={'Image': str},
+        # Ids as text: read as numbers, pandas would take a long one through float64.
+        df = pd.read_csv(source, encoding='utf-8-sig', dtype=dict.fromkeys(TEXT_COLUMNS, str),
                          skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         raise UserError('{} is empty.'.format(path))
@@ -166,12 +168,13 @@ def _separator_hint(header):
     return ''
 
 
-def _first_bad(mask, df, column, path, lines, problem):
+def _first_bad(mask, df, column, path, lines, problem, quoted=True):
     if mask.any():
         i = int(np.flatnonzero(mask)[0])
         value = df[column].iloc[i]
         blank = pd.isna(value) or (isinstance(value, str) and not value.strip())
-        shown = 'empty' if blank else repr(value) if isinstance(value, str) else value
+        shown = 'empty' if blank else repr(value) if isinstance(value, str) and quoted \
+            else str(value).strip()
         raise UserError('{} line {}: {} is {}, {}.'.format(path, lines[i], column, shown, problem))
 
 
@@ -186,12 +189,34 @@ def _keypoint_column(df, column, path, lines):
     return values
 
 
+INT64_MAX = np.iinfo(np.int64).max
+
+
 def whole_numbers(df, column, path, lines):
-    """A column of positive whole numbers, int64; empty or other values refused."""
-    values = pd.to_numeric(df[column], errors='coerce').to_numpy(np.float64)
-    _first_bad(~(values >= 1) | (values != np.floor(values)), df, column, path, lines,
-               'not a whole number of at least 1')
-    return values.astype(np.int64)
+    """A column of ids, read exactly as int64: digits (1, 0042, 7.0), or a
+    float's notation where it is exact (1e3); empty, other values and ids
+    too large for int64 are refused."""
+    values = [_whole_number(v) for v in df[column].tolist()]
+    _first_bad(np.array([v is None or v < 1 for v in values]), df, column, path, lines,
+               'not a whole number of at least 1', quoted=False)
+    _first_bad(np.array([v > INT64_MAX for v in values]), df, column, path, lines,
+               'too large for an id (at most {})'.format(INT64_MAX), quoted=False)
+    return np.array(values, np.int64)
+
+
+def _whole_number(text):
+    """The whole number a CSV field holds, as a Python int, or None."""
+    if not isinstance(text, str):
+        return None
+    m = re.fullmatch(r'\s*\+?(\d+)(?:\.0*)?\s*', text)
+    if m:
+        return int(m.group(1))
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    # Beyond 2**53 a float no longer holds every whole number: the id is not known.
+    return int(value) if value.is_integer() and abs(value) <= 2 ** 53 else None
 
 
 def no_duplicates(values, column, path, lines):

@@ -202,7 +202,8 @@ def make_demo_data(folder=DEMO_DIR, n_train=DEMO_TRAIN_ROWS, n_test=DEMO_TEST_RO
     are kept.
     """
     names = (TRAIN_FILE, TEST_FILE, LOOKUP_FILE)
-    if all(os.path.exists(os.path.join(folder, n)) for n in names):
+    missing = [n for n in names if not os.path.lexists(os.path.join(folder, n))]
+    if not missing:
         return folder
     try:
         os.makedirs(folder, exist_ok=True)
@@ -211,12 +212,18 @@ def make_demo_data(folder=DEMO_DIR, n_train=DEMO_TRAIN_ROWS, n_test=DEMO_TEST_RO
                         'write in).'.format(os.path.abspath(folder), reason(e)))
     train_rng = np.random.default_rng([seed, 0])
     test_rng = np.random.default_rng([seed, 1])
-    train = [draw_face(train_rng) for _ in range(n_train)]
-    test = [draw_face(test_rng) for _ in range(n_test)]
-    atomic_write_text(os.path.join(folder, TRAIN_FILE), _training_csv(train, train_rng))
-    atomic_write_text(os.path.join(folder, TEST_FILE), _test_csv(test))
-    atomic_write_text(os.path.join(folder, LOOKUP_FILE),
-                      _lookup_csv(n_test, np.random.default_rng([seed, 2])))
+    made = {
+        TRAIN_FILE: lambda: _training_csv([draw_face(train_rng) for _ in range(n_train)],
+                                          train_rng),
+        TEST_FILE: lambda: _test_csv([draw_face(test_rng) for _ in range(n_test)]),
+        LOOKUP_FILE: lambda: _lookup_csv(n_test, np.random.default_rng([seed, 2]))}
+    for name in missing:        # the files already there are the user's to keep
+        atomic_write_text(os.path.join(folder, name), made[name]())
+    if len(missing) < len(names):
+        log('wrote the missing {} of the synthetic demo data set to {}; kept {}'.format(
+            ' and '.join(missing), folder,
+            ' and '.join(n for n in names if n not in missing)))
+        return folder
     log('wrote a synthetic demo data set ({} training, {} test faces) to {}'.format(
         n_train, n_test, folder))
     return folder

@@ -99,11 +99,31 @@ def load_export(model_dir):
     pixels}; keep the object while calling it, it holds the weights."""
     try:
         loaded = tf.saved_model.load(model_dir)
-        loaded.signatures[SIGNATURE]
+        serve = loaded.signatures[SIGNATURE]
     except (OSError, ValueError, KeyError, tf.errors.OpError) as e:
         raise UserError('cannot load the exported model in {}: {}.'.format(
             model_dir, reason(e)))
+    wrong = _unlike_ours(serve.structured_input_signature[1], serve.structured_outputs)
+    if wrong:
+        raise UserError('{} is not an export of this program: its {} signature {}; run_export.py '
+                        'writes one that takes images, uint8 [N, 96, 96, 1], and gives '
+                        'keypoints, float32 [N, 30].'.format(model_dir, SIGNATURE, wrong))
     return loaded
+
+
+def _unlike_ours(inputs, outputs):
+    """How a serving signature's inputs and outputs (name -> TensorSpec)
+    differ from an export's, as a phrase; None where they do not."""
+    images, keypoints = inputs.get('images'), (outputs or {}).get('keypoints')
+    if set(inputs) != {'images'}:
+        return 'takes {}'.format(', '.join(sorted(inputs)) or 'no input')
+    if images.dtype != tf.uint8 or images.shape.as_list() != [None, IMAGE_SIZE, IMAGE_SIZE, 1]:
+        return 'takes images as {} {}'.format(images.dtype.name, images.shape)
+    if keypoints is None:
+        return 'gives {}'.format(', '.join(sorted(outputs or {})) or 'nothing')
+    if keypoints.dtype != tf.float32 or keypoints.shape.as_list()[-1:] != [NUM_OUTPUTS]:
+        return 'gives keypoints as {} {}'.format(keypoints.dtype.name, keypoints.shape)
+    return None
 
 
 def export(model_dir, output, log=print):

@@ -1,6 +1,7 @@
 """Writing files so that an interrupted run never leaves a broken one, nor
 replaces an input or a data file."""
 
+import contextlib
 import errno
 import json
 import os
@@ -23,36 +24,110 @@ DATA_FILES = frozenset(n.lower() for f in (TRAIN_FILE, TEST_FILE, LOOKUP_FILE)
                        for n in data_forms(f))
 
 
+# Paths that name a stream rather than a file (a shell's redirection, a pipe):
+# written to where they are, never replaced.
+STREAM_PATHS = ('/dev/stdout', '/dev/stderr', '/dev/fd/', '/proc/')
+
+
+def is_stream(path):
+    """Whether path names something to write into rather than a file to
+    replace: a device (/dev/null), a named pipe (FIFO) or socket, or a
+    standard stream (/dev/stdout, /dev/fd/N, /proc/.../fd/N)."""
+    if os.path.abspath(path).startswith(STREAM_PATHS):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def final_path(path):
+    """The file that writing path replaces: path itself, or where its symbolic
+    links lead (the links stay links)."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
+def temporary_name(path, suffix='.tmp'):
+    """A new name in the folder of final_path(path), for a file that becomes path."""
+    folder, name = os.path.split(os.path.abspath(final_path(path)))
+    return os.path.join(folder, '.{}.{}{}'.format(name, secrets.token_hex(4), suffix))
+
+
 def atomic_write_bytes(path, data):
     """Write data to path through a temporary file in the same folder.
 
     The old file (if any) stays whole until the new one is complete: the
     final os.replace is atomic on POSIX file systems. A new file gets the
-    permissions the user's umask gives; a replaced one keeps its own.
+    permissions the user's umask gives; a replaced one keeps its own. A
+    symbolic link's target is what is replaced; a stream (is_stream) is
+    written to instead.
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, '.{}.{}.tmp'.format(os.path.basename(path), secrets.token_hex(4)))
+    if is_stream(path):
+        return write_stream(path, [data])
+    tmp = temporary_name(path)
     try:
         # os.open applies the umask to 0o666, as a plain open() would.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as e:
         raise UserError('cannot write {}: {}.'.format(path, reason(e)))
     try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         try:
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        except FileNotFoundError:
-            pass
-        os.replace(tmp, path)
-    except OSError as e:
-        _remove_quietly(tmp)
-        raise UserError('cannot write {}: {}.'.format(path, reason(e)))
+            with os.fdopen(fd, 'wb') as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise UserError('cannot write {}: {}.'.format(path, reason(e)))
+        publish(tmp, path)
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def publish(tmp, path):
+    """Put the complete file tmp (made by temporary_name(path)) in path's
+    place: renamed over final_path(path), keeping the permissions of the file
+    it replaces, or, for a stream, copied into it and removed."""
+    try:
+        if is_stream(path):
+            with open(tmp, 'rb') as f:
+                write_stream(path, iter(lambda: f.read(1 << 20), b''))
+            os.remove(tmp)
+            return
+        target = final_path(path)
+        try:
+            os.chmod(tmp, os.stat(target).st_mode & 0o7777)
+        except FileNotFoundError:
+            pass
+        os.replace(tmp, target)
+    except OSError as e:
+        raise UserError('cannot write {}: {}.'.format(path, reason(e)))
+
+
+def write_stream(path, chunks):
+    """Write the bytes of chunks into the stream at path (is_stream) as it is,
+    appending to a file a standard stream leads to. A named pipe nobody reads
+    is refused at once rather than waited on."""
+    with contextlib.suppress(OSError):
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            raise UserError('cannot write {}: it is a socket, not a file.'.format(path))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ENXIO:
+            raise UserError('cannot write {}: it is a named pipe (FIFO) that no program is '
+                            'reading.'.format(path))
+        raise UserError('cannot write {}: {}.'.format(path, reason(e)))
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            os.set_blocking(fd, True)
+            for chunk in chunks:
+                f.write(chunk)
+    except BrokenPipeError:     # the reader took what it wanted (`| head`)
+        pass
+    except OSError as e:
+        raise UserError('cannot write {}: {}.'.format(path, reason(e)))
 
 
 def atomic_write_text(path, text):
@@ -119,15 +194,19 @@ def refuse_overwriting_inputs(output, inputs, flag='--output', written=None):
             raise UserError('{} {} is an input file; writing there would destroy it.'.format(
                 flag, output) if written == output else '{} {} would write {}, an input file; '
                 'choose another name.'.format(flag, output, written))
-    if os.path.basename(written).lower() in DATA_FILES and os.path.lexists(written):
-        raise UserError('{} {} would replace the data file {}; choose another name.'.format(
-            flag, output, written))
+    for replaced in (written, final_path(written)):
+        if os.path.basename(replaced).lower() in DATA_FILES and os.path.lexists(replaced):
+            raise UserError('{} {} would replace the data file {}; choose another name.'.format(
+                flag, output, replaced))
 
 
 def refuse_replacing_another_table(table, header, writer):
     """UserError unless table is absent or a CSV whose first line is header:
     the CSV beside a picture or video (writer) replaces what an earlier run
-    wrote, never a file of the user's that shares its name."""
+    wrote, never a file of the user's that shares its name. A stream
+    (is_stream) is written into, not replaced, and is never opened here."""
+    if is_stream(table):
+        return
     try:
         with open(table, encoding='utf-8', errors='replace') as f:
             first = f.readline().rstrip('\r\n')

@@ -1,5 +1,6 @@
 """A run's history: each epoch's line, history.json and TensorBoard's events."""
 
+import os
 import time
 
 import numpy as np
@@ -21,6 +22,7 @@ class History:
         self.model_dir, self.log = cfg.model_dir, log
         self.scored = 'held-out (trained on)' if cfg.all_rows else 'validation'
         self.entries, self.writer, self.epoch_start = [], None, time.time()
+        self.events_before = set()
 
     def __enter__(self):
         return self
@@ -32,6 +34,7 @@ class History:
     def start(self, first_epoch):
         """Training starts (or resumes) at first_epoch: the epochs before it are
         kept, and the clock of the first epoch starts."""
+        self.events_before = set(os.listdir(self.model_dir))
         self.entries = [h for h in modeldir.read_history(self.model_dir)
                         if h['epoch'] < first_epoch]
         modeldir.write_history(self.model_dir, self.entries)
@@ -68,3 +71,7 @@ class History:
             for k in ('train_rmse_px', 'validation_rmse_px')] + [
             tf1.Summary.Value(tag=k, simple_value=v) for k, v in learned.items()]), epoch)
         self.writer.flush()
+        # TensorFlow names its file as it creates it: recorded once it is there.
+        modeldir.record_written(self.model_dir, *(
+            n for n in os.listdir(self.model_dir) if n.startswith('events.out.tfevents.')
+            and n not in self.events_before))

@@ -11,10 +11,11 @@
   history.json             training and validation RMSE of every epoch.
   events.out.tfevents.*    TensorBoard's.
   learning_curve.png, validation_faces.png   with matplotlib.
-  run_files.json           the record that a run of this project wrote here,
-                           and the fixed names above it writes: --overwrite
-                           removes only those and the numbered ones, and no
-                           run starts where a file of such a name is not its own.
+  run_files.json           the files (and TensorFlow's _temp folders) that the
+                           runs of this project wrote here, each recorded
+                           before it is written: --overwrite removes only
+                           those, and no run starts where a file of a run's
+                           name is not in it (the user's own).
 
 Every checkpoint is written under a new name, and the one before is removed
 only once the new one is complete and named in the state file, so a run
@@ -32,7 +33,7 @@ import shutil
 from . import PRETRAINED
 from .constants import SAVE_PATH
 from .errors import UserError, reason
-from .fileio import atomic_write_json, refuse_pretrained, same_file
+from .fileio import atomic_write_json, final_path, refuse_pretrained, same_file
 
 BEST_PREFIX, BEST_STATE = 'model', 'checkpoint'
 LAST_PREFIX, LAST_STATE = 'last', 'checkpoint_last'
@@ -66,10 +67,11 @@ def in_use(model_dir):
 
 def refuse_run_file(output, model_dir, flag='--output'):
     """UserError if output would replace a file of the run in model_dir."""
-    folder, name = os.path.split(os.path.abspath(output))
-    if _RUN_FILE.match(name) and same_file(folder, model_dir):
-        raise UserError('{} {} is a file of the model in {}; writing there would damage '
-                        'it.'.format(flag, output, model_dir))
+    for path in (output, final_path(output)):
+        folder, name = os.path.split(os.path.abspath(path))
+        if _RUN_FILE.match(name) and same_file(folder, model_dir):
+            raise UserError('{} {} is a file of the model in {}; writing there would '
+                            'damage it.'.format(flag, output, model_dir))
 
 
 def run_files(model_dir):
@@ -86,14 +88,48 @@ def holds_a_run(model_dir):
 
 def foreign_files(model_dir):
     """Names in model_dir that a run would write but that no run of this
-    project wrote there (the user's own): all of them where the folder holds
-    no record, else those of FIXED_NAMES the record does not list."""
-    names = [n for n in run_files(model_dir) if n != LOCK_FILE]
-    record = read_json(os.path.join(model_dir, RECORD_FILE), list, None) \
-        if RECORD_FILE in names else None
+    project wrote there (the user's own): those its record does not list.
+    An older record (a list: the FIXED_NAMES its run wrote) speaks for those
+    names only, and the numbered and TensorFlow's names are then taken as
+    the run's; a folder with no record is all the user's, unless its
+    hparams.json shows a run saved before runs kept one."""
+    names = [n for n in run_files(model_dir) if n not in (LOCK_FILE, RECORD_FILE)]
+    record = _read_record(model_dir)
+    if isinstance(record, dict):
+        return [n for n in names if n not in record['wrote']]
     if record is None:
         return [] if _older_run(model_dir) else names
     return [n for n in names if n in FIXED_NAMES and n not in record]
+
+
+def _read_record(model_dir):
+    """run_files.json: {"wrote": [names]}, the older [fixed names], or None."""
+    path = os.path.join(model_dir, RECORD_FILE)
+    if not os.path.lexists(path):
+        return None
+    record = read_json(path, (dict, list), None)
+    if isinstance(record, dict) and not (isinstance(record.get('wrote'), list) and all(
+            isinstance(n, str) for n in record['wrote'])):
+        raise UserError('{} should list the files a run wrote under "wrote"; it was edited or '
+                        'damaged.'.format(path))
+    return record
+
+
+def record_written(model_dir, *names):
+    """Add names to the files model_dir's record says a run wrote, before the
+    run writes them (so a run killed while writing leaves none unrecorded);
+    names no longer there are dropped from it, so a file of that name made
+    later is the user's. Only a run's own record (held_for_training) is
+    kept up: elsewhere nothing is written."""
+    record = _read_record(model_dir) if os.path.isdir(model_dir) else None
+    if not isinstance(record, dict) or set(names) <= set(record['wrote']):
+        return
+    _write_record(model_dir, [n for n in record['wrote'] if os.path.lexists(
+        os.path.join(model_dir, n))] + list(names))
+
+
+def _write_record(model_dir, names):
+    atomic_write_json(os.path.join(model_dir, RECORD_FILE), {'wrote': sorted(set(names))})
 
 
 def _older_run(model_dir):
@@ -188,7 +224,9 @@ def refuse_for_training(cfg):
         raise UserError('another training run{} is using {}; wait for it to finish or '
                         'choose another --model-dir.'.format(
                             ' (process {})'.format(pid) if pid else '', model_dir))
-    if not cfg.resume:
+    if cfg.resume:
+        _refuse_foreign(model_dir)      # a resumed run could write over them
+    else:
         _refuse_to_replace(model_dir, cfg.overwrite)
 
 
@@ -208,22 +246,26 @@ def held_for_training(cfg):
         if not cfg.resume:
             _refuse_to_replace(model_dir, cfg.overwrite)    # again, now that no other run can start
             remove_run(model_dir)
-        atomic_write_json(os.path.join(model_dir, RECORD_FILE), list(FIXED_NAMES))
+        _write_record(model_dir, [] if not cfg.resume else _own_files(model_dir))
         write_hparams(model_dir, dict(read_hparams(model_dir) if cfg.resume else {},
                                       **cfg.hparams(), tensorflow=tf.__version__))
         yield
 
 
 def _refuse_to_replace(model_dir, overwrite):
+    _refuse_foreign(model_dir)
+    if holds_a_run(model_dir) and not overwrite:
+        raise UserError('{} already holds a training run; pass --resume to continue it or '
+                        '--overwrite to replace it.'.format(model_dir))
+
+
+def _refuse_foreign(model_dir):
     foreign = foreign_files(model_dir)
     if foreign:
         names = ', '.join(foreign[:3]) + (' ...' if len(foreign) > 3 else '')
         raise UserError('{} holds {}, which no training run wrote there; move {} or choose '
                         'another --model-dir.'.format(
                             model_dir, names, 'it' if len(foreign) == 1 else 'them'))
-    if holds_a_run(model_dir) and not overwrite:
-        raise UserError('{} already holds a training run; pass --resume to continue it or '
-                        '--overwrite to replace it.'.format(model_dir))
 
 
 # ---- which model predicts -------------------------------------------------------
@@ -316,19 +358,26 @@ def _complete(path):
             and any(n.startswith(stem + '.data-') for n in os.listdir(folder)))
 
 
+def named_checkpoint(model_dir, prefix, state_file):
+    """The name (prefix-N) of the checkpoint that state_file in model_dir
+    names, whether or not it is complete; None where there is none."""
+    try:
+        with open(os.path.join(model_dir, state_file)) as f:
+            m = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', f.read(), re.M)
+        name = os.path.basename(m.group(1).replace('\\', '/'))
+    except (OSError, AttributeError, UnicodeDecodeError):
+        return None
+    return name if re.match(r'^{}-\d+$'.format(prefix), name) else None
+
+
 def _newest(model_dir, prefix, state_file):
     """The checkpoint the state file names, looked up inside model_dir; if that
     file is missing or damaged, the highest-numbered complete one there."""
     if not os.path.isdir(model_dir):
         return None
-    try:
-        with open(os.path.join(model_dir, state_file)) as f:
-            m = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', f.read(), re.M)
-        named = os.path.join(model_dir, os.path.basename(m.group(1).replace('\\', '/')))
-        if re.match(r'^{}-\d+$'.format(prefix), os.path.basename(named)) and _complete(named):
-            return named
-    except (OSError, AttributeError, UnicodeDecodeError):
-        pass
+    named = named_checkpoint(model_dir, prefix, state_file)
+    if named and _complete(os.path.join(model_dir, named)):
+        return os.path.join(model_dir, named)
     steps = [int(m.group(1)) for m in (re.match(r'^{}-(\d+)\.index$'.format(prefix), n)
                                        for n in os.listdir(model_dir)) if m]
     for step in sorted(steps, reverse=True):
@@ -347,6 +396,9 @@ def save(saver, sess, model_dir, prefix, step):
     import tensorflow as tf
     state_file = BEST_STATE if prefix == BEST_PREFIX else LAST_STATE
     previous = _newest(model_dir, prefix, state_file)
+    stem = '{}-{}'.format(prefix, step)
+    record_written(model_dir, state_file, stem + '.index', stem + '.data-00000-of-00001',
+                   stem + '_temp')
     try:
         free, needed = shutil.disk_usage(model_dir).free, _bytes_to_save(saver, sess.graph)
         if free < needed:
@@ -362,6 +414,7 @@ def save(saver, sess, model_dir, prefix, step):
                     'model' if prefix == BEST_PREFIX else 'training state'))
         raise UserError('cannot save a checkpoint in {}: {}; {}.'.format(
             model_dir, reason(e), kept))
+    record_written(model_dir, *(n for n in os.listdir(model_dir) if n.startswith(stem + '.')))
     pattern = re.compile(r'^{}-(\d+)(\.index|\.data-.*|\.json)$'.format(prefix))
     for name in os.listdir(model_dir):
         m = pattern.match(name)
@@ -464,7 +517,7 @@ def read_json(path, kind, missing=None):
         raise UserError('cannot read {}: {}.'.format(path, reason(e)))
     if not isinstance(value, kind):
         raise UserError('{} should hold a JSON {}; it was edited or damaged.'.format(
-            path, 'object' if kind is dict else 'list'))
+            path, 'object' if kind is dict else 'list' if kind is list else 'object or list'))
     return value
 
 
@@ -474,6 +527,7 @@ def read_hparams(model_dir):
 
 
 def write_hparams(model_dir, hparams):
+    record_written(model_dir, HPARAMS_FILE)
     atomic_write_json(os.path.join(model_dir, HPARAMS_FILE), hparams)
 
 
@@ -491,6 +545,7 @@ def read_history(model_dir):
 
 
 def write_history(model_dir, history):
+    record_written(model_dir, HISTORY_FILE)
     atomic_write_json(os.path.join(model_dir, HISTORY_FILE), history)
 
 

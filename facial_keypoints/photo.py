@@ -79,15 +79,25 @@ def faces_csv(boxes, points):
     return '\n'.join(lines) + '\n'
 
 
-def photo_paths(inputs):
+def photo_paths(inputs, log=print):
     """The photos named by inputs (files, or folders of photos, sorted), without
-    the pictures this command itself wrote (NAME_keypoints.EXT)."""
+    the pictures this command itself wrote (NAME_keypoints.EXT) in a folder,
+    which a line says it skips."""
     paths = []
     for item in inputs:
         if os.path.isdir(item):
-            found = sorted(os.path.join(item, n) for n in os.listdir(item)
-                           if n.lower().endswith(IMAGE_SUFFIXES)
-                           and not os.path.splitext(n)[0].endswith(OUTPUT_TAG))
+            names = sorted(n for n in os.listdir(item) if n.lower().endswith(IMAGE_SUFFIXES))
+            ours = [n for n in names if os.path.splitext(n)[0].endswith(OUTPUT_TAG)]
+            found = [os.path.join(item, n) for n in names if n not in ours]
+            if ours and not found:
+                raise UserError('folder {} holds only pictures named *{}.*, which this '
+                                'command writes; give one as --image FILE to annotate '
+                                'it.'.format(item, OUTPUT_TAG))
+            if ours:
+                log('{}: skipping {} picture{} named *{}.* ({}), which this command writes; '
+                    'give one as --image FILE to annotate it.'.format(
+                        item, len(ours), 's' * (len(ours) > 1), OUTPUT_TAG,
+                        ', '.join(ours[:3]) + (' ...' if len(ours) > 3 else '')))
             if not found:
                 raise UserError('folder {} holds no photos ({}).'.format(
                     item, ', '.join(IMAGE_SUFFIXES)))
@@ -153,7 +163,7 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
     from .predictor import Predictor
     cv2 = cv2_or_error()
     detector = Detector(detector) if isinstance(detector, str) else detector
-    paths = photo_paths(inputs)
+    paths = photo_paths(inputs, log)
     targets, folder = output_paths(paths, output)
     for path, (picture, _) in zip(paths, targets):
         if not cv2.haveImageWriter(picture):       # found now, not after predicting

@@ -33,6 +33,7 @@ def pictures(cfg, history, best_epoch, X, y, predicted, log=print):
         log('for {} and {}: pip install matplotlib'.format(*modeldir.PICTURES))
         return
     scored = 'held-out (trained on)' if cfg.all_rows else 'validation'
+    modeldir.record_written(cfg.model_dir, *modeldir.PICTURES)
     plots.learning_curve(history, os.path.join(cfg.model_dir, modeldir.PICTURES[0]), best_epoch,
                          scored, 'latest' if cfg.all_rows else 'best')
     plots.validation_faces(X, unscale_keypoints(y), unscale_keypoints(predicted),

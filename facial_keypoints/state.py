@@ -33,18 +33,32 @@ class TrainingState:
         if not cfg.resume:
             return
         # Damage shows now, before any work or any file is written.
-        last = modeldir.last_checkpoint(cfg.model_dir)
-        for path in (last, modeldir.best_checkpoint(cfg.model_dir)):
+        refuse_missing_state(cfg.model_dir)
+        last, best = modeldir.last_checkpoint(cfg.model_dir), modeldir.best_checkpoint(
+            cfg.model_dir)
+        for path in (last, best):
             if path:
                 modeldir.variables(path)
         modeldir.read_history(cfg.model_dir)
+        saved = modeldir.read_hparams(cfg.model_dir)
+        for path in (last, best):
+            kept = modeldir.read_json(path + '.json', dict, {}) if path else {}
+            if isinstance(kept.get('settings'), dict):
+                cfg.refuse_edited_settings(kept['settings'], path + '.json')
         if last:
-            saved, state = modeldir.read_hparams(cfg.model_dir), modeldir.read_state(last)
+            state = modeldir.read_state(last)
             # A finished run has its result in hparams.json, saved at this state's epoch.
             finished = isinstance(saved.get('best'), dict) and \
                 saved['best'].get('epochs_run') == state['epochs_done']
             if finished and self.nothing_left(state):
                 raise UserError('--resume: {}.'.format(self.nothing_left(state)))
+            # A best model removed by hand (one newer than the state is a run's
+            # killed before it saved the state, which resuming repeats).
+            if best is None or _epoch(best) < state['best_epoch']:
+                raise UserError('--resume: {} lacks model-{}.index and .data (the model kept '
+                                'at epoch {}, which {}.json names); copy them back, or start '
+                                'a new run.'.format(cfg.model_dir, state['best_epoch'],
+                                                    state['best_epoch'], last))
 
     def check_data(self, path, X, y):
         """Record what the run trains on, X and y as read from path, in
@@ -124,15 +138,19 @@ class TrainingState:
         The best model's validation RMSE is written beside it (model-E.json)
         at every epoch, for restart()."""
         kept = os.path.join(self.cfg.model_dir, '{}-{}'.format(modeldir.BEST_PREFIX, best_epoch))
+        settings = self.cfg.fixed_settings()
         if os.path.exists(kept + '.index') and self.scored != (kept, best_validation_loss):
-            atomic_write_json(kept + '.json', {'validation_loss': float(best_validation_loss)})
+            modeldir.record_written(self.cfg.model_dir, os.path.basename(kept) + '.json')
+            atomic_write_json(kept + '.json', {'validation_loss': float(best_validation_loss),
+                                               'settings': settings})
             self.scored = (kept, best_validation_loss)
         if not final and time.time() - self.last_saved < self.cfg.state_every_seconds:
             return
         path = os.path.join(self.cfg.model_dir, '{}-{}'.format(modeldir.LAST_PREFIX, epoch + 1))
+        modeldir.record_written(self.cfg.model_dir, os.path.basename(path) + '.json')
         atomic_write_json(path + '.json', {
             'epochs_done': epoch + 1, 'best_validation_loss': float(best_validation_loss),
-            'best_epoch': int(best_epoch), 'seed': self.cfg.seed})
+            'best_epoch': int(best_epoch), 'seed': self.cfg.seed, 'settings': settings})
         modeldir.save(modeldir.saver(), sess, self.cfg.model_dir, modeldir.LAST_PREFIX, epoch + 1)
         self.last_saved = time.time()
 
@@ -148,6 +166,35 @@ def restore_state(sess, path):
         kept = [v for v in tf.compat.v1.global_variables()
                 if v is not step or v.op.name in saved]
     modeldir.restore(modeldir.saver(kept), sess, path)
+
+
+def _epoch(path):
+    return int(path.rsplit('-', 1)[1])
+
+
+def refuse_missing_state(model_dir):
+    """A UserError naming what is missing where part of the training state
+    was removed: a file of the last-N checkpoint that checkpoint_last names,
+    or last-N.json beside a last-N.index, or all of it after a run that
+    finished (its result in hparams.json), which always saves one."""
+    named = modeldir.named_checkpoint(model_dir, modeldir.LAST_PREFIX, modeldir.LAST_STATE)
+    stems = {n.split('.')[0] for n in os.listdir(model_dir)
+             if n.startswith(modeldir.LAST_PREFIX + '-') and n.endswith('.index')}
+    # Unnamed, a state may be one whose save was cut short (its .json is written first).
+    for stem in [named] if named else sorted(stems):
+        path = os.path.join(model_dir, stem)
+        have = [n[len(stem):] for n in os.listdir(model_dir) if n.startswith(stem + '.')]
+        missing = [part for part, there in (
+            ('.index', '.index' in have), ('.data-*', any(h.startswith('.data-') for h in have)),
+            ('.json', '.json' in have)) if not there and (named or part == '.json')]
+        if missing:
+            raise UserError('--resume: the training state {} lacks {}; copy {} back, or start '
+                            'a new run.'.format(path, ' and '.join(stem + m for m in missing),
+                                                'it' if len(missing) == 1 else 'them'))
+    if not named and not stems and 'best' in modeldir.read_hparams(model_dir):
+        raise UserError('--resume: {} holds no training state (last-N.index, .data, .json), '
+                        'which a run that finished saves; copy it back, or start a new '
+                        'run.'.format(model_dir))
 
 
 def epoch_order(seed, epoch, n):

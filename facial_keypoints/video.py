@@ -15,7 +15,10 @@ face is still and quick to follow when it moves. docs/video.md has the
 jitter, lag and speed this buys.
 
 Writes the annotated video (the input's frame size, frame count and frame
-rate) and a CSV with one row per frame and face.
+rate) and a CSV with one row per frame and face. A written video has one
+frame rate: where the input's frames are unevenly spaced (a variable frame
+rate), the smoothing follows their real times and a line says that the
+output's timing is not the input's.
 """
 
 import math
@@ -27,8 +30,8 @@ import numpy as np
 from . import align, modeldir, photo
 from .detect import Detector, cv2_or_error, iou
 from .errors import UserError, reason
-from .fileio import (atomic_write_text, not_a_file, refuse_overwriting_inputs,
-                     refuse_replacing_another_table)
+from .fileio import (atomic_write_text, is_stream, not_a_file, publish, refuse_overwriting_inputs,
+                     refuse_replacing_another_table, temporary_name)
 from .photo import draw
 from .progress import Progress
 
@@ -51,17 +54,21 @@ CAMERA_FPS = 30.0         # when a camera does not say
 
 
 class OneEuro:
-    """One-Euro filter of a vector of positions sampled at fps frames per second."""
+    """One-Euro filter of a vector of positions sampled at fps frames per second,
+    or at the gaps (seconds) each call gives."""
 
     def __init__(self, fps, min_cutoff=MIN_CUTOFF, beta=BETA, d_cutoff=D_CUTOFF):
-        self.dt, self.min_cutoff, self.beta, self.d_cutoff = 1.0 / fps, min_cutoff, beta, d_cutoff
+        self.period, self.min_cutoff, self.beta, self.d_cutoff = 1.0 / fps, min_cutoff, beta, \
+            d_cutoff
+        self.dt = self.period
         self.x = self.dx = None
 
     def _alpha(self, cutoff):
         tau = 1.0 / (2 * math.pi * cutoff)
         return 1.0 / (1.0 + tau / self.dt)
 
-    def __call__(self, x):
+    def __call__(self, x, dt=None):
+        self.dt = dt if dt and dt > 0 else self.period
         x = np.asarray(x, np.float64)
         if self.x is None:
             self.x, self.dx = x, np.zeros_like(x)
@@ -87,7 +94,7 @@ class Track:
     whether it was found or followed in the latest frame."""
 
     def __init__(self, track_id, face, gray, fps, smooth):
-        self.id, self.unseen, self.face, self.here = track_id, 0, None, True
+        self.id, self.unseen, self.face, self.here, self.dt = track_id, 0, None, True, None
         self._face_filter = OneEuro(fps) if smooth else None
         self._point_filter = OneEuro(fps) if smooth else None
         self.turn(gray, face)
@@ -122,12 +129,14 @@ class Track:
             self.raw = (*((cx, cy) + align.rotation(angle) @ shift * size / n), size, angle)
         return True
 
-    def step(self):
+    def step(self, dt=None):
+        """The frame's smoothed face; dt: seconds since the frame before."""
+        self.dt = dt
         raw = np.asarray(self.raw, np.float64)
-        self.face = tuple(self._face_filter(raw) if self._face_filter else raw)
+        self.face = tuple(self._face_filter(raw, dt) if self._face_filter else raw)
 
     def points(self, points):
-        return self._point_filter(points) if self._point_filter else np.asarray(points)
+        return self._point_filter(points, self.dt) if self._point_filter else np.asarray(points)
 
 
 def _vertex(three):
@@ -155,10 +164,11 @@ class Tracker:
         self.fps, self.smooth, self.tracks, self.next_id, self.lost = fps, smooth, [], 0, False
         self.frame, self.ended = 0, []      # ended: [(frame it ended at, track)]
 
-    def update(self, gray, detections=None):
+    def update(self, gray, detections=None, dt=None):
         """This frame's tracks, each with its .face. detections: the faces
         [(cx, cy, size, angle)] the detector found in gray, or None where it
-        did not look (every face is then followed)."""
+        did not look (every face is then followed); dt: seconds since the
+        frame before (default 1 / fps)."""
         looked, found, followed = detections is not None, {}, set()
         pairs = sorted(((iou(square(t.raw), square(d)), i, k) for i, t in enumerate(self.tracks)
                         for k, d in enumerate(detections or [])), key=lambda p: -p[0])
@@ -181,7 +191,7 @@ class Tracker:
             if k not in found.values():
                 self.tracks.append(Track(self._id_for(d), d, gray, self.fps, self.smooth))
         for t in self.tracks:
-            t.step()
+            t.step(dt)
         self.frame += 1
         return list(self.tracks)
 
@@ -261,8 +271,9 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     fps = cap.get(cv2.CAP_PROP_FPS)
     fps = fps if fps and np.isfinite(fps) and fps > 0 else CAMERA_FPS
     total = 0 if camera else max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
-    tmp = os.path.join(folder, '.{}.{}.tmp{}'.format(os.path.basename(output), os.getpid(), ext))
+    tmp = temporary_name(output, '.tmp' + ext)
     writer, rows, frames, tracker = None, [], 0, Tracker(fps, smooth)
+    clock = FrameClock(cap, cv2)
     start = time.time()
     try:
         with Predictor(model_dir, use_bf16) as predictor:
@@ -277,7 +288,8 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
                     if not writer.isOpened():
                         raise UserError('cannot write {}.'.format(output))
                 gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-                tracks = tracker.update(gray, find_faces(gray, detector, tracker, frames))
+                tracks = tracker.update(gray, find_faces(gray, detector, tracker, frames),
+                                        clock.gap())
                 points, faces = align.face_keypoints(gray, [t.face for t in tracks], predictor)
                 points = [t.points(p) for t, p in zip(tracks, points)]
                 for t, face in zip(tracks, faces):
@@ -305,20 +317,53 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     writer.release()
     try:
         # OpenCV says nothing when its writes fail (a full disk): a file cut
-        # short is refused, and the CSV goes first, so both or neither arrive.
+        # short is refused, and the CSV goes first (after a stream, which
+        # may refuse it), so both or neither arrive.
         if not complete_container(tmp, ext):
             raise UserError('cannot write {}: {}.'.format(output, _why_incomplete(folder)))
+        if is_stream(output):
+            publish(tmp, output)
         atomic_write_text(table, faces_table(rows))
-        os.replace(tmp, output)
+        if not is_stream(output):
+            publish(tmp, output)
     except OSError as e:
         raise UserError('cannot write {}: {}.'.format(output, reason(e)))
     finally:
         _discard(None, tmp)
+    if clock.uneven(fps):
+        log(clock.uneven(fps).format(source=source, output=output))
     seconds = time.time() - start
     log('{}: {} frames ({:.1f} frames/s), {} face track{} -> {}, {}'.format(
         source if not camera else 'camera ' + str(source), frames, frames / max(seconds, 1e-9),
         tracker.next_id, 's' * (tracker.next_id != 1), output, table))
     return frames
+
+
+class FrameClock:
+    """The gaps between the frames of a capture, from the time OpenCV gives
+    each (CAP_PROP_POS_MSEC), where it gives one."""
+
+    def __init__(self, cap, cv2):
+        self.cap, self.prop, self.last, self.gaps = cap, cv2.CAP_PROP_POS_MSEC, None, []
+
+    def gap(self):
+        """Seconds since the frame read before this one, or None where unknown."""
+        ms = self.cap.get(self.prop)
+        gap = (ms - self.last) / 1000 if self.last is not None and ms > self.last else None
+        self.last = ms if ms is not None and ms >= 0 else None
+        if gap:
+            self.gaps.append(gap)
+        return gap
+
+    def uneven(self, fps):
+        """A line (to format with source and output) where the frames were not
+        evenly spaced, which a written video, at one frame rate, cannot keep."""
+        if not self.gaps or 0.5 / fps <= min(self.gaps) <= max(self.gaps) <= 1.5 / fps:
+            return None
+        return ('{{source}}: its frames are {:.0f} to {:.0f} ms apart (a variable frame rate); '
+                '{{output}} shows every frame for {:.1f} ms, so its timing is not the '
+                "input's (the smoothing followed the real gaps).".format(
+                    1000 * min(self.gaps), 1000 * max(self.gaps), 1000 / fps))
 
 
 # The CSV's first line: frame, then a photo's columns: face (its track), box
