@@ -1,0 +1,282 @@
+"""What a careless or hostile user can do to what serves a model: photos
+OpenCV cannot shrink among good ones, SavedModels that are not this
+project's, folders that cannot be written, empty names, a video named like
+a camera, addresses the page cannot listen at.
+
+Each row is checked as in test_hostile_inputs.py: the exit status, a single
+line "error: ..." naming the file (or flag) and the problem (or, for a run
+that answered, its printed lines), no file that existed before has changed,
+and no new file but those the row names. Below the tables: what a row
+cannot show (the page's privacy, its cap per request and its memory, a
+closed Predictor, a model saved while the post's path reads it, the
+notebook from another folder).
+"""
+
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+
+from conftest import ROOT, with_ctrl_c
+from facial_keypoints import modeldir
+from facial_keypoints.errors import run_cli
+from test_hostile_inputs import MAINS, PRED, digest, photo, video_file
+from test_hostile_more import small_fs, unmount_under
+
+cv2 = pytest.importorskip('cv2')
+
+T, P, E = 'train', 'predict', 'export'
+
+
+# ---- building the files of a case -------------------------------------------------
+
+def portrait(path):
+    """matplotlib's sample photo of Grace Hopper: one face."""
+    cbook = pytest.importorskip('matplotlib.cbook')
+    shutil.copy(cbook.get_sample_data('grace_hopper.jpg', asfileobj=False), path)
+
+
+def gray(path, h, w):
+    cv2.imwrite(str(path), np.full((h, w), 90, np.uint8))
+
+
+def thin_video(path, w=4000, h=2, frames=3):
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10, (w, h))
+    for _ in range(frames):
+        out.write(np.full((h, w, 3), 90, np.uint8))
+    out.release()
+
+
+def foreign_export(path, take=('images', 'uint8', 96), give=('keypoints', 30),
+                   signature='serving_default'):
+    """A SavedModel that is not this project's export: its signature takes
+    take (name, dtype, side) and gives give (name, width)."""
+    import tensorflow as tf
+    tf1 = tf.compat.v1
+    with tf.Graph().as_default(), tf1.Session() as sess:
+        x = tf1.placeholder(take[1], [None, take[2], take[2], 1])
+        y = tf.zeros([tf.shape(x)[0], give[1]])
+        info = tf1.saved_model.utils.build_tensor_info
+        builder = tf1.saved_model.Builder(str(path))
+        builder.add_meta_graph_and_variables(sess, ['serve'], signature_def_map={
+            signature: tf1.saved_model.build_signature_def(
+                {take[0]: info(x)}, {give[0]: info(y)}, 'tensorflow/serving/predict')})
+        builder.save()
+
+
+def read_only(t, *copies):
+    """t/ro: a read-only file system holding copies [(source, name)]; or skip."""
+    small_fs(t / 'ro', '64m')
+    for source, name in copies:
+        shutil.copytree(source, t / 'ro' / name)
+    subprocess.run(['mount', '-o', 'remount,ro', str(t / 'ro')], check=True)
+
+
+def with_lock(m):
+    (m / modeldir.LOCK_FILE).write_text('')
+    return m
+
+
+FACE = ['--image', '{t}/face.jpg']
+NOT_AN_EXPORT = r'{t}/x is not an export of this project: its serving_default signature '
+NO_FACE = r'^{t}/thin.png: no face found\.$'
+
+# ---- the cases, in the test's own process ------------------------------------------
+# (id, command, setup(d, m, t), argv, status, message, new files): as in
+# test_hostile_inputs.py, and the files (relative to t) the run writes. A
+# message is matched against the one error line, or, for a status of 0 or 1,
+# against what the run printed (its standard error then empty).
+
+CASES = [
+    # -- photos OpenCV could not shrink for the detector: answered, as any photo
+    ('photo 1 x 60000', P, lambda d, m, t: gray(t / 'thin.png', 1, 60000),
+     ['--model-dir', '{m}', '--image', '{t}/thin.png'], 1, NO_FACE, ()),
+    ('photo 60000 x 1', P, lambda d, m, t: gray(t / 'thin.png', 60000, 1),
+     ['--model-dir', '{m}', '--image', '{t}/thin.png'], 1, NO_FACE, ()),
+    ('photo 2 x 4000', P, lambda d, m, t: gray(t / 'thin.png', 2, 4000),
+     ['--model-dir', '{m}', '--image', '{t}/thin.png'], 1, NO_FACE, ()),
+    ('thin photo and a face', P, lambda d, m, t: (gray(t / 'thin.png', 1, 60000),
+                                                  portrait(t / 'face.jpg')),
+     ['--model-dir', '{m}', '--image', '{t}/thin.png', '{t}/face.jpg', '--output', '{t}/o/'],
+     1, r'thin.png: no face found\.\n.*face.jpg: 1 face .*-> {t}/o/face_keypoints.jpg',
+     ('o/face_keypoints.jpg', 'o/face_keypoints.csv')),
+    ('video 4000 x 2', P, lambda d, m, t: thin_video(t / 'v.avi'),
+     ['--model-dir', '{m}', '--video', '{t}/v.avi', '--output', '{t}/o.avi'], 0,
+     r'{t}/v.avi: 3 frames .* 0 face tracks -> {t}/o.avi, {t}/o.csv', ('o.avi', 'o.csv')),
+    ('video 2 x 4000', P, lambda d, m, t: thin_video(t / 'v.avi', 2, 4000),
+     ['--model-dir', '{m}', '--video', '{t}/v.avi', '--output', '{t}/o.avi'], 0,
+     r'{t}/v.avi: 3 frames', ('o.avi', 'o.csv')),
+    # -- a photo that cannot be read is one line; the others are answered
+    ('unreadable photo first', P, lambda d, m, t: ((t / 'notes.jpg').write_text('hello'),
+                                                   portrait(t / 'face.jpg')),
+     ['--model-dir', '{m}', '--image', '{t}/notes.jpg', '{t}/face.jpg', '--output', '{t}/o/'],
+     2, r'{t}/notes.jpg is not an image OpenCV can read',
+     ('o/face_keypoints.jpg', 'o/face_keypoints.csv')),
+    ('unreadable photo last', P, lambda d, m, t: ((t / 'zz.png').write_bytes(b'\x89PNG\r\n'),
+                                                  portrait(t / 'face.jpg')),
+     ['--model-dir', '{m}', '--image', '{t}/face.jpg', '{t}/zz.png', '--output', '{t}/o/'],
+     2, r'{t}/zz.png is not an image OpenCV can read',
+     ('o/face_keypoints.jpg', 'o/face_keypoints.csv')),
+    ('folder with an empty photo', P, lambda d, m, t: (
+        (t / 'in').mkdir(), (t / 'in' / 'a.jpg').write_bytes(b''), portrait(t / 'in' / 'b.jpg')),
+     ['--model-dir', '{m}', '--image', '{t}/in', '--output', '{t}/o/'], 2,
+     r'{t}/in/a.jpg is not an image OpenCV can read',
+     ('o/b_keypoints.jpg', 'o/b_keypoints.csv')),
+    ('only unreadable photos', P, lambda d, m, t: (t / 'notes.jpg').write_text('hello'),
+     ['--model-dir', '{m}', '--image', '{t}/notes.jpg', '--output', '{t}/o/'], 2,
+     r'{t}/notes.jpg is not an image OpenCV can read', ()),
+    # -- SavedModels that are not this project's export
+    ('export, input named x', P, lambda d, m, t: foreign_export(t / 'x', take=('x', 'uint8', 96)),
+     ['--model-dir', '{t}/x'] + FACE, 2, NOT_AN_EXPORT + r'takes x uint8 \[N, 96, 96, 1\]'),
+    ('export, output named y', P, lambda d, m, t: foreign_export(t / 'x', give=('y', 30)),
+     ['--model-dir', '{t}/x'] + FACE, 2, NOT_AN_EXPORT + r'.* gives y float32 \[N, 30\]'),
+    ('export, 64 x 64 images', P, lambda d, m, t: foreign_export(
+        t / 'x', take=('images', 'uint8', 64)),
+     ['--model-dir', '{t}/x'] + FACE, 2, NOT_AN_EXPORT + r'takes images uint8 \[N, 64, 64, 1\]'),
+    ('export, 10 outputs', P, lambda d, m, t: foreign_export(t / 'x', give=('keypoints', 10)),
+     PRED[:2] + ['--model-dir', '{t}/x', '--output', '{t}/submit.csv'], 2,
+     NOT_AN_EXPORT + r'.* gives keypoints float32 \[N, 10\], not images uint8'),
+    ('export, float images', P, lambda d, m, t: foreign_export(
+        t / 'x', take=('images', 'float32', 96)),
+     ['--model-dir', '{t}/x'] + FACE, 2, NOT_AN_EXPORT + r'takes images float32'),
+    ('export, other signature', P, lambda d, m, t: foreign_export(t / 'x', signature='predict'),
+     ['--model-dir', '{t}/x'] + FACE, 2,
+     r'{t}/x is not an export of this project: it has no serving_default signature'),
+    ('export of a foreign export', E, lambda d, m, t: foreign_export(t / 'x'),
+     ['--model-dir', '{t}/x', '--output', '{t}/e'], 2, r'{t}/x is an exported model already'),
+    # -- folders that cannot be written
+    ('export into a read-only folder', E, lambda d, m, t: read_only(t),
+     ['--model-dir', '{m}', '--output', '{t}/ro/e'], 2,
+     r'cannot write {t}/ro/e: Read-only file system'),
+    ('resume, read-only model folder', T, lambda d, m, t: read_only(t, (with_lock(m), 'm')),
+     ['--data-dir', '{d}', '--model-dir', '{t}/ro/m', '--resume', '--epochs', '3'], 2,
+     r'cannot write in model folder {t}/ro/m: Read-only file system'),
+    ('overwrite, read-only model folder', T, lambda d, m, t: read_only(t, (with_lock(m), 'm')),
+     ['--data-dir', '{d}', '--model-dir', '{t}/ro/m', '--overwrite', '--epochs', '1'], 2,
+     r'cannot write in model folder {t}/ro/m: Read-only file system'),
+    # -- empty names
+    ('predict, --model-dir empty', P, None, ['--model-dir', ''], 2,
+     r'--model-dir is given an empty name'),
+    ('predict, --output empty', P, None, PRED[:4] + ['--output', ''], 2,
+     r'--output is given an empty name'),
+    ('predict, --data-dir empty', P, None, ['--data-dir', '', '--model-dir', '{m}'], 2,
+     r'--data-dir is given an empty name'),
+    ('predict, --lookup empty', P, None, PRED + ['--lookup', ''], 2,
+     r'--lookup is given an empty name'),
+    ('photos, one of them empty', P, lambda d, m, t: photo(t / 'p.jpg'),
+     ['--model-dir', '{m}', '--image', '{t}/p.jpg', ''], 2, r'--image is given an empty name'),
+    ('photo, --output empty', P, lambda d, m, t: photo(t / 'p.jpg'),
+     ['--model-dir', '{m}', '--image', '{t}/p.jpg', '--output', ''], 2,
+     r'--output is given an empty name'),
+    ('train, --data-dir empty', T, None, ['--data-dir', '', '--model-dir', '{t}/new'], 2,
+     r'--data-dir is given an empty name'),
+    ('train, --model-dir empty', T, None, ['--data-dir', '{d}', '--model-dir', ''], 2,
+     r'--model-dir is given an empty name'),
+    ('export, --output empty', E, None, ['--model-dir', '{m}', '--output', ''], 2,
+     r'--output is given an empty name'),
+    ('export, --model-dir empty', E, None, ['--model-dir', '', '--output', '{t}/e'], 2,
+     r'--model-dir is given an empty name'),
+    # -- a video named by a number is that video, not a camera
+    ('video named 2024, not a video', P, lambda d, m, t: (t / '2024').write_text('hello'),
+     ['--model-dir', '{m}', '--video', '2024', '--output', '{t}/o.mp4'], 2,
+     r'cannot open 2024: not a video OpenCV can read'),
+    ('video named 7', P, lambda d, m, t: (video_file(t / 'v.mp4'), os.rename(t / 'v.mp4', t / '7')),
+     ['--model-dir', '{m}', '--video', '7', '--output', '{t}/o.mp4'], 0,
+     r'^7: 3 frames .* -> {t}/o.mp4, {t}/o.csv$', ('o.mp4', 'o.csv')),
+]
+
+
+def check(status, got, err, out, message, fill, before, after, new, t):
+    expected = message.format(**{k: re.escape(str(v)) for k, v in fill.items()})
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert got == status, err
+    if status == 2:
+        assert len(lines) == 1 and lines[0].startswith('error: '), lines
+        assert re.search(expected, lines[0]), lines[0]
+    else:
+        assert lines == [] and re.search(expected, out, re.M | re.S), (out, err)
+    assert not sorted(p for p in before if after.get(p) != before[p])
+    assert sorted(os.path.relpath(p, t) for p in set(after) - set(before)) == sorted(new)
+
+
+@pytest.mark.parametrize('case', CASES, ids=[c[0] for c in CASES])
+def test_hostile_serving(case, trained, tmp_path, capsys, monkeypatch):
+    name, command, setup, argv, status, message, *new = case
+    t = tmp_path
+    d, m = t / 'data', t / 'model'
+    shutil.copytree(trained[0], d, ignore=shutil.ignore_patterns('.facial_keypoints_cache'))
+    shutil.copytree(trained[1], m, ignore=shutil.ignore_patterns('events.*', '*.png'))
+    monkeypatch.chdir(t)
+    fill = dict(d=d, m=m, t=t)
+    argv = [a.format(**fill) for a in argv]
+    try:
+        if setup:
+            setup(d, m, t)
+        (t / 'submit.csv').write_text('an earlier submission\n')
+        capsys.readouterr()
+        before = digest(t)
+        module, main = MAINS[command]
+        try:
+            got = run_cli(main, module.parse_args(argv))
+        except SystemExit as e:           # argparse's own refusals
+            got = e.code
+        after = digest(t)
+    finally:
+        unmount_under(t)
+    out, err = capsys.readouterr()
+    check(status, got, err, out, message, fill, before, after, new[0] if new else (), t)
+
+
+# ---- the cases of run_app.py, each in a process of its own (it sets its umask,
+# environment and signal handlers) ----------------------------------------------------
+# (id, argv, environment, message): all end with status 2 and one line.
+
+APP_CASES = [
+    ('host not of this computer', ['--host', '192.0.2.1'], {},
+     r'cannot serve the page at 192.0.2.1:\d+: 192.0.2.1 is not an address of this computer'),
+    ('IPv6 host not of this computer', ['--host', '2001:db8::1'], {},
+     r'2001:db8::1 is not an address of this computer; give one of its own'),
+    ('host that does not resolve', ['--host', 'no-such-host.invalid'], {},
+     r'--host no-such-host.invalid is not a name this computer can resolve to an address'),
+    ('host with a space', ['--host', 'my computer'], {},
+     r'--host my computer is not a name this computer can resolve'),
+    ('host half bracketed', ['--host', '[::1'], {},
+     r'--host \[::1 is not a name this computer can resolve'),
+    ('host empty', ['--host', ''], {}, r'--host is empty; give an address of this computer'),
+    ('app, --model-dir empty', ['--model-dir', ''], {}, r'--model-dir is given an empty name'),
+    ('app, page folder in a file', [], {'GRADIO_TEMP_DIR': '{t}/notes.txt'},
+     r"cannot create a folder for the page's files in {t}/notes.txt: Not a directory"),
+]
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize('case', APP_CASES, ids=[c[0] for c in APP_CASES])
+def test_hostile_app(case, trained, tmp_path):
+    name, argv, env, message = case
+    t = tmp_path
+    (t / 'notes.txt').write_text('my notes\n')
+    fill = dict(t=t, m=trained[1])
+    before = digest(t)
+    env = dict(os.environ, **{k: v.format(**fill) for k, v in env.items()})
+    p = subprocess.run([sys.executable, os.path.join(ROOT, 'run_app.py'), '--model-dir',
+                        trained[1], '--port', str(free_port())] + argv, cwd=t, env=env,
+                       capture_output=True, text=True, timeout=600)
+    check(2, p.returncode, p.stderr, p.stdout, message, fill, before, digest(t), (), t)
+
+
+def test_there_are_at_least_30_cases():
+    assert len(CASES) + len(APP_CASES) >= 30
