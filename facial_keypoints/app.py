@@ -152,7 +152,7 @@ def where_kept(folder, removed_at_stop):
         private = os.stat(folder).st_mode & 0o077 == 0
     except OSError:
         private = False
-    return 'Photos and their answers stay on this computer, in {}, {}{}.'.format(
+    return 'Photos and their answers stay on this computer, in `{}`, {}{}.'.format(
         folder, 'which only this account can read' if private else
         'where other accounts on it may read them',
         ', until the page stops' if removed_at_stop else '')
@@ -211,7 +211,7 @@ def serving_address(host, port):
                 errno.EADDRINUSE: 'the port is in use; choose another --port',
                 errno.EACCES: 'this account may not use port {}; choose another --port (1024 '
                               'or above)'.format(port)}.get(e.errno, reason(e))))
-    return '[{}]'.format(address[0]) if family == socket.AF_INET6 else host
+    return '[{}]'.format(bare) if ':' in bare else host
 
 
 def serve(model_dir, host='127.0.0.1', port=7860, detector='auto', use_bf16=False,

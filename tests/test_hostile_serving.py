@@ -280,3 +280,205 @@ def test_hostile_app(case, trained, tmp_path):
 
 def test_there_are_at_least_30_cases():
     assert len(CASES) + len(APP_CASES) >= 30
+
+
+# ---- the page: private, bounded, and gone when it stops ------------------------------
+
+def test_the_page_keeps_photos_private_over_ipv6_and_removes_them_when_stopped(trained,
+                                                                               tmp_path):
+    """run_app.py on ::1: a visitor's upload and answers are this account's
+    alone (folders 0700, files 0600), and SIGTERM, as Ctrl-C, stops the page
+    (status 0) and removes them: nothing is left in GRADIO_TEMP_DIR."""
+    client = pytest.importorskip('gradio_client')
+    portrait(tmp_path / 'face.jpg')
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, 'run_app.py'), '--model-dir',
+                             trained[1], '--host', '::1', '--port', str(port)], cwd=tmp_path,
+                            env=dict(os.environ, GRADIO_TEMP_DIR=str(cache)),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=with_ctrl_c)
+    url = 'http://[::1]:{}/'.format(port)
+    try:
+        for _ in range(600):
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                config = urllib.request.urlopen(url + 'config', timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(1)
+        else:
+            pytest.fail('run_app.py did not answer at {}'.format(url))
+        (folder,) = cache.iterdir()
+        assert 'in `{}`, which only this account can read, until the page stops'.format(
+            folder) in config
+        report, gallery, tables = client.Client(url, verbose=False).predict(
+            [client.handle_file(str(tmp_path / 'face.jpg'))] * 2, None, api_name='/answer')
+        assert report.splitlines() == ['2 faces in 2 of 2 photos.', 'face.jpg: 1 face.',
+                                       'face.jpg: 1 face.']
+        modes = {os.path.relpath(os.path.join(root, n), folder): stat.S_IMODE(os.stat(
+            os.path.join(root, n)).st_mode) for root, dirs, names in os.walk(folder)
+            for n in dirs + names}
+        kinds = {os.path.isdir(os.path.join(folder, p)) for p in modes}
+        assert {os.path.basename(p) for p in modes} >= {
+            'face.jpg', 'face_keypoints.jpg', 'face_keypoints.csv', 'face_2_keypoints.csv'}
+        assert kinds == {True, False} and stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+        assert {m for p, m in modes.items() if os.path.isdir(os.path.join(folder, p))} == {0o700}
+        assert {m for p, m in modes.items() if not os.path.isdir(os.path.join(folder, p))} \
+            == {0o600}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    assert 'Traceback' not in out and os.listdir(cache) == []
+
+
+@pytest.fixture(scope='module')
+def app(trained):
+    from facial_keypoints.app import App
+    app = App(trained[1], 'haar')
+    yield app
+    app.close()
+
+
+def test_the_page_answers_20_photos_a_request_and_names_the_rest_in_one_line(app, tmp_path):
+    from facial_keypoints.app import MAX_PHOTOS
+    paths = []
+    for i in range(23):
+        gray(tmp_path / 'p{:02}.png'.format(i), 40, 50)
+        paths.append(str(tmp_path / 'p{:02}.png'.format(i)))
+    report, pictures, tables = app.answer(paths, None)
+    lines = report.splitlines()
+    assert MAX_PHOTOS == 20 and lines[0] == '0 faces in 0 of 20 photos.'
+    assert lines[1:21] == ['p{:02}.png: no face found.'.format(i) for i in range(20)]
+    assert lines[21:] == ['3 more photos (p20.png ...) not looked at: the page takes up to 20 '
+                          'photos at a time; send them again.']
+    report, _, _ = app.answer(paths[:20], paths[20])
+    assert report.splitlines()[-1] == ('1 more photo (webcam) not looked at: the page takes up '
+                                       'to 20 photos at a time; send it again.')
+
+
+def test_the_pages_answers_are_this_accounts_alone_whatever_the_umask(app, tmp_path):
+    portrait(tmp_path / 'face.jpg')
+    old = os.umask(0o022)
+    try:
+        pictures, tables, lines, found = app.annotate([str(tmp_path / 'face.jpg')])
+    finally:
+        os.umask(old)
+    assert found == 1 and lines == ['face.jpg: 1 face.']
+    for path in (pictures[0][0], tables[0]):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
+
+
+def test_a_thin_photo_among_others_is_one_line_on_the_page(app, tmp_path):
+    gray(tmp_path / 'thin.png', 1, 60000)
+    portrait(tmp_path / 'face.jpg')
+    pictures, tables, lines, found = app.annotate([str(tmp_path / 'thin.png'),
+                                                   str(tmp_path / 'face.jpg')])
+    assert lines == ['thin.png: no face found.', 'face.jpg: 1 face.'] and found == 1
+
+
+MEMORY = '''
+import os, resource, sys, numpy as np, cv2
+sys.path.insert(0, {root!r})
+from facial_keypoints.cli import import_tensorflow_quietly
+import_tensorflow_quietly()
+from facial_keypoints import photo
+from facial_keypoints.app import App
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from matplotlib import cbook
+folder = {folder!r}
+os.makedirs(os.path.join(folder, 'one')); os.makedirs(os.path.join(folder, 'many'))
+img = cv2.resize(cv2.imread(cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)),
+                 (2048, 2400))          # 4.9 megapixels, one face
+cv2.imwrite(os.path.join(folder, 'one', 'p.jpg'), img)
+for i in range({n}):
+    cv2.imwrite(os.path.join(folder, 'many', 'p%02d.jpg' % i), img)
+paths = sorted(os.path.join(folder, 'many', n) for n in os.listdir(os.path.join(folder, 'many')))
+quiet = lambda *a: None
+if {page!r}:
+    app = App({model!r}, 'haar')
+    app.annotate(paths[:1]); first = peak()
+    app.annotate(paths); print(first, peak())
+else:
+    photo.annotate_photos([os.path.join(folder, 'one')], {model!r}, folder + '/o1/', 'haar',
+                          log=quiet); first = peak()
+    photo.annotate_photos([os.path.join(folder, 'many')], {model!r}, folder + '/o2/', 'haar',
+                          log=quiet); print(first, peak())
+'''
+
+
+@pytest.mark.parametrize('page', [False, True], ids=['folder', 'page'])
+def test_memory_does_not_grow_with_the_number_of_photos(trained, tmp_path, page):
+    """12 photos of 4.9 megapixels (15 MB each, decoded) take no more memory
+    at their peak than one does, give or take 40 MB; kept together, they
+    would take 170 MB more."""
+    code = MEMORY.format(root=ROOT, folder=str(tmp_path / 'p'), n=12, page=page,
+                         model=trained[1])
+    p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                       timeout=900)
+    assert p.returncode == 0, p.stderr
+    one, many = map(float, p.stdout.split())
+    assert many - one < 40, (one, many)
+
+
+# ---- Python callers -----------------------------------------------------------------
+
+@pytest.mark.parametrize('kind', ['checkpoint', 'export'])
+def test_a_closed_predictor_refuses_in_one_sentence(trained, tmp_path, kind):
+    from facial_keypoints.errors import UserError
+    from facial_keypoints.predictor import Predictor
+    model_dir = trained[1]
+    if kind == 'export':
+        model_dir = str(tmp_path / 'x')
+        foreign_export(model_dir)      # shaped as this project's: images -> 30 zeros
+    X = np.zeros((3, 96, 96, 1), np.uint8)
+    p = Predictor(model_dir)
+    assert p.predict(X).shape == (3, 30)
+    p.close()
+    p.close()
+    with pytest.raises(UserError, match=r'^this Predictor of {} is closed; make a new one to '
+                                        r'predict again\.$'.format(re.escape(model_dir))):
+        p.predict(X)
+
+
+def test_numpy_integers_are_batch_sizes(trained):
+    from facial_keypoints.errors import UserError
+    from facial_keypoints.predictor import Predictor
+    X = np.linspace(0, 1, 5 * 96 * 96, dtype=np.float32).reshape(5, 96, 96, 1)
+    with Predictor(trained[1]) as p:
+        expected = p.predict(X, 2)
+        for size in (np.int64(2), np.int32(2), np.uint8(2)):
+            assert np.array_equal(p.predict(X, size), expected)
+        for size in (True, np.int64(0), 2.0):
+            with pytest.raises(UserError, match='must be a whole number of at least 1'):
+                p.predict(X, size)
+
+
+def test_the_posts_prediction_reads_the_newer_model_a_run_saved_meanwhile(trained, tmp_path,
+                                                                         monkeypatch):
+    """As Predictor does: the run removes the checkpoint chosen while it is read."""
+    from facial_keypoints import predict
+    data_dir, model_dir = trained[0], tmp_path / 'm'
+    shutil.copytree(trained[1], model_dir)
+    predict.write_submission(data_dir, str(model_dir), str(tmp_path / 'a.csv'),
+                             log=lambda *a: None)
+    old = modeldir.best_checkpoint(str(model_dir))
+    real = modeldir.variables
+
+    def while_a_run_saves(path):
+        if path == old:
+            stem = os.path.basename(old)
+            for name in os.listdir(model_dir):
+                if name.startswith(stem + '.'):
+                    os.rename(model_dir / name, model_dir / name.replace(stem, 'model-7'))
+            (model_dir / 'checkpoint').write_text('model_checkpoint_path: "model-7"\n')
+        return real(path)
+    monkeypatch.setattr(modeldir, 'variables', while_a_run_saves)
+    said = []
+    predict.write_submission(data_dir, str(model_dir), str(tmp_path / 'b.csv'), log=said.append)
+    assert any(line.endswith(str(model_dir / 'model-7')) for line in said), said
+    assert (tmp_path / 'b.csv').read_text() == (tmp_path / 'a.csv').read_text()
