@@ -1,8 +1,10 @@
 """Try a model in the browser: python run_app.py [--model-dir DIR] [--port N].
 
 Serves a local web page (Gradio, requirements-extra.txt): photos or the
-webcam in, faces and their keypoints drawn, a CSV to download. Parses
-arguments and calls the package (facial_keypoints.app); see --help.
+webcam in, faces and their keypoints drawn, a CSV to download. Visitors'
+photos and answers are kept in a folder of this process's own, readable by
+this account alone and removed when the page stops (Ctrl-C or SIGTERM).
+Parses arguments and calls the package (facial_keypoints.app); see --help.
 """
 
 import sys

@@ -199,18 +199,18 @@ def serving_address(host, port):
         raise UserError('{}: --host {} is not a name this computer can resolve to an address '
                         '({}).'.format(where, host, reason(e) if isinstance(e, UnicodeError)
                                        else e.strerror))
-    with socket.socket(family, kind) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as the server does
-        try:
+    try:
+        with socket.socket(family, kind) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as the server does
             s.bind(address)
-        except OSError as e:
-            raise UserError('{}: {}.'.format(where, {
-                errno.EADDRNOTAVAIL: '{} is not an address of this computer; give one of its '
-                                     'own (127.0.0.1 for this computer only, 0.0.0.0 for every '
-                                     'network it is on)'.format(host),
-                errno.EADDRINUSE: 'the port is in use; choose another --port',
-                errno.EACCES: 'this account may not use port {}; choose another --port (1024 '
-                              'or above)'.format(port)}.get(e.errno, reason(e))))
+    except OSError as e:
+        raise UserError('{}: {}.'.format(where, {
+            errno.EADDRNOTAVAIL: '{} is not an address of this computer; give one of its '
+                                 'own (127.0.0.1 for this computer only, 0.0.0.0 for every '
+                                 'network it is on)'.format(host),
+            errno.EADDRINUSE: 'the port is in use; choose another --port',
+            errno.EACCES: 'this account may not use port {}; choose another --port (1024 '
+                          'or above)'.format(port)}.get(e.errno, reason(e))))
     return '[{}]'.format(bare) if ':' in bare else host
 
 

@@ -37,6 +37,7 @@ class Predictor:
 
     def __init__(self, model_dir, use_bf16=False):
         self.model_dir = model_dir
+        modeldir.refuse_file(model_dir)        # '' would read the current folder
         if modeldir.is_export(model_dir):
             self._export, self.sess = load_export(model_dir), None
             self.recipe, self.checkpoint = 'export', model_dir
