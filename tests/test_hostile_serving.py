@@ -480,3 +480,14 @@ def test_the_posts_prediction_reads_the_newer_model_a_run_saved_meanwhile(traine
     predict.write_submission(data_dir, str(model_dir), str(tmp_path / 'b.csv'), log=said.append)
     assert any(line.endswith(str(model_dir / 'model-7')) for line in said), said
     assert (tmp_path / 'b.csv').read_text() == (tmp_path / 'a.csv').read_text()
+
+
+def test_an_empty_model_name_is_refused_not_read_from_the_current_folder(trained, tmp_path,
+                                                                          monkeypatch):
+    from facial_keypoints.errors import UserError
+    from facial_keypoints.predictor import Predictor
+    shutil.copytree(trained[1], tmp_path / 'here')
+    monkeypatch.chdir(tmp_path / 'here')          # a model folder, and the current folder
+    with pytest.raises(UserError, match=r"^the model folder's name is empty; give --model-dir "
+                                        r"a folder\.$"):
+        Predictor('')
