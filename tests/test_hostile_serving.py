@@ -74,7 +74,7 @@ def foreign_export(path, take=('images', 'uint8', 96), give=('keypoints', 30),
 
 def read_only(t, *copies):
     """t/ro: a read-only file system holding copies [(source, name)]; or skip."""
-    small_fs(t / 'ro', '64m')
+    small_fs(t / 'ro', '400m')
     for source, name in copies:
         shutil.copytree(source, t / 'ro' / name)
     subprocess.run(['mount', '-o', 'remount,ro', str(t / 'ro')], check=True)
