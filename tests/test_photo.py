@@ -163,8 +163,10 @@ def test_not_an_image_is_a_clear_error(trained, tmp_path):
     _, model_dir, _ = trained
     bad = tmp_path / 'notes.jpg'
     bad.write_text('hello')
-    with pytest.raises(UserError, match='notes.jpg is not an image'):
-        annotate(model_dir, [bad])
+    said = []
+    assert photo.annotate_photos([str(bad)], model_dir, detector=Fixed([]), log=said.append,
+                                 warn=lambda line: said.append('warned: ' + line)) == (0, 1)
+    assert said == ['warned: {} is not an image OpenCV can read.'.format(bad)]
     status, _, err = run_script('run_predict.py', '--model-dir', model_dir,
                                 '--image', str(bad))
     assert status == 2 and 'Traceback' not in err and 'is not an image' in err
