@@ -9,7 +9,7 @@ import sys
 
 def parse_args(argv=None):
     from facial_keypoints import constants
-    from facial_keypoints.cli import ArgumentParser
+    from facial_keypoints.cli import ArgumentParser, refuse_empty
     p = ArgumentParser(description='Export the best checkpoint of a model folder as a '
                                    'TensorFlow SavedModel (signature serving_default: images '
                                    'uint8 [N, 96, 96, 1] -> keypoints float32 [N, 30] in '
@@ -19,7 +19,9 @@ def parse_args(argv=None):
                         'trained model, else the pretrained model shipped with the '
                         'package)'.format(constants.SAVE_PATH))
     p.add_argument('--output', required=True, help='a new folder for the export')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    refuse_empty(p, args, '--model-dir', '--output')
+    return args
 
 
 def main():

@@ -9,7 +9,7 @@ import sys
 
 def parse_args(argv=None):
     from facial_keypoints import constants, demo
-    from facial_keypoints.cli import ArgumentParser
+    from facial_keypoints.cli import ArgumentParser, refuse_empty
     from facial_keypoints.detect import DETECTORS
     p = ArgumentParser(description='Predict the test set with the best checkpoint and write a '
                                    'Kaggle submission (RowId,Location), or find faces and '
@@ -38,7 +38,8 @@ def parse_args(argv=None):
                         'folders) and write each one annotated, with a CSV of its keypoints '
                         '(needs requirements-extra.txt)')
     p.add_argument('--video', metavar='VIDEO_OR_CAMERA',
-                   help='instead of test.csv: annotate a video file, or camera N (a number) '
+                   help='instead of test.csv: annotate a video file, or camera N (a number that '
+                        'is not the name of a file here) '
                         'until Ctrl-C; writes --output (default NAME_keypoints.mp4) and '
                         'beside it a .csv of the same name, one row per frame and face (needs '
                         'requirements-extra.txt)')
@@ -61,6 +62,7 @@ def parse_args(argv=None):
         p.error('give --image or --video, not both')
     if args.video is not None and not args.video.strip():
         p.error('--video needs a video file or a camera number')
+    refuse_empty(p, args, '--data-dir', '--model-dir', '--output', '--lookup', '--image')
     return args
 
 

@@ -10,7 +10,7 @@ def parse_args(argv=None):
     """Flags left out are None: --resume takes them from the saved run,
     otherwise the recipe's defaults apply (config.py)."""
     from facial_keypoints import constants, demo
-    from facial_keypoints.cli import ArgumentParser
+    from facial_keypoints.cli import ArgumentParser, refuse_empty
     from facial_keypoints import improved_settings as imp
     from facial_keypoints.config import RECIPES
     p = ArgumentParser(description="Train the blog post's CNN (or, with --recipe improved, "
@@ -78,6 +78,7 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.resume and args.overwrite:
         p.error('--resume and --overwrite exclude each other')
+    refuse_empty(p, args, '--data-dir', '--model-dir')
     return args
 
 

@@ -15,7 +15,7 @@ on the upright crops, levelling the eyes with one second pass.
 import numpy as np
 
 from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS
-from .detect import DETECT_MAX_SIDE, cv2_or_error
+from .detect import cv2_or_error, shrunk
 from .units import scale_images
 
 TURNS = (0.0, -30.0, 30.0)   # the detector looks at the photo turned by these (degrees)
@@ -168,11 +168,7 @@ def find_faces(gray, detector, turns=TURNS):
 def scored_faces(gray, detector, turns=TURNS):
     """[(score, turned frame)] of every face a detect.Detector finds on the
     photo turned by each of turns (find_faces() before merging)."""
-    cv2 = cv2_or_error()
-    h, w = gray.shape
-    scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
-    small = cv2.resize(gray, (round(w * scale), round(h * scale)),
-                       interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    small, scale = shrunk(gray)
     found = []
     for angle in turns:
         turned, back = turn_image(small, angle) if angle else (small, None)

@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 from . import constants, demo, modeldir
-from .errors import UserError
+from .errors import EXIT_USER_ERROR, UserError
 from .fileio import refuse_pretrained
 
 KAGGLE_HELP = ('get Kaggle\'s files with "kaggle competitions download -c '
@@ -124,7 +124,9 @@ def train_main(args):
 
 
 def predict_main(args):
-    """Predict as args say; returns 0, or 1 when --image photos held no face."""
+    """Predict as args say; returns 0, or with --image 1 when a photo held no
+    face and 2 when one could not be read (each such photo is one line, the
+    others are written)."""
     model_dir = args.model_dir or (demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
     if (args.image or args.video) and not (args.model_dir or args.demo):
         model_dir = modeldir.model_to_use()     # ./model if trained, else the pretrained one
@@ -145,9 +147,10 @@ def predict_main(args):
     if args.image:
         from .photo import annotate_photos
         import_tensorflow_quietly()
-        no_face = annotate_photos(args.image, model_dir, args.output, detector=args.detector,
-                                  use_bf16=args.bf16)
-        return 1 if no_face else 0
+        no_face, failed = annotate_photos(
+            args.image, model_dir, args.output, detector=args.detector, use_bf16=args.bf16,
+            warn=lambda line: print('error: ' + line, file=sys.stderr))
+        return EXIT_USER_ERROR if failed else 1 if no_face else 0
     data_dir, output = args.data_dir or constants.DATA_DIR, args.output or constants.SUBMIT_FILE
     if args.demo:
         if args.data_dir:
@@ -171,6 +174,15 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, 'error: {} (see --help).\n'.format(message))
+
+
+def refuse_empty(parser, args, *flags):
+    """A flag given an empty name (--output "$UNSET") is one sentence, rather
+    than the default, the current folder, or whatever '' would mean."""
+    for flag in flags:
+        value = getattr(args, flag[2:].replace('-', '_'))
+        if value == '' or (isinstance(value, list) and '' in value):
+            parser.error('{} is given an empty name'.format(flag))
 
 
 def export_main(args):

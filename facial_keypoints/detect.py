@@ -76,10 +76,7 @@ class Detector:
 
     def __call__(self, gray):
         cv2 = cv2_or_error()
-        h, w = gray.shape
-        scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
-        small = cv2.resize(gray, (round(w * scale), round(h * scale)),
-                           interpolation=cv2.INTER_AREA) if scale < 1 else gray
+        small, scale = shrunk(gray)
         boxes = self._dlib(small) if self.name == 'dlib' else self._haar(small, cv2)
         boxes = np.round(np.asarray(boxes, float).reshape(-1, 4) / scale).astype(int)
         return boxes[np.argsort(-boxes[:, 2], kind='stable')]
@@ -107,6 +104,19 @@ class Detector:
         if len(boxes):
             boxes = boxes[boxes[:, 2] >= RELATIVE_MIN_FACE * boxes[:, 2].max()]
         return boxes
+
+
+def shrunk(gray):
+    """(gray no larger than DETECT_MAX_SIDE, the scale applied). A side never
+    shrinks below one pixel, so a photo thousands of times wider than tall
+    (1 x 60000) is looked at too, rather than refused by OpenCV."""
+    cv2 = cv2_or_error()
+    h, w = gray.shape
+    scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
+    if scale == 1:
+        return gray, scale
+    return cv2.resize(gray, (max(1, round(w * scale)), max(1, round(h * scale))),
+                      interpolation=cv2.INTER_AREA), scale
 
 
 def iou(a, b):

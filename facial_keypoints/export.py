@@ -99,37 +99,46 @@ def load_export(model_dir):
     pixels}; keep the object while calling it, it holds the weights."""
     try:
         loaded = tf.saved_model.load(model_dir)
-        serve = loaded.signatures[SIGNATURE]
+        serving = loaded.signatures.get(SIGNATURE)
     except (OSError, ValueError, KeyError, tf.errors.OpError) as e:
         raise UserError('cannot load the exported model in {}: {}.'.format(
             model_dir, reason(e)))
-    wrong = _unlike_ours(serve.structured_input_signature[1], serve.structured_outputs)
-    if wrong:
-        raise UserError('{} is not an export of this program: its {} signature {}; run_export.py '
-                        'writes one that takes images, uint8 [N, 96, 96, 1], and gives '
-                        'keypoints, float32 [N, 30].'.format(model_dir, SIGNATURE, wrong))
+    mine = 'not images uint8 [N, 96, 96, 1] -> keypoints [N, 30]; export a model folder with ' \
+        'run_export.py'
+    if serving is None:
+        raise UserError('{} is not an export of this project: it has no {} signature, {}.'
+                        .format(model_dir, SIGNATURE, mine))
+    takes, gives = serving.structured_input_signature[1], serving.structured_outputs
+    images, keypoints = takes.get('images'), gives.get('keypoints')
+    if not (len(takes) == 1 and images is not None and images.dtype == tf.uint8
+            and dims(images)[1:] == [IMAGE_SIZE, IMAGE_SIZE, 1]
+            and keypoints is not None and dims(keypoints)[1:] == [NUM_OUTPUTS]):
+        raise UserError('{} is not an export of this project: its {} signature takes {} and '
+                        'gives {}, {}.'.format(model_dir, SIGNATURE, described(takes),
+                                               described(gives), mine))
     return loaded
 
 
-def _unlike_ours(inputs, outputs):
-    """How a serving signature's inputs and outputs (name -> TensorSpec)
-    differ from an export's, as a phrase; None where they do not."""
-    images, keypoints = inputs.get('images'), (outputs or {}).get('keypoints')
-    if set(inputs) != {'images'}:
-        return 'takes {}'.format(', '.join(sorted(inputs)) or 'no input')
-    if images.dtype != tf.uint8 or images.shape.as_list() != [None, IMAGE_SIZE, IMAGE_SIZE, 1]:
-        return 'takes images as {} {}'.format(images.dtype.name, images.shape)
-    if keypoints is None:
-        return 'gives {}'.format(', '.join(sorted(outputs or {})) or 'nothing')
-    if keypoints.dtype != tf.float32 or keypoints.shape.as_list()[-1:] != [NUM_OUTPUTS]:
-        return 'gives keypoints as {} {}'.format(keypoints.dtype.name, keypoints.shape)
-    return None
+def dims(spec):
+    """A tensor's shape as a list, 'N' for each unknown size, ['?'] for an
+    unknown rank."""
+    if spec.shape.rank is None:
+        return ['?']
+    return ['N' if d is None else d for d in spec.shape.as_list()]
+
+
+def described(specs):
+    """'name dtype [N, ...]' for each tensor of a signature's {name: spec}."""
+    return ', '.join('{} {} [{}]'.format(name, spec.dtype.name, ', '.join(map(str, dims(spec))))
+                     for name, spec in sorted(specs.items())) or 'nothing'
 
 
 def export(model_dir, output, log=print):
     """Export the best checkpoint of model_dir as a SavedModel (and .tflite) in
     the new folder output, which is filled under a temporary name and renamed
     into place when complete. Returns output."""
+    if not output:
+        raise UserError('the export\'s name is empty; give --output a new folder.')
     refuse_pretrained(output)
     if os.path.exists(output):
         raise UserError('{} already exists; give a new folder for the export.'.format(output))
@@ -145,6 +154,7 @@ def export(model_dir, output, log=print):
     architecture = architecture_of(path, recipe, saved)
     tmp = os.path.join(parent, '.{}.{}.tmp'.format(os.path.basename(output), secrets.token_hex(4)))
     try:
+        os.mkdir(tmp)           # a folder it cannot write in is found here, before the work
         with tf.Graph().as_default(), tf1.Session() as sess:
             images = tf1.placeholder(tf.uint8, [None, IMAGE_SIZE, IMAGE_SIZE, 1], name='images')
             x = tf.cast(images, tf.float32) / PIXEL_MAX
@@ -167,7 +177,7 @@ def export(model_dir, output, log=print):
                        'keypoint_columns': KEYPOINT_COLUMNS, 'tensorflow': tf.__version__},
                       f, indent=2)
         os.rename(tmp, output)
-    except OSError as e:
+    except (OSError, tf.errors.OpError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise UserError('cannot write {}: {}.'.format(output, reason(e)))
     except BaseException:

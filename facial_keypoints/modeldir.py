@@ -62,7 +62,9 @@ def in_use(model_dir):
         with locked(model_dir, create=False):
             return None
     except UserError as e:
-        return getattr(e, 'pid', '')
+        if not hasattr(e, 'pid'):       # not another run: a folder it cannot read
+            raise
+        return e.pid
 
 
 def refuse_run_file(output, model_dir, flag='--output'):
@@ -172,10 +174,11 @@ def locked(model_dir, create=True):
     if not create and not os.path.exists(path):
         yield
         return
-    try:
-        f = open(path, 'a+')
+    try:        # only to try, read-only is enough: a read-only folder is no run's
+        f = open(path, 'a+' if create else 'r')
     except OSError as e:
-        raise UserError('cannot write in model folder {}: {}.'.format(model_dir, reason(e)))
+        raise UserError('cannot {} in model folder {}: {}.'.format(
+            'write' if create else 'read', model_dir, reason(e)))
     try:
         try:
             _try_lock(f)
@@ -304,7 +307,10 @@ def is_export(model_dir):
 
 
 def refuse_file(model_dir):
-    """A --model-dir that names a file, not a folder, is one sentence."""
+    """A --model-dir that names a file, not a folder, or nothing at all ('')
+    is one sentence."""
+    if not model_dir:
+        raise UserError('the model folder\'s name is empty; give --model-dir a folder.')
     if os.path.exists(model_dir) and not os.path.isdir(model_dir):
         raise UserError('--model-dir {} is a file, not a model folder.'.format(model_dir))
 

@@ -154,16 +154,30 @@ def output_paths(photos, output):
     return out, (output if folder and output else None)
 
 
+def look_at(img, predictor, detector, name):
+    """find_keypoints(img, predictor, detector), with a photo that OpenCV or
+    memory cannot look at a UserError naming it (name: its path)."""
+    cv2 = cv2_or_error()
+    try:
+        return find_keypoints(img, predictor, detector)
+    except (cv2.error, MemoryError) as e:
+        raise UserError('{} cannot be looked at for faces ({}).'.format(name, reason(e)))
+
+
 def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=False,
-                    log=print):
+                    log=print, warn=None):
     """Predict keypoints on each photo; write the annotated picture (in the
-    photo's format) and a CSV of its faces. Every photo is read and every
-    output name checked before anything is written. Returns the number of
-    photos in which no face was found."""
+    photo's format) and a CSV of its faces. Every output name is checked
+    before anything is written; then the photos go one at a time (read,
+    predict, write, released), so memory does not grow with their number.
+    A photo that cannot be read or looked at is one line through warn
+    (default: log), and the others go on. Returns (the number of photos in
+    which no face was found, the number that could not be read)."""
     from .predictor import Predictor
     cv2 = cv2_or_error()
     detector = Detector(detector) if isinstance(detector, str) else detector
-    paths = photo_paths(inputs, log)
+    warn = warn or log
+    paths = photo_paths(inputs, warn)
     targets, folder = output_paths(paths, output)
     for path, (picture, _) in zip(paths, targets):
         if not cv2.haveImageWriter(picture):       # found now, not after predicting
@@ -174,20 +188,26 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
         modeldir.refuse_run_file(picture, model_dir)
         modeldir.refuse_run_file(table, model_dir)
         refuse_replacing_another_table(table, TABLE_HEADER, picture)
-    photos = [read_photo(p) for p in paths]
-    if folder:
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as e:
-            raise UserError('cannot create the folder {}: {}.'.format(folder, reason(e)))
-    no_face = 0
+    no_face = failed = 0
     with Predictor(model_dir, use_bf16) as predictor:
-        for path, img, (picture, table) in zip(paths, photos, targets):
-            boxes, points = find_keypoints(img, predictor, detector)
+        for path, (picture, table) in zip(paths, targets):
+            img = None                  # the photo before goes before the next is read
+            try:
+                img = read_photo(path)
+                boxes, points = look_at(img, predictor, detector, path)
+            except UserError as e:
+                warn(str(e))
+                failed += 1
+                continue
             if len(boxes) == 0:
                 log('{}: no face found.'.format(path))
                 no_face += 1
                 continue
+            if folder:
+                try:
+                    os.makedirs(folder, exist_ok=True)
+                except OSError as e:
+                    raise UserError('cannot create the folder {}: {}.'.format(folder, reason(e)))
             ok, encoded = cv2.imencode(os.path.splitext(picture)[1], draw(img, boxes, points),
                                        [cv2.IMWRITE_JPEG_QUALITY, 95])
             if not ok:
@@ -196,4 +216,4 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
             atomic_write_text(table, faces_csv(boxes, points))
             log('{}: {} face{} ({} detector) -> {}, {}'.format(
                 path, len(boxes), 's' * (len(boxes) > 1), detector.name, picture, table))
-    return no_face
+    return no_face, failed

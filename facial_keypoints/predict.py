@@ -50,7 +50,7 @@ def write_submission(data_dir=DATA_DIR, model_dir=SAVE_PATH, output=SUBMIT_FILE,
         y_conv, rmse = model(x, y_, keep_prob)
         saver = tf1.train.Saver()
         with tf1.Session(config=bf16.session_config(use_bf16)) as sess:
-            restore(saver, sess, path, 'blog')
+            path = restore_newest(saver, sess, model_dir, path, 'blog')
             y_pred = []
             TEST_SIZE = X.shape[0]
             for j in range(0, TEST_SIZE, batch_size):
@@ -73,6 +73,22 @@ def trained_checkpoint(model_dir):
         raise UserError('no checkpoint in {}: train first (python run_train.py '
                         '--model-dir {}).'.format(model_dir, model_dir))
     return path
+
+
+def restore_newest(saver, sess, model_dir, path, network):
+    """restore(saver, sess, path, network), and the path restored: where a run
+    saving into model_dir removed path while it was read (the one before goes
+    once the next is complete), the newest complete one is read instead,
+    once, as Predictor does."""
+    try:
+        restore(saver, sess, path, network)
+        return path
+    except UserError:
+        newer = modeldir.best_checkpoint(model_dir)
+        if newer in (None, path):
+            raise
+        restore(saver, sess, newer, network)
+        return newer
 
 
 def restore(saver, sess, path, network, saved=None):

@@ -7,6 +7,8 @@ post.
         keypoints = p.predict(X)    # X: [N, 96, 96, 1], uint8 or in [0, 1] -> pixels [N, 30]
 """
 
+import numbers
+
 import numpy as np
 import tensorflow as tf
 
@@ -30,9 +32,12 @@ class Predictor:
     process's TensorFlow settings (eager mode included) are left as they are.
     """
 
+    _closed = False
+
     def __init__(self, model_dir=None, use_bf16=False):
         model_dir = modeldir.model_to_use(model_dir)
         self.model_dir = model_dir
+        modeldir.refuse_file(model_dir)        # '' would read the current folder
         self.recipe = modeldir.recipe_of_folder(model_dir)
         if self.recipe == 'export':
             self._export, self.sess, self.checkpoint = load_export(model_dir), None, model_dir
@@ -44,7 +49,8 @@ class Predictor:
             # A run saving into model_dir removes the checkpoint before once the
             # next is complete; read while that happened, path is gone, and the
             # newest complete one is read instead, once.
-            self.close()
+            if self.sess is not None:
+                self.sess.close()
             newer = modeldir.best_checkpoint(model_dir)
             if newer in (None, path):
                 raise
@@ -85,11 +91,15 @@ class Predictor:
         else (other dtypes or shapes, values out of range, NaN, a batch_size
         that is not a whole number of at least 1) is a UserError.
         """
+        if self._closed:
+            raise UserError('this Predictor of {} is closed; make a new one to predict '
+                            'again.'.format(self.model_dir))
         images = pixel_levels(X)
-        if type(batch_size) is not int or batch_size < 1:
+        if not isinstance(batch_size, numbers.Integral) or isinstance(batch_size, bool) \
+                or batch_size < 1:
             raise UserError('batch_size is {!r}; it must be a whole number of at least '
                             '1.'.format(batch_size))
-        out = []
+        batch_size, out = int(batch_size), []
         for j in range(0, len(images), batch_size):
             batch = images[j:j + batch_size]
             if self.sess is None:
@@ -101,8 +111,10 @@ class Predictor:
         return np.concatenate(out) if out else np.zeros((0, NUM_OUTPUTS), np.float32)
 
     def close(self):
+        """Free the model; predict() is then refused, whatever the model."""
         if self.sess is not None:
             self.sess.close()
+        self._export, self._closed = None, True
 
     def __enter__(self):
         return self

@@ -231,11 +231,17 @@ def find_faces(gray, detector, tracker, frame):
 CODECS = {'.mp4': 'mp4v', '.avi': 'MJPG'}
 
 
+def is_camera(source):
+    """Whether source names camera N: a number that is not the name of a file
+    (a video named 2024 is that video)."""
+    return str(source).isdigit() and not os.path.lexists(str(source))
+
+
 def open_capture(source):
     """cv2.VideoCapture of a video file, or of camera N for source 'N' (tests
     put a stand-in here)."""
     cv2 = cv2_or_error()
-    return cv2.VideoCapture(int(source) if str(source).isdigit() else source)
+    return cv2.VideoCapture(int(source) if is_camera(source) else source)
 
 
 def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=False,
@@ -245,7 +251,7 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     CSV. A camera records until Ctrl-C. Returns the number of frames."""
     from .predictor import Predictor
     cv2 = cv2_or_error()
-    camera = str(source).isdigit()
+    camera = is_camera(source)
     if not camera and not_a_file(source):
         raise UserError('{} {}.'.format(source, not_a_file(source)))
     stem = 'camera{}'.format(source) if camera else os.path.splitext(os.path.basename(source))[0]

@@ -41,7 +41,7 @@ TOO_LARGE = r'too large for an id \(at most {}\)\.'.format(LARGEST)
 EDITED = (r'--resume: {{m}}/hparams.json has {0} {1}, but {{m}}/last-\d+\.json was saved by a '
           r'run with {0} {2}; a resumed run keeps its settings')
 LACKS_BEST = r'--resume: {m} lacks model-\d+\.index and \.data \(the model kept at epoch \d+'
-NOT_OURS = r'{t}/exp is not an export of this program: its serving_default signature '
+NOT_OURS = r'{t}/exp is not an export of this project: its serving_default signature '
 
 
 # ---- building the files of a case -------------------------------------------------
@@ -205,12 +205,12 @@ CASES = [
      r'--resume: the training state {m}/last-\d+ lacks last-\d+\.json'),
     # -- a SavedModel that is not this program's export
     ('export of another input name', P, lambda d, m, t: foreign_export(t / 'exp', 'pixels'),
-     EXPORT, 2, NOT_OURS + r'takes pixels; run_export.py writes one that takes images'),
+     EXPORT, 2, NOT_OURS + r'takes pixels uint8 \[N, 96, 96, 1\] and gives keypoints'),
     ('export of another output name', P,
      lambda d, m, t: foreign_export(t / 'exp', output_name='points'), EXPORT, 2,
-     NOT_OURS + r'gives points; '),
+     NOT_OURS + r'takes images uint8 \[N, 96, 96, 1\] and gives points '),
     ('export of another width', P, lambda d, m, t: foreign_export(t / 'exp', width=10),
-     EXPORT, 2, NOT_OURS + r'gives keypoints as float32 \(None, 10\); '),
+     EXPORT, 2, NOT_OURS + r'.* gives keypoints float32 \[N, 10\], '),
 ]
 
 
@@ -489,9 +489,9 @@ def test_a_predictor_refuses_a_savedmodel_of_another_width(tmp_path):
     from facial_keypoints.predictor import Predictor
     foreign_export(tmp_path / 'exp', width=10)
     (tmp_path / 'exp' / 'saved_model.pb').stat()
-    with pytest.raises(UserError, match=r'^{} is not an export of this program: its '
-                                        r'serving_default signature gives keypoints as float32 '
-                                        r'\(None, 10\); '.format(re.escape(str(tmp_path / 'exp')))):
+    with pytest.raises(UserError, match=r'^{} is not an export of this project: its '
+                                        r'serving_default signature .* gives keypoints float32 '
+                                        r'\[N, 10\], '.format(re.escape(str(tmp_path / 'exp')))):
         Predictor(str(tmp_path / 'exp'))
 
 

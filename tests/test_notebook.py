@@ -53,3 +53,32 @@ def test_runs_top_to_bottom_and_shows_the_posts_steps():
     work = re.search(r'demo data set .* to (\S+)/data$', out, re.M).group(1)
     assert not os.path.exists(work)                 # removed at the end
     assert sorted(os.listdir(NOTEBOOK_DIR)) == before
+
+
+@pytest.mark.parametrize('where', ['named by Jupyter', 'nowhere'])
+def test_its_first_cell_finds_the_repository_from_another_folder(tmp_path, monkeypatch, where):
+    """Started in a folder outside the repository (papermill's default is the
+    current folder): the repository is found from the notebook's path where
+    Jupyter names it (JPY_SESSION_NAME), else the cell says how to start it."""
+    nbclient = pytest.importorskip('nbclient')
+    pytest.importorskip('ipykernel')
+    pytest.importorskip('matplotlib')
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb.cells = [next(c for c in nb.cells if c.cell_type == 'code')]
+    nb.cells[0].source += ('\nimport facial_keypoints\n'
+                           'print(os.path.dirname(os.path.dirname(facial_keypoints.__file__)))')
+    if where == 'named by Jupyter':
+        monkeypatch.setenv('JPY_SESSION_NAME', NOTEBOOK)
+    else:
+        monkeypatch.delenv('JPY_SESSION_NAME', raising=False)
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name='python3',
+                                     resources={'metadata': {'path': str(tmp_path)}})
+    if where == 'nowhere':
+        with pytest.raises(nbclient.exceptions.CellExecutionError,
+                           match=r'no facial_keypoints/ in {} or above: start this notebook '
+                                 r'from the repository'.format(re.escape(str(tmp_path)))):
+            client.execute()
+        return
+    client.execute()
+    assert text_of(nb.cells[0]).strip().splitlines()[-1] == ROOT
+    assert os.listdir(tmp_path) == []

@@ -102,7 +102,8 @@ def test_annotate_writes_picture_in_the_photos_format_and_csv(trained, tmp_path)
     gray, _, _ = photo_with_face()
     src = tmp_path / 'face.jpg'
     cv2.imwrite(str(src), gray)
-    assert annotate(model_dir, [src], tmp_path / 'out', [(40, 25, 281, 281), (5, 5, 100, 100)]) == 0
+    boxes = [(40, 25, 281, 281), (5, 5, 100, 100)]
+    assert annotate(model_dir, [src], tmp_path / 'out', boxes) == (0, 0)
     pic = cv2.imread(str(tmp_path / 'out.jpg'))         # no extension given: the photo's
     assert open(tmp_path / 'out.jpg', 'rb').read(3) == b'\xff\xd8\xff'     # a JPEG
     assert pic.shape == (gray.shape[0], gray.shape[1], 3)
@@ -112,7 +113,7 @@ def test_annotate_writes_picture_in_the_photos_format_and_csv(trained, tmp_path)
         constants.KEYPOINT_COLUMNS
     assert list(table.face) == [0, 1] and list(table.box_w) == [281, 100]
     # a second run replaces the CSV it wrote, but never a CSV of the user's
-    assert annotate(model_dir, [src], tmp_path / 'out', [(40, 25, 281, 281)]) == 0
+    assert annotate(model_dir, [src], tmp_path / 'out', [(40, 25, 281, 281)]) == (0, 0)
     assert list(pd.read_csv(tmp_path / 'out.csv').face) == [0]
     (tmp_path / 'mine.csv').write_text('a,b\n1,2\n')
     with pytest.raises(UserError, match='mine.jpg would replace .*mine.csv, which is not a '
@@ -154,7 +155,7 @@ def test_no_face_counts_and_writes_nothing(trained, tmp_path):
     _, model_dir, _ = trained
     src = tmp_path / 'blank.png'
     cv2.imwrite(str(src), np.full((200, 200), 90, np.uint8))
-    assert annotate(model_dir, [src], tmp_path / 'o.png', boxes=[]) == 1
+    assert annotate(model_dir, [src], tmp_path / 'o.png', boxes=[]) == (1, 0)
     assert not os.path.exists(tmp_path / 'o.png')
 
 
@@ -162,8 +163,10 @@ def test_not_an_image_is_a_clear_error(trained, tmp_path):
     _, model_dir, _ = trained
     bad = tmp_path / 'notes.jpg'
     bad.write_text('hello')
-    with pytest.raises(UserError, match='notes.jpg is not an image'):
-        annotate(model_dir, [bad])
+    said = []
+    assert photo.annotate_photos([str(bad)], model_dir, detector=Fixed([]), log=said.append,
+                                 warn=lambda line: said.append('warned: ' + line)) == (0, 1)
+    assert said == ['warned: {} is not an image OpenCV can read.'.format(bad)]
     status, _, err = run_script('run_predict.py', '--model-dir', model_dir,
                                 '--image', str(bad))
     assert status == 2 and 'Traceback' not in err and 'is not an image' in err
