@@ -4,7 +4,7 @@ Serves a local web page (Gradio, requirements-extra.txt): photos or the
 webcam in, faces and their keypoints drawn, a CSV to download. Visitors'
 photos and answers are kept in a folder of this process's own, readable by
 this account alone and removed when the page stops (Ctrl-C or SIGTERM).
-Parses arguments and calls the package (facial_keypoints.app); see --help.
+Parses arguments and calls the package (facial_keypoints.serving.app); see --help.
 """
 
 import sys
@@ -13,9 +13,10 @@ DEFAULT_HOST, DEFAULT_PORT = '127.0.0.1', 7860
 
 
 def parse_args(argv=None):
-    from facial_keypoints import constants, demo
-    from facial_keypoints.cli import ArgumentParser, refuse_empty
-    from facial_keypoints.detect import DETECTORS
+    from facial_keypoints import constants
+    from facial_keypoints.files import demo
+    from facial_keypoints.runs.cli import ArgumentParser, refuse_empty
+    from facial_keypoints.faces.detect import DETECTORS
     p = ArgumentParser(description='A local web page that finds the faces in photos (or a '
                                    'webcam picture), draws their keypoints and offers them '
                                    'as CSV.')
@@ -47,8 +48,8 @@ def main():
     import signal
     import tempfile
     args = parse_args()
-    from facial_keypoints.app import serving_address
-    from facial_keypoints.errors import UserError, reason
+    from facial_keypoints.serving.app import serving_address
+    from facial_keypoints.runs.errors import UserError, reason
     serving_address(args.host, args.port)      # before the slow start, as in serve()
     # This process's settings: no usage reports from Gradio; visitors' photos
     # and answers in a folder of its own that only this account can read
@@ -65,9 +66,9 @@ def main():
     os.environ['GRADIO_TEMP_DIR'] = folder
     signal.signal(signal.SIGTERM, stop)
     try:
-        from facial_keypoints.cli import import_tensorflow_quietly
+        from facial_keypoints.runs.cli import import_tensorflow_quietly
         import_tensorflow_quietly()
-        from facial_keypoints.app import serve
+        from facial_keypoints.serving.app import serve
         serve(args.model_dir, args.host, args.port, args.detector, args.bf16,
               removed_at_stop=True)
     finally:
@@ -82,5 +83,5 @@ def stop(signum, frame):
 
 
 if __name__ == '__main__':
-    from facial_keypoints.errors import run_cli     # from here on, Ctrl-C is one line
+    from facial_keypoints.runs.errors import run_cli     # from here on, Ctrl-C is one line
     sys.exit(run_cli(main))

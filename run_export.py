@@ -9,7 +9,7 @@ import sys
 
 def parse_args(argv=None):
     from facial_keypoints import constants
-    from facial_keypoints.cli import ArgumentParser, refuse_empty
+    from facial_keypoints.runs.cli import ArgumentParser, refuse_empty
     p = ArgumentParser(description='Export the best checkpoint of a model folder as a '
                                    'TensorFlow SavedModel (signature serving_default: images '
                                    'uint8 [N, 96, 96, 1] -> keypoints float32 [N, 30] in '
@@ -25,10 +25,10 @@ def parse_args(argv=None):
 
 
 def main():
-    from facial_keypoints.cli import export_main
+    from facial_keypoints.runs.cli import export_main
     return export_main(parse_args())
 
 
 if __name__ == '__main__':
-    from facial_keypoints.errors import run_cli     # from here on, Ctrl-C is one line
+    from facial_keypoints.runs.errors import run_cli     # from here on, Ctrl-C is one line
     sys.exit(run_cli(main))

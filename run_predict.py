@@ -1,16 +1,17 @@
 """Predict with a trained model: python run_predict.py [--data-dir DIR] [--demo].
 
 Writes Kaggle's submit.csv from test.csv and IdLookupTable.csv, or annotates
-photographs; parses arguments and calls the package (facial_keypoints.cli).
+photographs; parses arguments and calls the package (facial_keypoints.runs.cli).
 """
 
 import sys
 
 
 def parse_args(argv=None):
-    from facial_keypoints import constants, demo
-    from facial_keypoints.cli import ArgumentParser, refuse_empty
-    from facial_keypoints.detect import DETECTORS
+    from facial_keypoints import constants
+    from facial_keypoints.files import demo
+    from facial_keypoints.runs.cli import ArgumentParser, refuse_empty
+    from facial_keypoints.faces.detect import DETECTORS
     p = ArgumentParser(description='Predict the test set with the best checkpoint and write a '
                                    'Kaggle submission (RowId,Location), or find faces and '
                                    'their keypoints in photos.')
@@ -67,10 +68,10 @@ def parse_args(argv=None):
 
 
 def main():
-    from facial_keypoints.cli import predict_main
+    from facial_keypoints.runs.cli import predict_main
     return predict_main(parse_args())
 
 
 if __name__ == '__main__':
-    from facial_keypoints.errors import run_cli     # from here on, Ctrl-C is one line
+    from facial_keypoints.runs.errors import run_cli     # from here on, Ctrl-C is one line
     sys.exit(run_cli(main))

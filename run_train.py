@@ -1,6 +1,6 @@
 """Train the post's network: python run_train.py [--data-dir DIR] [--demo].
 
-Parses arguments and calls the package (facial_keypoints.cli); see --help.
+Parses arguments and calls the package (facial_keypoints.runs.cli); see --help.
 """
 
 import sys
@@ -9,10 +9,11 @@ import sys
 def parse_args(argv=None):
     """Flags left out are None: --resume takes them from the saved run,
     otherwise the recipe's defaults apply (config.py)."""
-    from facial_keypoints import constants, demo
-    from facial_keypoints.cli import ArgumentParser, refuse_empty
-    from facial_keypoints import improved_settings as imp
-    from facial_keypoints.config import RECIPES
+    from facial_keypoints import constants
+    from facial_keypoints.files import demo
+    from facial_keypoints.runs.cli import ArgumentParser, refuse_empty
+    from facial_keypoints.improved import settings as imp
+    from facial_keypoints.runs.config import RECIPES
     p = ArgumentParser(description="Train the blog post's CNN (or, with --recipe improved, "
                                    "the improved recipe) on Kaggle's training.csv and keep "
                                    "the best validation model (with --all-rows, the last).")
@@ -83,10 +84,10 @@ def parse_args(argv=None):
 
 
 def main():
-    from facial_keypoints.cli import train_main
+    from facial_keypoints.runs.cli import train_main
     return train_main(parse_args())
 
 
 if __name__ == '__main__':
-    from facial_keypoints.errors import run_cli     # from here on, Ctrl-C is one line
+    from facial_keypoints.runs.errors import run_cli     # from here on, Ctrl-C is one line
     sys.exit(run_cli(main))

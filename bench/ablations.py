@@ -33,15 +33,16 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from facial_keypoints import augment, data, improved_model, splits, units  # noqa: E402
-from facial_keypoints.augment import warp  # noqa: E402
-from facial_keypoints.bf16 import cpu_has_bf16  # noqa: E402
-from facial_keypoints.config import TrainConfig  # noqa: E402
+from facial_keypoints.improved import augment, model as improved_model, splits  # noqa: E402
+from facial_keypoints import data, units  # noqa: E402
+from facial_keypoints.improved.augment import warp  # noqa: E402
+from facial_keypoints.runs.bf16 import cpu_has_bf16  # noqa: E402
+from facial_keypoints.runs.config import TrainConfig  # noqa: E402
 from facial_keypoints.constants import IMAGE_SIZE  # noqa: E402
-from facial_keypoints.improved import (held_out_groups, train_improved,  # noqa: E402
-                                       validation_split)
-from facial_keypoints.improved_settings import Options  # noqa: E402
-from facial_keypoints.predictor import Predictor  # noqa: E402
+from facial_keypoints.improved.train import (held_out_groups, train_improved,  # noqa: E402
+                                             validation_split)
+from facial_keypoints.improved.settings import Options  # noqa: E402
+from facial_keypoints.serving.predictor import Predictor  # noqa: E402
 
 
 def turning(rotation, zoom):

@@ -19,8 +19,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from facial_keypoints import detect, photo  # noqa: E402
-from facial_keypoints.detect import iou  # noqa: E402
+from facial_keypoints.faces import detect, photo  # noqa: E402
+from facial_keypoints.faces.detect import iou  # noqa: E402
 
 TRUE_FACES = {
     'the_beatles.jpg': [(669, 705, 322, 322), (1478, 736, 269, 268), (2192, 766, 268, 268),

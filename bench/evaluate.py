@@ -28,8 +28,8 @@ sys.path.insert(0, ROOT)
 
 from facial_keypoints import data, units  # noqa: E402
 from facial_keypoints.constants import KEYPOINT_NAMES  # noqa: E402
-from facial_keypoints.improved import held_out_groups  # noqa: E402
-from facial_keypoints.predictor import Predictor  # noqa: E402
+from facial_keypoints.improved.train import held_out_groups  # noqa: E402
+from facial_keypoints.serving.predictor import Predictor  # noqa: E402
 
 TILTS = (15.0, 30.0)
 TILT_SEED = 25

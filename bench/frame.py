@@ -5,7 +5,7 @@
 Each 96x96 training face is enlarged 3 times, set in a canvas with its edges
 repeated, and given to the detector; the frame (the enlarged 96x96 square)
 is then expressed in units of the detector's box width. The medians are the
-FRAMES in facial_keypoints/detect.py.
+FRAMES in facial_keypoints/faces/detect.py.
 """
 
 import argparse
@@ -16,7 +16,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from facial_keypoints import data, detect  # noqa: E402
+from facial_keypoints import data  # noqa: E402
+from facial_keypoints.faces import detect  # noqa: E402
 
 ZOOM, PAD = 3, 96
 

@@ -27,10 +27,10 @@ def main():
     args = p.parse_args()
     import cv2
     from matplotlib import cbook
-    from facial_keypoints.cli import import_tensorflow_quietly
+    from facial_keypoints.runs.cli import import_tensorflow_quietly
     import_tensorflow_quietly()
-    from facial_keypoints import photo
-    from facial_keypoints.app import App
+    from facial_keypoints.faces import photo
+    from facial_keypoints.serving.app import App
     with tempfile.TemporaryDirectory() as work:
         img = cv2.resize(cv2.imread(cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)),
                          (3264, 2448))

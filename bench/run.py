@@ -46,7 +46,8 @@ def post_input_data(path, test=False):
 
 def worker_parse(data_dir, repeats):
     import numpy as np
-    from facial_keypoints import cache, data
+    from facial_keypoints.files import cache
+    from facial_keypoints import data
     path = data.find_data_file(data_dir, 'training.csv')
 
     def best(fn):
@@ -84,7 +85,9 @@ def worker_step(recipe, data_dir, use_bf16, epochs):
     no augmentation): the graph's arithmetic, float32 or bfloat16."""
     import numpy as np
     import tensorflow as tf
-    from facial_keypoints import bf16, improved_model, model
+    from facial_keypoints.runs import bf16
+    from facial_keypoints.improved import model as improved_model
+    from facial_keypoints import model
     tf1 = tf.compat.v1
     X, y = _training_rows(data_dir, recipe)
     y = np.nan_to_num(y, nan=0.5)
@@ -113,8 +116,8 @@ def worker_step(recipe, data_dir, use_bf16, epochs):
 def worker_epoch(recipe, data_dir, use_bf16, epochs, model_dir):
     """The project's whole epoch as train() runs it (input, augmentation,
     validation, history, TensorBoard, checkpoints): the fastest epoch's seconds."""
-    from facial_keypoints.config import TrainConfig
-    from facial_keypoints.improved import train_improved
+    from facial_keypoints.runs.config import TrainConfig
+    from facial_keypoints.improved.train import train_improved
     from facial_keypoints.train import train
     cfg = TrainConfig(data_dir=data_dir, model_dir=model_dir, recipe=recipe, epochs=epochs,
                       patience=epochs, seed=1, bf16=use_bf16 == 'bf16' or None, quiet=True)
@@ -162,9 +165,10 @@ def worker_port(data_dir, epochs, save_path):
 def worker_predict(model_dir, export_dir, use_bf16, photos):
     import numpy as np
     import tensorflow as tf
-    from facial_keypoints import photo, units
-    from facial_keypoints.detect import Detector
-    from facial_keypoints.predictor import Predictor
+    from facial_keypoints.faces import photo
+    from facial_keypoints import units
+    from facial_keypoints.faces.detect import Detector
+    from facial_keypoints.serving.predictor import Predictor
     rng = np.random.default_rng(0)
     X = units.scale_images(rng.integers(0, 256, (640, 9216)))
     out = {}
@@ -242,7 +246,7 @@ def machine():
     except (OSError, StopIteration):
         pass
     import importlib.metadata as md
-    from facial_keypoints.bf16 import cpu_has_bf16
+    from facial_keypoints.runs.bf16 import cpu_has_bf16
     return '{}, {} cores, bfloat16 {}, Python {}, TensorFlow {}'.format(
         model, os.cpu_count(), 'yes' if cpu_has_bf16() else 'no', platform.python_version(),
         md.version('tensorflow'))

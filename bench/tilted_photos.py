@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from facial_keypoints import align, detect, photo  # noqa: E402
-from facial_keypoints.predictor import Predictor  # noqa: E402
+from facial_keypoints.faces import align, detect, photo  # noqa: E402
+from facial_keypoints.serving.predictor import Predictor  # noqa: E402
 from detectors import TRUE_FACES  # noqa: E402  (bench/detectors.py: faces marked by hand)
 
 ANGLES = (0, -15, 15, -30, 30, -45, 45)

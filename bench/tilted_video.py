@@ -23,11 +23,11 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from facial_keypoints import align, detect, photo, video  # noqa: E402
+from facial_keypoints.faces import align, detect, photo, video  # noqa: E402
 from facial_keypoints.constants import KEYPOINT_COLUMNS  # noqa: E402
-from facial_keypoints.predictor import Predictor  # noqa: E402
+from facial_keypoints.serving.predictor import Predictor  # noqa: E402
 from tilted_photos import forward, move  # noqa: E402
-from facial_keypoints.detect import cv2_or_error  # noqa: E402
+from facial_keypoints.faces.detect import cv2_or_error  # noqa: E402
 
 FRAMES, FPS, TURN = 100, 25, 45.0
 

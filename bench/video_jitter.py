@@ -22,9 +22,9 @@ import pandas as pd
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from facial_keypoints import photo, video  # noqa: E402
+from facial_keypoints.faces import photo, video  # noqa: E402
 from facial_keypoints.constants import KEYPOINT_COLUMNS  # noqa: E402
-from facial_keypoints.detect import cv2_or_error  # noqa: E402
+from facial_keypoints.faces.detect import cv2_or_error  # noqa: E402
 
 FRAMES, FPS, PAN = 100, 25, 2
 

@@ -25,6 +25,6 @@ PRETRAINED = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pretraine
 
 def __getattr__(name):
     if name == 'Predictor':
-        from .predictor import Predictor
+        from .serving.predictor import Predictor
         return Predictor
     raise AttributeError('module {!r} has no attribute {!r}'.format(__name__, name))

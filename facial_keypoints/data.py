@@ -11,9 +11,9 @@ import os
 import numpy as np
 
 from .constants import DATA_DIR, TEST_FILE, TRAIN_FILE
-from .csvfiles import read_csv, stack_images
-from .errors import UserError
-from .fileio import data_forms, not_a_file
+from .files.csvfiles import read_csv, stack_images
+from .runs.errors import UserError
+from .files.fileio import data_forms, not_a_file
 from .units import scale_images, scale_keypoints
 
 

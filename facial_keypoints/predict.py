@@ -14,10 +14,10 @@ holds (modeldir.recipe_of_folder) chooses, at the top of write_submission().
 import numpy as np
 import tensorflow as tf
 
-from . import bf16, modeldir
+from .runs import bf16, modeldir
 from .constants import BATCH_SIZE, DATA_DIR, IMAGE_SIZE, SAVE_PATH, SUBMIT_FILE
 from .data import reading, test_data
-from .errors import UserError
+from .runs.errors import UserError
 from .model import model, placeholders
 from .submission import input_files, read_lookup_table, save_submission
 from .units import unscale_keypoints
@@ -37,7 +37,7 @@ def write_submission(data_dir=DATA_DIR, model_dir=SAVE_PATH, output=SUBMIT_FILE,
     X, image_ids = test_data(path=test_file)    # the post's input_data(test=True), with ImageIds
     read_lookup_table(lookup_file, image_ids)   # checked before the slower model work
     if recipe != 'blog':
-        from .predictor import Predictor
+        from .serving.predictor import Predictor
         with Predictor(model_dir, use_bf16) as predictor:
             y_pred = predictor.predict(X, batch_size)
         log('predict test image done! {} images, {}'.format(len(y_pred), predictor.checkpoint))

@@ -12,12 +12,12 @@ import os
 import numpy as np
 import pandas as pd
 
-from . import modeldir
+from .runs import modeldir
 from .constants import KEYPOINT_COLUMNS, LOOKUP_FILE, TEST_FILE, keypoint_index
-from .csvfiles import no_duplicates, read_table, whole_numbers
+from .files.csvfiles import no_duplicates, read_table, whole_numbers
 from .data import find_data_file
-from .errors import UserError
-from .fileio import atomic_write_text, not_a_file, refuse_overwriting_inputs
+from .runs.errors import UserError
+from .files.fileio import atomic_write_text, not_a_file, refuse_overwriting_inputs
 
 LOOKUP_COLUMNS = ['RowId', 'ImageId', 'FeatureName']
 

@@ -19,20 +19,20 @@ result and pictures (result.py).
 
 import tensorflow as tf
 
-from . import modeldir
-from .bf16 import session_config
-from .config import TrainConfig
+from .runs import modeldir
+from .runs.bf16 import session_config
+from .runs.config import TrainConfig
 from .constants import TRAIN_FILE
 from .data import find_data_file, input_data, reading
-from .history import History
-from .interrupt import CtrlC
+from .runs.history import History
+from .runs.interrupt import CtrlC
 from .model import model, placeholders
-from .modeldir import held_for_training, refuse_for_training, restore_best, save_model
-from .plots import FACES
-from .progress import batches
-from .result import pictures, result
-from .runs import epoch_log, evaluate, keypoints_in_batches, mean_face_rmse, require_rows
-from .state import TrainingState, epoch_order
+from .runs.modeldir import held_for_training, refuse_for_training, restore_best, save_model
+from .runs.plots import FACES
+from .runs.progress import batches
+from .runs.result import pictures, result
+from .runs.loop import epoch_log, evaluate, keypoints_in_batches, mean_face_rmse, require_rows
+from .runs.state import TrainingState, epoch_order
 from .units import unscale_keypoints
 
 tf1 = tf.compat.v1

@@ -15,8 +15,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, '..', 'shared', 'data')
 sys.path.insert(0, ROOT)
 
-from facial_keypoints import demo  # noqa: E402
-from facial_keypoints.config import TrainConfig  # noqa: E402
+from facial_keypoints.files import demo  # noqa: E402
+from facial_keypoints.runs.config import TrainConfig  # noqa: E402
 from facial_keypoints.train import train  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def tiny_config(data_dir, model_dir, **kw):
 def fit(cfg, log=lambda *a: None, **kw):
     """Train with cfg's recipe, quietly; kw: train()'s or train_improved()'s."""
     if cfg.recipe == 'improved':
-        from facial_keypoints.improved import train_improved
+        from facial_keypoints.improved.train import train_improved
         return train_improved(cfg, log=log, **kw)
     return train(cfg, log=log, **kw)
 
@@ -136,7 +136,7 @@ SMALL_IMPROVED = dict(channels=(4, 8, 8, 8, 8, 8), members=2)
 def improved_model(tmp_path_factory):
     """An improved-recipe model (SMALL_IMPROVED) trained for 2 epochs on tiny
     data: (data_dir, model_dir)."""
-    from facial_keypoints.improved_settings import Options
+    from facial_keypoints.improved.settings import Options
     root = tmp_path_factory.mktemp('imp')
     data_dir = make_tiny_data(root / 'data', n_train=80)
     fit(tiny_config(data_dir, root / 'model', recipe='improved', epochs=2,

@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from bench.ablations import turning, warp, wing
-from facial_keypoints import augment, units
+from facial_keypoints.improved import augment
+from facial_keypoints import units
 
 
 def dots(points):
@@ -85,8 +86,8 @@ def test_the_wing_loss_is_logarithmic_below_w_pixels_and_linear_above():
 def test_pseudo_labels_add_the_held_out_faces_with_the_teachers_labels_only(improved_model):
     from bench.ablations import pseudo_labelled
     from facial_keypoints import data
-    from facial_keypoints.improved import held_out_groups, validation_split
-    from facial_keypoints.predictor import Predictor
+    from facial_keypoints.improved.train import held_out_groups, validation_split
+    from facial_keypoints.serving.predictor import Predictor
     data_dir, model_dir = improved_model
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     (X2, y2), split = pseudo_labelled(data_dir, [model_dir, model_dir])

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from facial_keypoints import align, demo, detect, photo
+from facial_keypoints.faces import align, detect, photo
+from facial_keypoints.files import demo
 
 cv2 = pytest.importorskip('cv2')
 

@@ -68,7 +68,7 @@ def png_header(width, height):
 
 @pytest.fixture(scope='module')
 def app(trained):
-    from facial_keypoints.app import App
+    from facial_keypoints.serving.app import App
     _, model_dir, _ = trained
     app = App(model_dir)
     yield app
@@ -78,7 +78,7 @@ def app(trained):
 # ---- what the page answers ------------------------------------------------------
 
 def test_each_face_is_found_drawn_and_tabled_as_run_predict_does(app, photos):
-    from facial_keypoints import photo
+    from facial_keypoints.faces import photo
     pictures, tables, lines, found = app.annotate([photos['two.jpg'], photos['one.jpg']])
     assert found == 3 and lines == ['two.jpg: 2 faces.', 'one.jpg: 1 face.']
     img = photo.read_photo(photos['two.jpg'])
@@ -110,8 +110,8 @@ def test_bad_photos_are_one_sentence_each_and_the_rest_go_on(app, photos, tmp_pa
 
 
 def test_the_size_limit_reads_only_the_header(tmp_path):
-    from facial_keypoints.app import check_size
-    from facial_keypoints.errors import UserError
+    from facial_keypoints.serving.app import check_size
+    from facial_keypoints.runs.errors import UserError
     path = tmp_path / 'x.png'
     path.write_bytes(png_header(7000, 7000))        # 49 megapixels: allowed, undecodable
     check_size(str(path), 'x.png')

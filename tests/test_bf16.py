@@ -6,8 +6,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import fit, tiny_config
-from facial_keypoints import bf16, data
-from facial_keypoints.predictor import Predictor
+from facial_keypoints.runs import bf16
+from facial_keypoints import data
+from facial_keypoints.serving.predictor import Predictor
 
 HAS_BF16 = bf16.cpu_has_bf16()
 

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from conftest import image_field, shared_path, write_csv
-from facial_keypoints import constants, csvfiles, data, submission, units
-from facial_keypoints.errors import UserError
+from facial_keypoints import constants, data, submission, units
+from facial_keypoints.files import csvfiles
+from facial_keypoints.runs.errors import UserError
 
 COLS = constants.KEYPOINT_COLUMNS
 

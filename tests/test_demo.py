@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from conftest import run_script
-from facial_keypoints import constants, demo
+from facial_keypoints import constants
+from facial_keypoints.files import demo
 
 
 def test_demo_files_have_kaggles_columns(tiny_data):

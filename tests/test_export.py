@@ -13,10 +13,11 @@ import pytest
 
 import run_predict
 from conftest import float32_close
-from facial_keypoints import cli, constants, data
-from facial_keypoints.errors import UserError
-from facial_keypoints.export import export
-from facial_keypoints.predictor import Predictor
+from facial_keypoints.runs import cli
+from facial_keypoints import constants, data
+from facial_keypoints.runs.errors import UserError
+from facial_keypoints.serving.export import export
+from facial_keypoints.serving.predictor import Predictor
 
 OUTSIDER = r'''
 import json, sys

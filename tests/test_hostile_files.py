@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import image_field
 from facial_keypoints import constants, data
-from facial_keypoints.errors import UserError
+from facial_keypoints.runs.errors import UserError
 
 COLS = constants.KEYPOINT_COLUMNS
 HEADER = ','.join(COLS + ['Image'])

@@ -22,9 +22,10 @@ import run_export
 import run_predict
 import run_train
 from conftest import copy_run, digest, image_field, replace_bytes, run_script
-from facial_keypoints import constants, modeldir
-from facial_keypoints.cli import export_main, predict_main, train_main
-from facial_keypoints.errors import run_cli
+from facial_keypoints import constants
+from facial_keypoints.runs import modeldir
+from facial_keypoints.runs.cli import export_main, predict_main, train_main
+from facial_keypoints.runs.errors import run_cli
 
 COLS = constants.KEYPOINT_COLUMNS
 HEADER = ','.join(COLS + ['Image'])

@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from conftest import ROOT, copy_run
-from facial_keypoints import modeldir
+from facial_keypoints.runs import modeldir
 from test_hostile_inputs import (HEADER, PRED, TRAIN, assert_refused, digest, hparams, photo, row,
                                  video_file)
 
@@ -224,7 +224,7 @@ def test_a_failed_save_leaves_nothing_behind_and_resume_works_once_space_is_free
     """TensorFlow itself runs out of space (the check before it is bypassed):
     its temporary file goes, so that freeing what the user can free is enough."""
     from conftest import fit, tiny_config
-    from facial_keypoints.errors import UserError
+    from facial_keypoints.runs.errors import UserError
     small_fs(tmp_path / 'full', '300m')     # room for two models and two states, not more
     try:
         with open(tmp_path / 'full' / 'filler', 'wb') as f:    # room for one model left
@@ -250,7 +250,7 @@ def test_a_predictor_loading_while_a_run_saves_reads_the_newer_checkpoint(traine
                                                                           monkeypatch):
     """The run removes the checkpoint the Predictor chose while it reads it."""
     import numpy as np
-    from facial_keypoints.predictor import Predictor
+    from facial_keypoints.serving.predictor import Predictor
     model_dir = tmp_path / 'm'
     copy_run(trained[1], model_dir, ignore=())
     X = np.linspace(0, 1, 96 * 96, dtype=np.float32).reshape(1, 96, 96, 1)

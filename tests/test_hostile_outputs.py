@@ -20,8 +20,10 @@ import pandas as pd
 import pytest
 
 from conftest import copy_run, make_tiny_data, run_script
-from facial_keypoints import data, improved, modeldir
-from facial_keypoints.errors import UserError, run_cli
+from facial_keypoints import data
+from facial_keypoints.improved import train as improved
+from facial_keypoints.runs import modeldir
+from facial_keypoints.runs.errors import UserError, run_cli
 from test_hostile_inputs import MAINS, assert_refused, digest, hparams, photo, video_file, zipped
 
 T, P = 'train', 'predict'
@@ -284,7 +286,7 @@ def test_an_interrupted_runs_model_stays_when_the_resumed_run_restarts_worse(tmp
     --resume starts again from epoch 0, and the model the interruption said
     was kept is replaced only by a better one."""
     from conftest import fit, tiny_config
-    from facial_keypoints.errors import Interrupted
+    from facial_keypoints.runs.errors import Interrupted
     data_dir = make_tiny_data(tmp_path / 'data')
 
     def scores(*values):
@@ -361,7 +363,7 @@ def small_disk(tmp_path):
 
 def test_a_video_onto_a_full_disk_leaves_no_broken_file(trained, tmp_path, small_disk):
     cv2 = pytest.importorskip('cv2')
-    from facial_keypoints.video import annotate_video
+    from facial_keypoints.faces.video import annotate_video
     from test_photo import Fixed
     source = tmp_path / 'noise.mp4'
     w = cv2.VideoWriter(str(source), cv2.VideoWriter_fourcc(*'mp4v'), 10, (160, 120))

@@ -24,8 +24,11 @@ import numpy as np
 import pytest
 
 from conftest import image_field, make_tiny_data, run_script
-from facial_keypoints import cache, data, modeldir, video
-from facial_keypoints.errors import UserError
+from facial_keypoints.files import cache
+from facial_keypoints import data
+from facial_keypoints.runs import modeldir
+from facial_keypoints.faces import video
+from facial_keypoints.runs.errors import UserError
 from test_hostile_inputs import assert_refused, hparams, photo, video_file
 from test_hostile_outputs import files, folders, run_case  # noqa: F401 -- folders: a fixture
 
@@ -418,7 +421,7 @@ def test_a_cache_never_serves_the_arrays_of_an_earlier_file(tmp_path, monkeypatc
 
 
 def test_a_photo_folder_says_which_pictures_it_skips(trained, tmp_path):
-    from facial_keypoints.photo import annotate_photos
+    from facial_keypoints.faces.photo import annotate_photos
     from test_photo import Fixed, photo_with_face
     import cv2
     _, model_dir, _ = trained
@@ -486,7 +489,7 @@ def test_a_variable_frame_rate_is_said_and_smoothed_by_the_real_gaps(trained, tm
 
 
 def test_a_predictor_refuses_a_savedmodel_of_another_width(tmp_path):
-    from facial_keypoints.predictor import Predictor
+    from facial_keypoints.serving.predictor import Predictor
     foreign_export(tmp_path / 'exp', width=10)
     (tmp_path / 'exp' / 'saved_model.pb').stat()
     with pytest.raises(UserError, match=r'^{} is not an export of this project: its '
@@ -496,8 +499,8 @@ def test_a_predictor_refuses_a_savedmodel_of_another_width(tmp_path):
 
 
 def test_a_changed_improved_option_is_named(tmp_path):
-    from facial_keypoints.config import TrainConfig
-    from facial_keypoints.improved_settings import Options
+    from facial_keypoints.runs.config import TrainConfig
+    from facial_keypoints.improved.settings import Options
     d = make_tiny_data(tmp_path / 'data', n_train=6)
     cfg = TrainConfig(data_dir=d, model_dir=str(tmp_path / 'm'), recipe='improved', seed=1,
                       options=Options(turns=True))

@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, with_ctrl_c
-from facial_keypoints import modeldir
-from facial_keypoints.errors import run_cli
+from facial_keypoints.runs import modeldir
+from facial_keypoints.runs.errors import run_cli
 from test_hostile_inputs import MAINS, PRED, digest, photo, video_file
 from test_hostile_more import small_fs, unmount_under
 
@@ -334,14 +334,14 @@ def test_the_page_keeps_photos_private_over_ipv6_and_removes_them_when_stopped(t
 
 @pytest.fixture(scope='module')
 def app(trained):
-    from facial_keypoints.app import App
+    from facial_keypoints.serving.app import App
     app = App(trained[1])
     yield app
     app.close()
 
 
 def test_the_page_answers_20_photos_a_request_and_names_the_rest_in_one_line(app, tmp_path):
-    from facial_keypoints.app import MAX_PHOTOS
+    from facial_keypoints.serving.app import MAX_PHOTOS
     paths = []
     for i in range(23):
         gray(tmp_path / 'p{:02}.png'.format(i), 40, 50)
@@ -381,10 +381,10 @@ def test_a_thin_photo_among_others_is_one_line_on_the_page(app, tmp_path):
 MEMORY = '''
 import os, resource, sys, numpy as np, cv2
 sys.path.insert(0, {root!r})
-from facial_keypoints.cli import import_tensorflow_quietly
+from facial_keypoints.runs.cli import import_tensorflow_quietly
 import_tensorflow_quietly()
-from facial_keypoints import photo
-from facial_keypoints.app import App
+from facial_keypoints.faces import photo
+from facial_keypoints.serving.app import App
 def peak():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from matplotlib import cbook
@@ -427,8 +427,8 @@ def test_memory_does_not_grow_with_the_number_of_photos(trained, tmp_path, page)
 
 @pytest.mark.parametrize('kind', ['checkpoint', 'export'])
 def test_a_closed_predictor_refuses_in_one_sentence(trained, tmp_path, kind):
-    from facial_keypoints.errors import UserError
-    from facial_keypoints.predictor import Predictor
+    from facial_keypoints.runs.errors import UserError
+    from facial_keypoints.serving.predictor import Predictor
     model_dir = trained[1]
     if kind == 'export':
         model_dir = str(tmp_path / 'x')
@@ -444,8 +444,8 @@ def test_a_closed_predictor_refuses_in_one_sentence(trained, tmp_path, kind):
 
 
 def test_numpy_integers_are_batch_sizes(trained):
-    from facial_keypoints.errors import UserError
-    from facial_keypoints.predictor import Predictor
+    from facial_keypoints.runs.errors import UserError
+    from facial_keypoints.serving.predictor import Predictor
     X = np.linspace(0, 1, 5 * 96 * 96, dtype=np.float32).reshape(5, 96, 96, 1)
     with Predictor(trained[1]) as p:
         expected = p.predict(X, 2)
@@ -484,8 +484,8 @@ def test_the_posts_prediction_reads_the_newer_model_a_run_saved_meanwhile(traine
 
 def test_an_empty_model_name_is_refused_not_read_from_the_current_folder(trained, tmp_path,
                                                                           monkeypatch):
-    from facial_keypoints.errors import UserError
-    from facial_keypoints.predictor import Predictor
+    from facial_keypoints.runs.errors import UserError
+    from facial_keypoints.serving.predictor import Predictor
     shutil.copytree(trained[1], tmp_path / 'here')
     monkeypatch.chdir(tmp_path / 'here')          # a model folder, and the current folder
     with pytest.raises(UserError, match=r"^the model folder's name is empty; give --model-dir "

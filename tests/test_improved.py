@@ -9,12 +9,14 @@ import pytest
 import tensorflow as tf
 
 from conftest import SMALL_IMPROVED, fit, float32_close, make_tiny_data, tiny_config
-from facial_keypoints import (augment, constants, data, demo, improved, improved_model, modeldir,
-                              splits, units)
-from facial_keypoints.errors import UserError
-from facial_keypoints.improved_model import masked_rmse
-from facial_keypoints.improved_settings import MAP_PRIOR_WEIGHT, MAX_TURN, Options
-from facial_keypoints.predictor import Predictor
+from facial_keypoints.improved import augment, train as improved, model as improved_model, splits
+from facial_keypoints import constants, data, units
+from facial_keypoints.files import demo
+from facial_keypoints.runs import modeldir
+from facial_keypoints.runs.errors import UserError
+from facial_keypoints.improved.model import masked_rmse
+from facial_keypoints.improved.settings import MAP_PRIOR_WEIGHT, MAX_TURN, Options
+from facial_keypoints.serving.predictor import Predictor
 
 tf1 = tf.compat.v1
 NAMES = constants.KEYPOINT_NAMES

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 from conftest import run_script, shared_path
-from facial_keypoints import align, constants, demo, detect, photo
-from facial_keypoints.errors import UserError
+from facial_keypoints.faces import align, detect, photo
+from facial_keypoints import constants
+from facial_keypoints.files import demo
+from facial_keypoints.runs.errors import UserError
 
 cv2 = pytest.importorskip('cv2')
 
@@ -182,7 +184,7 @@ def test_blank_photo_exits_1(trained, tmp_path):
 
 def matches(found, truth, min_iou=0.5):
     """Each true face matched by one box (overlap >= min_iou), and no other box."""
-    from facial_keypoints.detect import iou
+    from facial_keypoints.faces.detect import iou
     if len(found) != len(truth):
         return False
     return all(max(iou(t, f) for f in found) >= min_iou for t in truth)

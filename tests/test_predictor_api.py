@@ -9,9 +9,9 @@ import pytest
 
 from conftest import float32_close
 from facial_keypoints import data
-from facial_keypoints.errors import UserError
-from facial_keypoints.export import export
-from facial_keypoints.predictor import Predictor
+from facial_keypoints.runs.errors import UserError
+from facial_keypoints.serving.export import export
+from facial_keypoints.serving.predictor import Predictor
 
 RANGE = r'^X holds values from {} to {}; floats must be pixels / 255 in \[0, 1\] \(or give uint8 ' \
         r'pixels 0\.\.255\)\.$'

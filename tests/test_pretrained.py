@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from conftest import make_tiny_data, run_script
-from facial_keypoints import PRETRAINED, Predictor, modeldir
-from facial_keypoints.demo import DEMO_MODEL_DIR
+from facial_keypoints import PRETRAINED, Predictor
+from facial_keypoints.runs import modeldir
+from facial_keypoints.files.demo import DEMO_MODEL_DIR
 
 # Grace Hopper's portrait as matplotlib ships it (512x600): her features,
 # marked by hand in photo pixels. Left and right are hers, as in Kaggle.

@@ -15,13 +15,13 @@ import pytest
 import tensorflow as tf
 
 from conftest import ROOT, fit, make_tiny_data, run_script, tiny_config, with_ctrl_c
-from facial_keypoints import modeldir
-from facial_keypoints.config import TrainConfig, saved_options
+from facial_keypoints.runs import modeldir
+from facial_keypoints.runs.config import TrainConfig, saved_options
 from facial_keypoints.data import input_data
-from facial_keypoints.errors import Interrupted, UserError
-from facial_keypoints.improved_settings import Options
-from facial_keypoints.predictor import Predictor
-from facial_keypoints.runs import evaluate
+from facial_keypoints.runs.errors import Interrupted, UserError
+from facial_keypoints.improved.settings import Options
+from facial_keypoints.serving.predictor import Predictor
+from facial_keypoints.runs.loop import evaluate
 
 QUIET = dict(log=lambda *a: None)
 

@@ -14,9 +14,10 @@ import tensorflow as tf
 
 import run_train
 from conftest import ROOT, float32_close, shared_path, tiny_config
-from facial_keypoints import cli, config, constants, data, model, modeldir, units
+from facial_keypoints.runs import cli, config, modeldir
+from facial_keypoints import constants, data, model, units
 from facial_keypoints.predict import write_submission
-from facial_keypoints.predictor import Predictor
+from facial_keypoints.serving.predictor import Predictor
 from facial_keypoints.submission import submission_text
 from facial_keypoints.train import train
 
@@ -151,7 +152,7 @@ def test_importing_the_package_leaves_tensorflow_until_predictor_is_named():
     p = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True,
                        timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.split() == ['False', 'True', 'facial_keypoints.predictor']
+    assert p.stdout.split() == ['False', 'True', 'facial_keypoints.serving.predictor']
 
 
 def test_submission_for_kaggles_real_lookup_table():

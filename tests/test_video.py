@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facial_keypoints import align, video
-from facial_keypoints.errors import UserError
+from facial_keypoints.faces import align, video
+from facial_keypoints.runs.errors import UserError
 from test_photo import Fixed, photo_with_face
 
 cv2 = pytest.importorskip('cv2')

@@ -15,8 +15,9 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from facial_keypoints import PRETRAINED, modeldir  # noqa: E402
-from facial_keypoints.errors import UserError, run_cli  # noqa: E402
+from facial_keypoints import PRETRAINED  # noqa: E402
+from facial_keypoints.runs import modeldir  # noqa: E402
+from facial_keypoints.runs.errors import UserError, run_cli  # noqa: E402
 
 MAX_BYTES = 8 * 1024 * 1024
 

@@ -15,7 +15,7 @@ the parts that can be switched or resized (bench/ablations.py varies them).
 
 import dataclasses
 
-from .constants import IMAGE_SIZE
+from ..constants import IMAGE_SIZE
 
 # The training loop (improved.py): TrainConfig's defaults for the recipe.
 EPOCHS = 100

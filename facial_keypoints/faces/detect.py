@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from .errors import UserError
+from ..runs.errors import UserError
 
 DETECTORS = ('auto', 'dlib', 'haar')
 DETECT_MAX_SIDE = 800       # detect on a copy no larger than this (speed)

@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from .errors import UserError, reason
+from ..runs.errors import UserError, reason
 from .fileio import atomic_write_bytes
 
 FOLDER_NAME = '.facial_keypoints_cache'

@@ -4,7 +4,7 @@ and, with matplotlib, its pictures."""
 import os
 
 from . import modeldir, plots
-from .units import unscale_keypoints
+from ..units import unscale_keypoints
 
 
 def result(cfg, history, best_validation_loss, best_epoch, epochs_run, first_epoch):

@@ -7,11 +7,11 @@ Units as everywhere: images [N, 96, 96, 1] in [0, 1]; keypoints [N, 30] in
 
 import numpy as np
 
-from . import units
-from .constants import IMAGE_SIZE
-from .improved_model import flip_keypoints
-from .improved_settings import (BRIGHTNESS, CONTRAST, FLIP_PROBABILITY, MAX_SHIFT, MAX_TURN,
-                                TURN_PROBABILITY, Options)
+from .. import units
+from ..constants import IMAGE_SIZE
+from .model import flip_keypoints
+from .settings import (BRIGHTNESS, CONTRAST, FLIP_PROBABILITY, MAX_SHIFT, MAX_TURN,
+                       TURN_PROBABILITY, Options)
 
 
 def flip_horizontal(X, y):

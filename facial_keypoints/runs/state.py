@@ -17,9 +17,9 @@ import time
 import numpy as np
 
 from . import modeldir
-from .fileio import atomic_write_json
+from ..files.fileio import atomic_write_json
 from .errors import UserError
-from .units import unscale_keypoints
+from ..units import unscale_keypoints
 
 
 class TrainingState:

@@ -14,9 +14,11 @@ import re
 import sys
 import tempfile
 
-from . import constants, demo, modeldir
+from .. import constants
+from ..files import demo
+from . import modeldir
 from .errors import EXIT_USER_ERROR, UserError
-from .fileio import refuse_pretrained
+from ..files.fileio import refuse_pretrained
 
 KAGGLE_HELP = ('get Kaggle\'s files with "kaggle competitions download -c '
                'facial-keypoints-detection" and unzip them there, or try the built-in '
@@ -90,7 +92,7 @@ def train_config(args):
 def train_main(args):
     """Train as args say, Ctrl-C stopping the run between two batches; prints
     the result and returns 0."""
-    from .data import find_data_file
+    from ..data import find_data_file
     from .modeldir import holds_a_run
     again = 'start the demo afresh with "python run_train.py --demo --overwrite"'
     refuse_pretrained(args.model_dir or constants.SAVE_PATH, '--model-dir')  # before any reading
@@ -110,9 +112,9 @@ def train_main(args):
             e, again if args.demo else KAGGLE_HELP))
     import_tensorflow_quietly()
     if cfg.recipe == 'improved':
-        from .improved import train_improved as train
+        from ..improved.train import train_improved as train
     else:
-        from .train import train
+        from ..train import train
     result = train(cfg, handle_ctrl_c=True)
     print('{} RMSE {:.4f} px at epoch {}; {} epochs, {} of them now in {:.0f} s; '
           'model in {}'.format('trained on every row (no validation left): held-out groups\''
@@ -135,7 +137,7 @@ def predict_main(args):
     if args.image or args.video:
         print(modeldir.describe(model_dir, demo.DEMO_MODEL_DIR))
     if args.video:
-        from .video import annotate_video
+        from ..faces.video import annotate_video
         # FFmpeg's and OpenCV's own lines on a file they cannot open (an empty
         # or truncated .mp4) would come before the sentence that says so.
         os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')      # AV_LOG_QUIET
@@ -145,7 +147,7 @@ def predict_main(args):
                        use_bf16=args.bf16, smooth=not args.no_smoothing)
         return 0
     if args.image:
-        from .photo import annotate_photos
+        from ..faces.photo import annotate_photos
         import_tensorflow_quietly()
         no_face, failed = annotate_photos(
             args.image, model_dir, args.output, detector=args.detector, use_bf16=args.bf16,
@@ -162,7 +164,7 @@ def predict_main(args):
             raise UserError('no demo data in {}: run "python run_train.py --demo" first.'
                             .format(data_dir))
     import_tensorflow_quietly()
-    from .predict import write_submission
+    from ..predict import write_submission
     write_submission(data_dir=data_dir, model_dir=model_dir, output=output,
                      lookup_file=args.lookup, batch_size=args.batch_size, use_bf16=args.bf16)
     return 0
@@ -187,7 +189,7 @@ def refuse_empty(parser, args, *flags):
 
 def export_main(args):
     import_tensorflow_quietly()
-    from .export import export
+    from ..serving.export import export
     with filtered_stderr():
         export(modeldir.model_to_use(args.model_dir), args.output)
     return 0

@@ -9,7 +9,7 @@ whole linked groups go to one side.
 
 import numpy as np
 
-from .improved_settings import LINK_DISTANCE, THUMBNAIL_SIZE
+from .settings import LINK_DISTANCE, THUMBNAIL_SIZE
 
 
 def thumbnails(X):

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from . import modeldir
 from .errors import UserError
-from .units import unscale_keypoints
+from ..units import unscale_keypoints
 
 tf1 = tf.compat.v1
 

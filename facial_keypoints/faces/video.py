@@ -27,13 +27,15 @@ import time
 
 import numpy as np
 
-from . import align, modeldir, photo
+from . import align, photo
+from ..runs import modeldir
 from .detect import Detector, cv2_or_error, iou
-from .errors import UserError, reason
-from .fileio import (atomic_write_text, is_stream, not_a_file, publish, refuse_overwriting_inputs,
-                     refuse_replacing_another_table, temporary_name)
+from ..runs.errors import UserError, reason
+from ..files.fileio import (atomic_write_text, is_stream, not_a_file, publish,
+                            refuse_overwriting_inputs, refuse_replacing_another_table,
+                            temporary_name)
 from .photo import draw
-from .progress import Progress
+from ..runs.progress import Progress
 
 # One-Euro filter settings, for positions in pixels: below MIN_CUTOFF Hz is
 # kept; the cut-off rises by BETA Hz per pixel/second of speed.
@@ -249,7 +251,7 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     """Annotate every frame of a video file or camera (source: a path, or 'N'
     for camera N) and write output (default NAME_keypoints.mp4 here) and its
     CSV. A camera records until Ctrl-C. Returns the number of frames."""
-    from .predictor import Predictor
+    from ..serving.predictor import Predictor
     cv2 = cv2_or_error()
     camera = is_camera(source)
     if not camera and not_a_file(source):

@@ -10,8 +10,8 @@ import io
 
 import numpy as np
 
-from .constants import IMAGE_SIZE
-from .fileio import atomic_write_bytes
+from ..constants import IMAGE_SIZE
+from ..files.fileio import atomic_write_bytes
 
 FACES = 16          # validation faces drawn
 

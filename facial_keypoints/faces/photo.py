@@ -9,12 +9,13 @@ import os
 
 import numpy as np
 
-from . import align, modeldir
-from .constants import KEYPOINT_COLUMNS
+from . import align
+from ..runs import modeldir
+from ..constants import KEYPOINT_COLUMNS
 from .detect import Detector, cv2_or_error
-from .errors import UserError, reason
-from .fileio import (atomic_write_bytes, atomic_write_text, not_a_file,
-                     refuse_overwriting_inputs, refuse_replacing_another_table, same_file)
+from ..runs.errors import UserError, reason
+from ..files.fileio import (atomic_write_bytes, atomic_write_text, not_a_file,
+                            refuse_overwriting_inputs, refuse_replacing_another_table, same_file)
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 OUTPUT_TAG = '_keypoints'       # photo.jpg -> photo_keypoints.jpg and photo_keypoints.csv
@@ -173,7 +174,7 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
     A photo that cannot be read or looked at is one line through warn
     (default: log), and the others go on. Returns (the number of photos in
     which no face was found, the number that could not be read)."""
-    from .predictor import Predictor
+    from ..serving.predictor import Predictor
     cv2 = cv2_or_error()
     detector = Detector(detector) if isinstance(detector, str) else detector
     warn = warn or log

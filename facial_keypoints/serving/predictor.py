@@ -12,13 +12,13 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
-from . import bf16, modeldir
-from .constants import BATCH_SIZE, IMAGE_SIZE, NUM_OUTPUTS, PIXEL_MAX
-from .errors import UserError
+from ..runs import bf16, modeldir
+from ..constants import BATCH_SIZE, IMAGE_SIZE, NUM_OUTPUTS, PIXEL_MAX
+from ..runs.errors import UserError
 from .export import (SIGNATURE, architecture_of, clip_to_image, constant_weights,
                      keypoints_graph, load_export)
-from .predict import restore, trained_checkpoint
-from .units import scale_images
+from ..predict import restore, trained_checkpoint
+from ..units import scale_images
 
 tf1 = tf.compat.v1
 

@@ -20,25 +20,25 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from . import improved_model
+from . import model as improved_model
 from .augment import augment_batch
-from .bf16 import session_config
-from .config import TrainConfig
-from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_OUTPUTS, TRAIN_FILE
-from .data import find_data_file, input_data, reading
-from .errors import UserError
-from .history import History
-from .improved_settings import (FINAL_RATE_FRACTION, MAP_PRIOR_WEIGHT, VALIDATION_FRACTION,
-                                VALIDATION_SEED, WEIGHT_AVERAGE_DECAY)
-from .interrupt import CtrlC
-from .modeldir import held_for_training, refuse_for_training, restore_best, save_model, saver
-from .plots import FACES
-from .progress import batches
-from .result import pictures, result
-from .runs import epoch_log, keypoints_in_batches, mean_face_rmse, require_rows, rmse_of
+from ..runs.bf16 import session_config
+from ..runs.config import TrainConfig
+from ..constants import IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_OUTPUTS, TRAIN_FILE
+from ..data import find_data_file, input_data, reading
+from ..runs.errors import UserError
+from ..runs.history import History
+from .settings import (FINAL_RATE_FRACTION, MAP_PRIOR_WEIGHT, VALIDATION_FRACTION,
+                       VALIDATION_SEED, WEIGHT_AVERAGE_DECAY)
+from ..runs.interrupt import CtrlC
+from ..runs.modeldir import held_for_training, refuse_for_training, restore_best, save_model, saver
+from ..runs.plots import FACES
+from ..runs.progress import batches
+from ..runs.result import pictures, result
+from ..runs.loop import epoch_log, keypoints_in_batches, mean_face_rmse, require_rows, rmse_of
 from .splits import group_split
-from .state import TrainingState, epoch_order
-from .units import unscale_keypoints
+from ..runs.state import TrainingState, epoch_order
+from ..units import unscale_keypoints
 
 tf1 = tf.compat.v1
 

@@ -13,10 +13,11 @@ import socket
 import tempfile
 import threading
 
-from . import modeldir, photo
-from .demo import DEMO_MODEL_DIR
-from .detect import Detector, cv2_or_error
-from .errors import UserError, reason
+from ..runs import modeldir
+from ..faces import photo
+from ..files.demo import DEMO_MODEL_DIR
+from ..faces.detect import Detector, cv2_or_error
+from ..runs.errors import UserError, reason
 
 MAX_MEGAPIXELS = 50         # a 48-megapixel phone photo passes; decoded, it is 150 MB
 MAX_UPLOAD = '100mb'        # per file, refused by Gradio before it is stored

@@ -11,9 +11,9 @@ import os
 
 import numpy as np
 
-from .constants import (IMAGE_SIZE, KEYPOINT_COLUMNS, LOOKUP_FILE, SUBMIT_FILE, TEST_FILE,
-                        TRAIN_FILE)
-from .errors import UserError, reason
+from ..constants import (IMAGE_SIZE, KEYPOINT_COLUMNS, LOOKUP_FILE, SUBMIT_FILE, TEST_FILE,
+                         TRAIN_FILE)
+from ..runs.errors import UserError, reason
 from .fileio import atomic_write_text
 
 DEMO_DIR = 'demo_data'

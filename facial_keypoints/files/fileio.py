@@ -8,9 +8,9 @@ import os
 import secrets
 import stat
 
-from . import PRETRAINED
-from .constants import LOOKUP_FILE, TEST_FILE, TRAIN_FILE
-from .errors import UserError, reason
+from .. import PRETRAINED
+from ..constants import LOOKUP_FILE, TEST_FILE, TRAIN_FILE
+from ..runs.errors import UserError, reason
 
 
 def data_forms(file_name):

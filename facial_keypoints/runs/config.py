@@ -15,9 +15,11 @@ import os
 
 import numpy as np
 
-from . import constants, improved_settings as imp, modeldir
+from .. import constants
+from ..improved import settings as imp
+from . import modeldir
 from .errors import UserError
-from .improved_settings import Options
+from ..improved.settings import Options
 
 RECIPES = ('blog', 'improved', 'compact')
 

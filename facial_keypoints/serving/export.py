@@ -24,13 +24,14 @@ import shutil
 
 import tensorflow as tf
 
-from . import improved_model, modeldir
-from .constants import IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_OUTPUTS, PIXEL_MAX
-from .errors import UserError, reason
-from .fileio import refuse_pretrained
-from .model import model
-from .predict import restore, trained_checkpoint
-from .units import unscale_keypoints
+from ..improved import model as improved_model
+from ..runs import modeldir
+from ..constants import IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_OUTPUTS, PIXEL_MAX
+from ..runs.errors import UserError, reason
+from ..files.fileio import refuse_pretrained
+from ..model import model
+from ..predict import restore, trained_checkpoint
+from ..units import unscale_keypoints
 
 tf1 = tf.compat.v1
 

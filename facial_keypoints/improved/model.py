@@ -23,12 +23,12 @@ Inputs are pixels / 255 in [0, 1]; outputs keypoints / 96.
 import numpy as np
 import tensorflow as tf
 
-from .constants import IMAGE_SIZE, NUM_OUTPUTS, keypoint_index
-from .improved_settings import (BATCH_NORM_DECAY, CHANNELS, FC_UNITS, FULL_WIDTH_CELLS,
-                                HEAT_MAP_SIZE, HEAT_MAP_WIDTH, INPUT_CENTRE, MAP_PRIOR_SIGMA,
-                                OUTPUT_STDDEV)
-from .model import dropout_seed
-from .units import unscale_keypoints
+from ..constants import IMAGE_SIZE, NUM_OUTPUTS, keypoint_index
+from .settings import (BATCH_NORM_DECAY, CHANNELS, FC_UNITS, FULL_WIDTH_CELLS,
+                       HEAT_MAP_SIZE, HEAT_MAP_WIDTH, INPUT_CENTRE, MAP_PRIOR_SIGMA,
+                       OUTPUT_STDDEV)
+from ..model import dropout_seed
+from ..units import unscale_keypoints
 
 tf1 = tf.compat.v1
 

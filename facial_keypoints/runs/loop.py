@@ -9,7 +9,7 @@ TensorBoard (history.py), Ctrl-C (interrupt.py), the progress bar
 
 import numpy as np
 
-from .constants import NUM_OUTPUTS
+from ..constants import NUM_OUTPUTS
 from .errors import UserError
 
 

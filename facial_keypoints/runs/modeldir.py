@@ -30,10 +30,10 @@ import os
 import re
 import shutil
 
-from . import PRETRAINED
-from .constants import SAVE_PATH
+from .. import PRETRAINED
+from ..constants import SAVE_PATH
 from .errors import UserError, reason
-from .fileio import atomic_write_json, final_path, refuse_pretrained, same_file
+from ..files.fileio import atomic_write_json, final_path, refuse_pretrained, same_file
 
 BEST_PREFIX, BEST_STATE = 'model', 'checkpoint'
 LAST_PREFIX, LAST_STATE = 'last', 'checkpoint_last'
