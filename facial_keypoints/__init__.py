@@ -1,13 +1,13 @@
 """facial-keypoints: the blog post "Tensorflow实现卷积神经网络,用于人脸关键点识别"
 as a maintained Python 3 / tf.compat.v1 package.
 
-The post's program: constants, data (input_data), model (model()), train
-(its __main__ loop) and predict (submit.csv, with submission). Beside it:
-improved and improved_model (the improved recipe), runs and modeldir (what
-both training loops share), predictor (any trained model or export, loaded
-once), photo, video, detect and export (using a model), csvfiles and cache
-(reading the data quickly), demo (synthetic faces), cli (what the run
-scripts call).
+The post's program sits at the top: constants, data (input_data), model
+(model()), train (its __main__ loop), predict and submission (submit.csv),
+with units (the scaling and its inverse). Beside it, one job each:
+improved/ (the improved and compact recipes), faces/ (photos and video),
+serving/ (Predictor, exports, the web page), runs/ (the run machinery both
+loops share, and what the run scripts call), files/ (reading and writing
+files, the demo data), and pretrained/ (the model the package ships).
 
     from facial_keypoints import Predictor, PRETRAINED
 

@@ -3,7 +3,7 @@
 Units: images leave this module as float32 in [0, 1] (pixels / 255) shaped
 [N, 96, 96, 1]; keypoints as float32 in [0, 1] (pixel index / 96) shaped
 [N, 30], NaN where a row lacks a value (the scaling: units.py). Reading and
-checking the files quickly is csvfiles.py's job.
+checking the files quickly is files/csvfiles.py's job.
 """
 
 import os
@@ -27,7 +27,7 @@ def input_data(test=False, data_dir=DATA_DIR, dropna=True, path=None):
     (find_data_file); by default training.csv or test.csv in data_dir.
     """
     file_name = path or find_data_file(data_dir, TEST_FILE if test else TRAIN_FILE)
-    df = read_csv(file_name, test)      # checked, each Image already 9,216 pixels (csvfiles.py)
+    df = read_csv(file_name, test)      # checked, each Image already 9,216 pixels (csvfiles)
     cols = df.columns[:-1]
     # dropna()是丢弃有缺失数据的样本,这样最后7000多个样本只剩2140个可用的。
     if dropna:

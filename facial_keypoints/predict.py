@@ -7,7 +7,7 @@ input_data(test=True)), model(), the best checkpoint restored with a
 tf.train.Saver (the post predicted in the session it had trained), y_conv
 in batches of BATCH_SIZE fed with keep_prob 1.0, then IdLookupTable.csv and
 submit.csv (submission.py). A model of the improved recipe, or an export,
-predicts through Predictor (predictor.py) instead: what the folder says it
+predicts through Predictor (serving/predictor.py) instead: what the folder says it
 holds (modeldir.recipe_of_folder) chooses, at the top of write_submission().
 """
 

@@ -1,7 +1,7 @@
 """Kaggle's submission: IdLookupTable.csv in, submit.csv out.
 
 The post's last lines, as what both ways of predicting test.csv share
-(predict.py with the post's network, predictor.py with any other model):
+(predict.py with the post's network, serving/predictor.py with any other model):
 the checks made before anything is predicted, the lookup table, and
 submit.csv written so that an interrupted run never leaves a broken one.
 """

@@ -11,10 +11,10 @@ dropout's masks follow), a Saver, then EPOCHS epochs of shuffled
 BATCH_SIZE batches fed with keep_prob 0.5, validation with keep_prob 1.0,
 save_model() whenever validation improves, and early stopping after
 EARLY_STOP_PATIENCE epochs without improvement. What the project adds is a
-call each, to one module each: the model folder and its lock (modeldir.py),
---resume and the training state (state.py), the progress bar and Ctrl-C
-(progress.py, interrupt.py), history.json and TensorBoard (history.py), the
-result and pictures (result.py).
+call each, to one module each: the model folder and its lock (runs/modeldir.py),
+--resume and the training state (runs/state.py), the progress bar and Ctrl-C
+(runs/progress.py, runs/interrupt.py), history.json and TensorBoard (runs/history.py), the
+result and pictures (runs/result.py).
 """
 
 import tensorflow as tf

@@ -16,6 +16,7 @@ import run_train
 from conftest import ROOT, float32_close, shared_path, tiny_config
 from facial_keypoints.runs import cli, config, modeldir
 from facial_keypoints import constants, data, model, units
+from facial_keypoints.improved.settings import COMPACT
 from facial_keypoints.predict import write_submission
 from facial_keypoints.serving.predictor import Predictor
 from facial_keypoints.submission import submission_text
@@ -139,7 +140,8 @@ def test_the_posts_prediction_runs_nothing_of_the_improved_recipe(trained, tmp_p
     assert p.returncode == 0, p.stderr[-2000:]
     modules = p.stdout.split()
     assert 'facial_keypoints.model' in modules
-    for other in ('improved_model', 'improved', 'predictor', 'export', 'augment', 'runs'):
+    for other in ('improved.model', 'improved.train', 'improved.augment', 'serving.predictor',
+                  'serving.export', 'train', 'runs.loop', 'runs.state'):
         assert 'facial_keypoints.' + other not in modules
     assert len(pd.read_csv(out)) == len(pd.read_csv(os.path.join(data_dir, 'IdLookupTable.csv')))
 
@@ -179,5 +181,7 @@ def test_the_command_line_and_python_get_the_same_settings(recipe):
     from_python = config.TrainConfig(recipe=recipe, seed=5)
     assert from_cli.hparams() == from_python.hparams()
     assert from_cli.model_dir == from_python.model_dir
-    assert from_cli.epochs == config.DEFAULTS[recipe]['epochs']
+    assert from_cli.epochs == config.DEFAULTS[from_cli.recipe]['epochs']
     assert from_cli.patience == (10 if recipe == 'blog' else 40)
+    if recipe == 'compact':     # the improved recipe with the compact network, saved as such
+        assert from_cli.recipe == 'improved' and from_cli.options == COMPACT

@@ -1,7 +1,7 @@
 """Keypoints on real photographs (the post's last paragraph, as a feature).
 
 Needs the optional extras (requirements-extra.txt): OpenCV, and dlib for its
-face detector (detect.py). Each face found is cropped to Kaggle's 96x96
+face detector (faces/detect.py). Each face found is cropped to Kaggle's 96x96
 framing, predicted, and mapped back to photo pixels.
 """
 
@@ -43,7 +43,7 @@ def find_keypoints(img, predictor, detector):
     """Faces and keypoints of one BGR photo: (boxes [K, 4], points [K, 30] in
     photo pixels). detector: a detect.Detector, which also looks for turned
     faces, or any gray -> boxes callable with a .frame (tests pass fixed
-    boxes). Each face is predicted upright (align.py); a turned face's box
+    boxes). Each face is predicted upright (faces/align.py); a turned face's box
     is its upright box about the same centre."""
     cv2 = cv2_or_error()
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)

@@ -1,7 +1,7 @@
 """Keypoints on video, from a file or a camera (run_predict.py --video).
 
 The detector looks at every SCAN_EVERY-th frame and after a face was lost,
-upright and on turned copies (align.py), and at every frame while no face is
+upright and on turned copies (faces/align.py), and at every frame while no face is
 tracked; in the frames
 between, each face is followed by matching its look (its crop when last
 found) about where it was, turned as it is, which costs a fraction of a

@@ -3,7 +3,7 @@ data.input_data() calls instead of the post's pd.read_csv and
 np.fromstring. A reader of the post may skip this module.
 
 read_csv() gives a DataFrame as pd.read_csv would, with each Image already
-parsed into 9,216 uint8 pixels, and caches the parsed arrays (cache.py).
+parsed into 9,216 uint8 pixels, and caches the parsed arrays (files/cache.py).
 Anything wrong in a file is a UserError naming the file and the line.
 Also: .csv.gz and Kaggle's .zip, any line endings, a byte-order mark.
 """
@@ -42,7 +42,7 @@ def read_csv(path, test=False):
     column turned into uint8 pixel rows (9,216 each), every value checked.
 
     Kaggle's column order whatever the file's; the index is each row's line in
-    the file, minus 2. Parsed once: later calls read the cache (cache.py).
+    the file, minus 2. Parsed once: later calls read the cache (files/cache.py).
     """
     columns = TEST_COLUMNS if test else TRAIN_COLUMNS
     arrays = cached_arrays(path, lambda: _parse(path, columns))

@@ -1,5 +1,5 @@
 """Batch augmentation for the improved recipe: flips, shifts, lighting and
-turns, on numpy arrays, with the amounts of improved_settings.py.
+turns, on numpy arrays, with the amounts of improved/settings.py.
 
 Units as everywhere: images [N, 96, 96, 1] in [0, 1]; keypoints [N, 30] in
 [0, 1] (NaN where missing, and it stays NaN).

@@ -4,10 +4,10 @@ one block. Not in the post (whose numbers are in constants.py). No TensorFlow he
 The few numbers that live elsewhere are no choice of the recipe: batch norm's
 epsilon 1e-3 (TensorFlow's default, against division by zero) and the mean
 face's 0.5 until the training set's is set (the image's centre) in
-improved_model.py; the thumbnails' 1e-6 (against division by zero) and 12345
-(keeps the split's random stream apart from the run's) in splits.py.
+improved/model.py; the thumbnails' 1e-6 (against division by zero) and 12345
+(keeps the split's random stream apart from the run's) in improved/splits.py.
 
-TrainConfig (config.py) takes its defaults for the recipe from the training
+TrainConfig (runs/config.py) takes its defaults for the recipe from the training
 loop's lines; the network, augmentation and validation read theirs from
 here. A run saves its settings in hparams.json: TrainConfig's, and Options,
 the parts that can be switched or resized (bench/ablations.py varies them).
@@ -17,7 +17,7 @@ import dataclasses
 
 from ..constants import IMAGE_SIZE
 
-# The training loop (improved.py): TrainConfig's defaults for the recipe.
+# The training loop (improved/train.py): TrainConfig's defaults for the recipe.
 EPOCHS = 100
 BATCH_SIZE = 64                 # an epoch's batches are split evenly, none smaller by more than 1
 PATIENCE = 40                   # epochs without a better validation before stopping
@@ -25,14 +25,14 @@ LEARNING_RATE = 1e-3            # Adam's, at the start of the cosine decay
 FINAL_RATE_FRACTION = 0.01      # the cosine decay ends at 1% of the starting rate
 KEEP_PROB = 1.0                 # no dropout
 
-# Validation (splits.py): whole groups of near-identical frames are held out.
+# Validation (improved/splits.py): whole groups of near-identical frames are held out.
 VALIDATION_FRACTION = 0.2
 VALIDATION_SEED = 1             # the same held-out groups for every run on the same data
 THUMBNAIL_SIZE = 24             # frames are compared as 24x24 thumbnails (means of 4x4 pixels)
 LINK_DISTANCE = 0.5             # and linked into one group when closer than this (RMS, in
                                 # standard deviations of each thumbnail's pixels)
 
-# The network (improved_model.py).
+# The network (improved/model.py).
 INPUT_CENTRE = 0.5              # subtracted from pixels / 255: inputs around 0
 CHANNELS = (32, 64, 128, 256, 512, 512)     # six 3x3 convolutions, 2x2 pooling after each
 FC_UNITS = 0                    # no dense layer: keypoints are read from heat maps
@@ -45,7 +45,7 @@ FULL_WIDTH_CELLS = 24           # a finer level has half the channels per doubli
 MEMBERS = 2                     # networks trained side by side, their answers averaged
 BATCH_NORM_DECAY = 0.9          # moving averages' weight on their old value, per batch
 
-# Augmentation (augment.py), drawn anew for every batch and member.
+# Augmentation (improved/augment.py), drawn anew for every batch and member.
 FLIP_PROBABILITY = 0.5          # of mirroring a face
 MAX_SHIFT = 3                   # pixels, each way; faces15/Kaggle faces sit near one framing
 CONTRAST = (0.8, 1.2)           # factor on each face's pixels around its mean
@@ -65,7 +65,7 @@ MAX_WEIGHT_DECAY = 1000         # at a rate of 1e-3, more would flip the weights
 MAP_PRIOR_SIGMA = 1.0           # the Gaussian's standard deviation, in cells (4 pixels at 24)
 MAP_PRIOR_WEIGHT = 1.0          # the divergence's weight beside the RMSE ([0, 1] units)
 
-# Weight averaging (improved.py, Options.weight_average): validation and the
+# Weight averaging (improved/train.py, Options.weight_average): validation and the
 # model kept use an exponential moving average of the weights.
 WEIGHT_AVERAGE_DECAY = 0.998    # per batch: about 500 batches, 12 epochs of faces15
 

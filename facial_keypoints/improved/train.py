@@ -1,14 +1,14 @@
 """The improved recipe's training (--recipe improved). Not in the post.
 
 The same Session + feed_dict loop as the post's (train.py), with what the
-recipe changes; its numbers are in improved_settings.py:
-- every labelled value is used: no dropna(), a masked RMSE (improved_model.py);
+recipe changes; its numbers are in improved/settings.py:
+- every labelled value is used: no dropna(), a masked RMSE (improved/model.py);
 - validation on whole groups of near-identical frames, a proxy for unseen
   people, scored on their complete rows as run_predict.py predicts them
-  (each face averaged with its mirror image) (splits.py);
-- each batch is flipped, shifted and relit at random (augment.py), with the
+  (each face averaged with its mirror image) (improved/splits.py);
+- each batch is flipped, shifted and relit at random (improved/augment.py), with the
   learned label offset correcting mirrored rows (improved_model.loss);
-- the network (improved_model.py) is deeper, reads keypoints from heat
+- the network (improved/model.py) is deeper, reads keypoints from heat
   maps, has no dropout, and is an ensemble: two networks train side by
   side, each on its own augmented copy of the batch, and predict together;
 - Adam with a cosine learning-rate decay and weight decay, and more

@@ -78,7 +78,7 @@ def import_tensorflow_quietly():
 
 def train_config(args):
     """The TrainConfig that run_train.py's parsed args describe: flags left
-    out are the recipe's defaults (config.py), as from Python."""
+    out are the recipe's defaults (runs/config.py), as from Python."""
     from .config import TrainConfig
     settings = {k: v for k, v in vars(args).items() if v is not None and k != 'demo'}
     if args.demo:

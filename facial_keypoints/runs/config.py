@@ -4,7 +4,7 @@ The command line and Python get the same run from the same settings:
 TrainConfig.for_run(recipe='improved') is `python run_train.py --recipe
 improved`. A setting left out (None) is taken from the run being resumed
 (--resume: for_run reads its hparams.json), else from the recipe's defaults:
-the post's (constants.py) or the improved recipe's (improved_settings.py).
+the post's (constants.py) or the improved recipe's (improved/settings.py).
 Saved as hparams.json beside the checkpoints.
 """
 

@@ -1,10 +1,10 @@
-"""Plain helpers both training loops (train.py, improved.py) share: batched
+"""Plain helpers both training loops (train.py, improved/train.py) share: batched
 evaluation and prediction, the mean-face baseline, the rows check.
 
 What the loops add to the post's has one module each: the model folder
-(modeldir.py), the training state and --resume (state.py), history.json and
-TensorBoard (history.py), Ctrl-C (interrupt.py), the progress bar
-(progress.py), the result and pictures (result.py).
+(runs/modeldir.py), the training state and --resume (runs/state.py), history.json and
+TensorBoard (runs/history.py), Ctrl-C (runs/interrupt.py), the progress bar
+(runs/progress.py), the result and pictures (runs/result.py).
 """
 
 import numpy as np

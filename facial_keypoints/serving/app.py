@@ -2,7 +2,7 @@
 and 15 keypoints drawn, and a CSV of the keypoints to download (run_app.py).
 
 What the page does with a photo is what `run_predict.py --image` does
-(photo.py): the same detector, the same crop to Kaggle's framing, the same
+(faces/photo.py): the same detector, the same crop to Kaggle's framing, the same
 Predictor, and the same CSV. Gradio, which draws the page, is an optional
 extra (requirements-extra.txt), as are OpenCV and dlib.
 """

@@ -1,7 +1,7 @@
 """A trained model's serving graph, and its export for use without this
 repository (run_export.py).
 
-keypoints_graph() is what predicts: Predictor (predictor.py) runs it, and
+keypoints_graph() is what predicts: Predictor (serving/predictor.py) runs it, and
 export() saves it as a TensorFlow SavedModel whose `serving_default`
 signature takes `images` (uint8 [N, 96, 96, 1], Kaggle's gray pixels) and
 returns `keypoints` (float32 [N, 30], pixels, in Kaggle's column order).
