@@ -256,10 +256,52 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     camera = is_camera(source)
     if not camera and not_a_file(source):
         raise UserError('{} {}.'.format(source, not_a_file(source)))
+    output, table = video_outputs(source, camera, output, model_dir)
+    detector = Detector(detector) if isinstance(detector, str) else detector
+    cap = open_capture(source)
+    if not cap.isOpened():
+        raise UserError('cannot open {}.'.format(
+            'camera {}'.format(source) if camera else '{}: not a video OpenCV can read'.format(
+                source)))
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    fps = fps if fps and np.isfinite(fps) and fps > 0 else CAMERA_FPS
+    tmp = temporary_name(output, '.tmp' + os.path.splitext(output)[1].lower())
+    clip = Clip(cap, tmp, output, fps, Tracker(fps, smooth))
+    start = time.time()
+    try:
+        with Predictor(model_dir, use_bf16) as predictor:
+            clip.annotate(predictor, detector, 0 if camera else max(
+                0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT))))
+    except KeyboardInterrupt:
+        if not camera:
+            _discard(clip.writer, tmp)
+            raise
+        log('stopped recording.')          # Ctrl-C is how a camera recording ends
+    except BaseException:
+        _discard(clip.writer, tmp)
+        raise
+    finally:
+        cap.release()
+    if clip.writer is None:
+        raise UserError('{} has no frames OpenCV can read.'.format(source))
+    publish_video(clip, table)
+    if clip.clock.uneven(fps):
+        log(clip.clock.uneven(fps).format(source=source, output=output))
+    seconds = time.time() - start
+    log('{}: {} frames ({:.1f} frames/s), {} face track{} -> {}, {}'.format(
+        source if not camera else 'camera ' + str(source), clip.frames,
+        clip.frames / max(seconds, 1e-9), clip.tracker.next_id,
+        's' * (clip.tracker.next_id != 1), output, table))
+    return clip.frames
+
+
+def video_outputs(source, camera, output, model_dir):
+    """(output, its CSV): the names checked before any work (a format OpenCV
+    writes, no input or model file replaced, no table of the user's, a folder
+    that exists)."""
     stem = 'camera{}'.format(source) if camera else os.path.splitext(os.path.basename(source))[0]
     output = output or stem + '_keypoints.mp4'
-    ext = os.path.splitext(output)[1].lower()
-    if ext not in CODECS:
+    if os.path.splitext(output)[1].lower() not in CODECS:
         raise UserError('--output {}: write the video as {}.'.format(output, ' or '.join(CODECS)))
     table = os.path.splitext(output)[0] + '.csv'
     refuse_overwriting_inputs(output, [] if camera else [source])
@@ -270,81 +312,77 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
         raise UserError('cannot write {}: folder {} does not exist.'.format(output, folder))
-    detector = Detector(detector) if isinstance(detector, str) else detector
-    cap = open_capture(source)
-    if not cap.isOpened():
-        raise UserError('cannot open {}.'.format(
-            'camera {}'.format(source) if camera else '{}: not a video OpenCV can read'.format(
-                source)))
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    fps = fps if fps and np.isfinite(fps) and fps > 0 else CAMERA_FPS
-    total = 0 if camera else max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
-    tmp = temporary_name(output, '.tmp' + ext)
-    writer, rows, frames, tracker = None, [], 0, Tracker(fps, smooth)
-    clock = FrameClock(cap, cv2)
-    start = time.time()
-    try:
-        with Predictor(model_dir, use_bf16) as predictor:
-            bar = Progress(total, 'frames', enabled=total > 0)
-            while True:
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                if writer is None:
-                    writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*CODECS[ext]), fps,
-                                             (frame.shape[1], frame.shape[0]))
-                    if not writer.isOpened():
-                        raise UserError('cannot write {}.'.format(output))
-                gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-                tracks = tracker.update(gray, find_faces(gray, detector, tracker, frames),
-                                        clock.gap())
-                points, faces = align.face_keypoints(gray, [t.face for t in tracks], predictor)
-                points = [t.points(p) for t, p in zip(tracks, points)]
-                for t, face in zip(tracks, faces):
-                    if face[3] != t.face[3] and t.here:     # levelled: crop it so from now on
-                        t.turn(gray, t.raw[:3] + (face[3],))
-                boxes = [align.face_box(t.face, detector.frame) for t in tracks]
-                writer.write(draw(frame, boxes, points))
-                rows += [[frames, t.id] + list(b) + list(p)
-                         for t, b, p in zip(tracks, boxes, points)]
-                frames += 1
-                bar.update(frames)
-            bar.close()
-    except KeyboardInterrupt:
-        if not camera:
-            _discard(writer, tmp)
-            raise
-        log('stopped recording.')          # Ctrl-C is how a camera recording ends
-    except BaseException:
-        _discard(writer, tmp)
-        raise
-    finally:
-        cap.release()
-    if writer is None:
-        raise UserError('{} has no frames OpenCV can read.'.format(source))
-    writer.release()
+    return output, table
+
+
+class Clip:
+    """One video being annotated: its frames read from cap, drawn into the
+    temporary file tmp (for output) at fps, and their faces' rows."""
+
+    def __init__(self, cap, tmp, output, fps, tracker):
+        self.cap, self.tmp, self.output, self.fps, self.tracker = cap, tmp, output, fps, tracker
+        self.writer, self.rows, self.frames = None, [], 0
+        self.clock = FrameClock(cap, cv2_or_error())
+
+    def annotate(self, predictor, detector, total):
+        """Read, track, predict and draw every frame until the source ends
+        (total frames, 0 when unknown: no progress bar)."""
+        cv2 = cv2_or_error()
+        bar = Progress(total, 'frames', enabled=total > 0)
+        while True:
+            ok, frame = self.cap.read()
+            if not ok:
+                break
+            if self.writer is None:
+                codec = CODECS[os.path.splitext(self.output)[1].lower()]
+                self.writer = cv2.VideoWriter(self.tmp, cv2.VideoWriter_fourcc(*codec), self.fps,
+                                              (frame.shape[1], frame.shape[0]))
+                if not self.writer.isOpened():
+                    raise UserError('cannot write {}.'.format(self.output))
+            self.writer.write(self.annotated(frame, predictor, detector))
+            self.frames += 1
+            bar.update(self.frames)
+        bar.close()
+
+    def annotated(self, frame, predictor, detector):
+        """The frame with its tracked faces' boxes and keypoints drawn; their
+        rows added to self.rows."""
+        cv2 = cv2_or_error()
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        tracker = self.tracker
+        tracks = tracker.update(gray, find_faces(gray, detector, tracker, self.frames),
+                                self.clock.gap())
+        points, faces = align.face_keypoints(gray, [t.face for t in tracks], predictor)
+        points = [t.points(p) for t, p in zip(tracks, points)]
+        for t, face in zip(tracks, faces):
+            if face[3] != t.face[3] and t.here:     # levelled: crop it so from now on
+                t.turn(gray, t.raw[:3] + (face[3],))
+        boxes = [align.face_box(t.face, detector.frame) for t in tracks]
+        self.rows += [[self.frames, t.id] + list(b) + list(p)
+                      for t, b, p in zip(tracks, boxes, points)]
+        return draw(frame, boxes, points)
+
+
+def publish_video(clip, table):
+    """Put the finished clip's video at its output and its rows in table."""
+    clip.writer.release()
+    ext, output = os.path.splitext(clip.output)[1].lower(), clip.output
     try:
         # OpenCV says nothing when its writes fail (a full disk): a file cut
         # short is refused, and the CSV goes first (after a stream, which
         # may refuse it), so both or neither arrive.
-        if not complete_container(tmp, ext):
-            raise UserError('cannot write {}: {}.'.format(output, _why_incomplete(folder)))
+        if not complete_container(clip.tmp, ext):
+            raise UserError('cannot write {}: {}.'.format(
+                output, _why_incomplete(os.path.dirname(os.path.abspath(output)))))
         if is_stream(output):
-            publish(tmp, output)
-        atomic_write_text(table, faces_table(rows))
+            publish(clip.tmp, output)
+        atomic_write_text(table, faces_table(clip.rows))
         if not is_stream(output):
-            publish(tmp, output)
+            publish(clip.tmp, output)
     except OSError as e:
         raise UserError('cannot write {}: {}.'.format(output, reason(e)))
     finally:
-        _discard(None, tmp)
-    if clock.uneven(fps):
-        log(clock.uneven(fps).format(source=source, output=output))
-    seconds = time.time() - start
-    log('{}: {} frames ({:.1f} frames/s), {} face track{} -> {}, {}'.format(
-        source if not camera else 'camera ' + str(source), frames, frames / max(seconds, 1e-9),
-        tracker.next_id, 's' * (tracker.next_id != 1), output, table))
-    return frames
+        _discard(None, clip.tmp)
 
 
 class FrameClock:
