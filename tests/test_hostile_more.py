@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, copy_run
+from conftest import ROOT, copy_run, saved_anew_when_read
 from facial_keypoints.runs import modeldir
 from test_hostile_inputs import (HEADER, PRED, TRAIN, assert_refused, digest, hparams, photo, row,
                                  video_file)
@@ -256,17 +256,7 @@ def test_a_predictor_loading_while_a_run_saves_reads_the_newer_checkpoint(traine
     X = np.linspace(0, 1, 96 * 96, dtype=np.float32).reshape(1, 96, 96, 1)
     with Predictor(str(model_dir)) as p:
         expected, old = p.predict(X), p.checkpoint
-    real = modeldir.variables
-
-    def while_a_run_saves(path):
-        if path == old:
-            stem = os.path.basename(old)
-            for name in os.listdir(model_dir):
-                if name.startswith(stem + '.'):
-                    os.rename(model_dir / name, model_dir / name.replace(stem, 'model-7'))
-            (model_dir / 'checkpoint').write_text('model_checkpoint_path: "model-7"\n')
-        return real(path)
-    monkeypatch.setattr(modeldir, 'variables', while_a_run_saves)
+    monkeypatch.setattr(modeldir, 'variables', saved_anew_when_read(model_dir, old))
     with Predictor(str(model_dir)) as p:
         assert p.checkpoint == str(model_dir / 'model-7')
         assert np.array_equal(p.predict(X), expected)

@@ -25,7 +25,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from conftest import ROOT, with_ctrl_c
+from conftest import ROOT, saved_anew_when_read, with_ctrl_c
 from facial_keypoints.runs import modeldir
 from facial_keypoints.runs.errors import run_cli
 from test_hostile_inputs import MAINS, PRED, digest, photo, video_file
@@ -465,17 +465,7 @@ def test_the_posts_prediction_reads_the_newer_model_a_run_saved_meanwhile(traine
     predict.write_submission(data_dir, str(model_dir), str(tmp_path / 'a.csv'),
                              log=lambda *a: None)
     old = modeldir.best_checkpoint(str(model_dir))
-    real = modeldir.variables
-
-    def while_a_run_saves(path):
-        if path == old:
-            stem = os.path.basename(old)
-            for name in os.listdir(model_dir):
-                if name.startswith(stem + '.'):
-                    os.rename(model_dir / name, model_dir / name.replace(stem, 'model-7'))
-            (model_dir / 'checkpoint').write_text('model_checkpoint_path: "model-7"\n')
-        return real(path)
-    monkeypatch.setattr(modeldir, 'variables', while_a_run_saves)
+    monkeypatch.setattr(modeldir, 'variables', saved_anew_when_read(model_dir, old))
     said = []
     predict.write_submission(data_dir, str(model_dir), str(tmp_path / 'b.csv'), log=said.append)
     assert any(line.endswith(str(model_dir / 'model-7')) for line in said), said
