@@ -357,10 +357,12 @@ CASES = [
      r'checkpoint {m}/model-0 does not fit the blog network: Variable, Variable_1'),
     # what the folder says it holds chooses the recipe
     ('hparams.json names the other recipe', P, lambda d, m, t: hparams(m, recipe='improved'),
-     PRED, 2, r'checkpoint {m}/model-\d does not fit the improved network: mean_face is missing'),
+     PRED, 2, r'checkpoint {m}/model-\d does not fit the improved network: mean_face is missing, '
+     r'though {m}/hparams.json names that recipe; was it edited\?'),
     ('export, hparams.json names the other recipe', E,
      lambda d, m, t: hparams(m, recipe='improved'), ['--model-dir', '{m}', '--output', '{t}/x'],
-     2, r'checkpoint {m}/model-\d does not fit the improved network: mean_face is missing'),
+     2, r'checkpoint {m}/model-\d does not fit the improved network: mean_face is missing, '
+     r'though {m}/hparams.json names that recipe; was it edited\?'),
     ('export into a folder', E, lambda d, m, t: (t / 'out').mkdir(),
      ['--model-dir', '{m}', '--output', '{t}/out'], 2,
      r'{t}/out already exists; give a new folder for the export'),

@@ -178,7 +178,7 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
     cv2 = cv2_or_error()
     detector = Detector(detector) if isinstance(detector, str) else detector
     warn = warn or log
-    paths = photo_paths(inputs, warn)
+    paths = photo_paths(inputs, log)     # skipped pictures are a note, not an error
     targets, folder = output_paths(paths, output)
     for path, (picture, _) in zip(paths, targets):
         if not cv2.haveImageWriter(picture):       # found now, not after predicting

@@ -48,7 +48,8 @@ def architecture_of(path, recipe, saved):
         return None
     if 'mean_face' not in saved:
         raise UserError('checkpoint {} does not fit the improved network: mean_face is '
-                        'missing.'.format(path))
+                        'missing, though {} names that recipe; was it edited?'.format(
+                            path, os.path.join(os.path.dirname(path), 'hparams.json')))
     return improved_model.architecture(saved)
 
 
