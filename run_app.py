@@ -14,9 +14,9 @@ DEFAULT_HOST, DEFAULT_PORT = '127.0.0.1', 7860
 
 def parse_args(argv=None):
     from facial_keypoints import constants
+    from facial_keypoints.faces.detect import DETECTORS
     from facial_keypoints.files import demo
     from facial_keypoints.runs.cli import ArgumentParser, refuse_empty
-    from facial_keypoints.faces.detect import DETECTORS
     p = ArgumentParser(description='A local web page that finds the faces in photos (or a '
                                    'webcam picture), draws their keypoints and offers them '
                                    'as CSV.')
@@ -48,8 +48,8 @@ def main():
     import signal
     import tempfile
     args = parse_args()
-    from facial_keypoints.serving.app import serving_address
     from facial_keypoints.runs.errors import UserError, reason
+    from facial_keypoints.serving.app import serving_address
     serving_address(args.host, args.port)      # before the slow start, as in serve()
     # This process's settings: no usage reports from Gradio; visitors' photos
     # and answers in a folder of its own that only this account can read
@@ -83,5 +83,5 @@ def stop(signum, frame):
 
 
 if __name__ == '__main__':
-    from facial_keypoints.runs.errors import run_cli     # from here on, Ctrl-C is one line
+    from facial_keypoints.runs.errors import run_cli  # from here on, Ctrl-C is one line
     sys.exit(run_cli(main))

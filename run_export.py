@@ -30,5 +30,5 @@ def main():
 
 
 if __name__ == '__main__':
-    from facial_keypoints.runs.errors import run_cli     # from here on, Ctrl-C is one line
+    from facial_keypoints.runs.errors import run_cli  # from here on, Ctrl-C is one line
     sys.exit(run_cli(main))

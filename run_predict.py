@@ -9,9 +9,9 @@ import sys
 
 def parse_args(argv=None):
     from facial_keypoints import constants
+    from facial_keypoints.faces.detect import DETECTORS
     from facial_keypoints.files import demo
     from facial_keypoints.runs.cli import ArgumentParser, refuse_empty
-    from facial_keypoints.faces.detect import DETECTORS
     p = ArgumentParser(description='Predict the test set with the best checkpoint and write a '
                                    'Kaggle submission (RowId,Location), or find faces and '
                                    'their keypoints in photos.')
@@ -73,5 +73,5 @@ def main():
 
 
 if __name__ == '__main__':
-    from facial_keypoints.runs.errors import run_cli     # from here on, Ctrl-C is one line
+    from facial_keypoints.runs.errors import run_cli  # from here on, Ctrl-C is one line
     sys.exit(run_cli(main))

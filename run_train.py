@@ -11,8 +11,8 @@ def parse_args(argv=None):
     otherwise the recipe's defaults apply (config.py)."""
     from facial_keypoints import constants
     from facial_keypoints.files import demo
-    from facial_keypoints.runs.cli import ArgumentParser, refuse_empty
     from facial_keypoints.improved import settings as imp
+    from facial_keypoints.runs.cli import ArgumentParser, refuse_empty
     from facial_keypoints.runs.config import RECIPES
     p = ArgumentParser(description="Train the blog post's CNN (or, with --recipe improved, "
                                    "the improved recipe) on Kaggle's training.csv and keep "
@@ -89,5 +89,5 @@ def main():
 
 
 if __name__ == '__main__':
-    from facial_keypoints.runs.errors import run_cli     # from here on, Ctrl-C is one line
+    from facial_keypoints.runs.errors import run_cli  # from here on, Ctrl-C is one line
     sys.exit(run_cli(main))

@@ -247,9 +247,10 @@ def machine():
         pass
     import importlib.metadata as md
     from facial_keypoints.runs.bf16 import cpu_has_bf16
-    return '{}, {} cores, bfloat16 {}, Python {}, TensorFlow {}'.format(
+    limit = os.environ.get('ONEDNN_MAX_CPU_ISA')
+    return '{}, {} cores, bfloat16 {}, Python {}, TensorFlow {}{}'.format(
         model, os.cpu_count(), 'yes' if cpu_has_bf16() else 'no', platform.python_version(),
-        md.version('tensorflow'))
+        md.version('tensorflow'), ', oneDNN limited to ' + limit if limit else '')
 
 
 def plain_copy(data_dir, tmp):
@@ -267,8 +268,6 @@ def time_recipes(data_dir, uses, rounds=2):
     """The seconds of an epoch of the improved and the compact recipe (all of
     faces15's training rows), each the fastest of its epochs after the first,
     over rounds taken in turns; and what 100 epochs take."""
-    print('machine: ' + machine() + (', oneDNN limited to ' + os.environ['ONEDNN_MAX_CPU_ISA']
-                                     if os.environ.get('ONEDNN_MAX_CPU_ISA') else ''))
     tmp = tempfile.mkdtemp(prefix='fkp-bench-')
     epoch_s = {}
     for _ in range(rounds):
@@ -313,7 +312,7 @@ def time_prediction(label, model_dir, export_dir, photo_dir):
         for n in ns) / 1e6))
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--data-dir', help='Kaggle-format data (training.csv, test.csv)')
     ap.add_argument('--quick', action='store_true', help='fewer epochs and rounds')
@@ -325,40 +324,34 @@ def main():
                     help='only time prediction (section 4) with this trained model folder')
     ap.add_argument('--worker', nargs='+', help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.predict:
-        tmp = tempfile.mkdtemp(prefix='fkp-bench-')
-        print('machine: ' + machine())
-        print('\n4. ' + PREDICTION_HEADING)
-        time_prediction(os.path.basename(os.path.normpath(args.predict)), args.predict,
-                        os.path.join(tmp, 'export'), args.photos)
-        return shutil.rmtree(tmp)
-    if args.worker:
-        name, *rest = args.worker
-        if name == 'predict':
-            return worker_predict(rest[0], rest[1], rest[2], rest[3:])
-        convert = {'parse': (str, int), 'step': (str, str, str, int),
-                   'epoch': (str, str, str, int, str), 'port': (str, int, str)}[name]
-        return WORKERS[name](*[f(v) for f, v in zip(convert, rest)])
-    if not args.data_dir:
+    if not (args.data_dir or args.predict or args.worker):
         ap.error('--data-dir is required')
-    if args.recipes:
-        return time_recipes(args.data_dir, ('f32', 'bf16') if args.bf16 else ('f32',))
-    start = time.time()
-    tmp = tempfile.mkdtemp(prefix='fkp-bench-')
-    plain = plain_copy(args.data_dir, tmp)
-    epochs, rounds, schedule = (2, 1, 20) if args.quick else (3, 2, 100)
-    print('machine: ' + machine())
-    print('data: {} (as text in {})'.format(args.data_dir, plain))
+    return args
 
-    r, _ = run_worker('parse', plain, 1 if args.quick else 3)
+
+def worker(name, *rest):
+    """Run one worker in this process, its arguments given as strings."""
+    if name == 'predict':
+        return worker_predict(rest[0], rest[1], rest[2], rest[3:])
+    convert = {'parse': (str, int), 'step': (str, str, str, int),
+               'epoch': (str, str, str, int, str), 'port': (str, int, str)}[name]
+    return WORKERS[name](*[f(v) for f, v in zip(convert, rest)])
+
+
+def time_parsing(plain, repeats):
+    """Section 1: the post's input_data() against this project's, first read and cached."""
+    r, _ = run_worker('parse', plain, repeats)
     print('\n1. input_data on training.csv as text, {} complete rows (best of {}):'.format(
-        r['rows'], 1 if args.quick else 3))
+        r['rows'], repeats))
     print('   the post {:.2f} s | first read {:.3f} s = {:.1f}x | repeated (cache) '
           '{:.3f} s = {:.1f}x | identical arrays: {}'.format(
               r['post_s'], r['first_s'], r['post_s'] / r['first_s'], r['hit_s'],
               r['post_s'] / r['hit_s'], r['identical']))
     print('   all {} rows, repeated: {:.3f} s'.format(r['rows_all'], r['all_rows_hit_s']))
 
+
+def time_bf16(plain, tmp, epochs, rounds):
+    """Section 2: a training step and an epoch of each recipe, float32 against bfloat16."""
     variants = [(recipe, use) for recipe in ('blog', 'improved') for use in ('f32', 'bf16')]
     steps, epoch_s = {}, {}
     for _ in range(rounds):
@@ -378,6 +371,10 @@ def main():
               '| epoch: {:5.1f} s, {:5.1f} s = {:.2f}x'.format(
                   recipe, f, b, b / f, ef, eb, ef / eb))
 
+
+def time_schedule(plain, tmp, schedule):
+    """Section 3: the post's whole schedule, ported literally against run_train.py,
+    and the peak memory of a run of each recipe. Returns the improved run's folder."""
     print('\n3. the post\'s full schedule ({} epochs, no early stop), end to end from a fresh '
           'process and an empty cache:'.format(schedule))
     port, t_port = run_worker('port', plain, schedule, os.path.join(tmp, 'port', 'model'))
@@ -389,19 +386,41 @@ def main():
                '--model-dir', model_dir, '--epochs', str(schedule), '--patience',
                str(schedule), '--seed', '1', '--quiet'] + (['--bf16'] if use == 'bf16' else [])
         times[use] = timed_command(cmd)
+    (f32, _), (bf16, _) = times['f32'], times['bf16']
     print('   the post literally ported: {:.0f} s | this project: {:.0f} s = {:.2f}x | with '
-          '--bf16: {:.0f} s = {:.2f}x'.format(t_port, times['f32'][0], t_port / times['f32'][0],
-                                             times['bf16'][0], t_port / times['bf16'][0]))
+          '--bf16: {:.0f} s = {:.2f}x'.format(t_port, f32, t_port / f32, bf16, t_port / bf16))
     print('   peak memory of the project\'s run: {:.0f} MB (float32), {:.0f} MB (bfloat16)'
           .format(times['f32'][1], times['bf16'][1]))
-
     improved_dir = os.path.join(tmp, 'improved')
     t, rss = timed_command([sys.executable, os.path.join(ROOT, 'run_train.py'), '--data-dir',
                             plain, '--model-dir', improved_dir, '--recipe', 'improved',
                             '--epochs', '1', '--seed', '1', '--quiet', '--bf16'])
     print('   the improved recipe, 1 epoch with --bf16, all rows: peak memory {:.0f} MB'
           .format(rss))
+    return improved_dir
 
+
+def main():
+    args = parse_args()
+    if args.worker:
+        return worker(*args.worker)
+    tmp = tempfile.mkdtemp(prefix='fkp-bench-')
+    print('machine: ' + machine())
+    if args.predict:
+        print('\n4. ' + PREDICTION_HEADING)
+        time_prediction(os.path.basename(os.path.normpath(args.predict)), args.predict,
+                        os.path.join(tmp, 'export'), args.photos)
+        return shutil.rmtree(tmp)
+    if args.recipes:
+        shutil.rmtree(tmp)
+        return time_recipes(args.data_dir, ('f32', 'bf16') if args.bf16 else ('f32',))
+    start = time.time()
+    plain = plain_copy(args.data_dir, tmp)
+    epochs, rounds, schedule = (2, 1, 20) if args.quick else (3, 2, 100)
+    print('data: {} (as text in {})'.format(args.data_dir, plain))
+    time_parsing(plain, 1 if args.quick else 3)
+    time_bf16(plain, tmp, epochs, rounds)
+    improved_dir = time_schedule(plain, tmp, schedule)
     print('\n4. ' + PREDICTION_HEADING)
     for recipe, model_dir in (('blog', os.path.join(tmp, 'blog-f32')), ('improved', improved_dir)):
         time_prediction(recipe, model_dir, os.path.join(tmp, 'export-' + recipe), args.photos)

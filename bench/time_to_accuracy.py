@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from facial_keypoints.runs.modeldir import read_history  # noqa: E402
+from facial_keypoints.runs.jsonfiles import read_history  # noqa: E402
 
 
 def best_by(history, minutes):

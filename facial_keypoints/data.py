@@ -12,8 +12,8 @@ import numpy as np
 
 from .constants import DATA_DIR, TEST_FILE, TRAIN_FILE
 from .files.csvfiles import read_csv, stack_images
-from .runs.errors import UserError
 from .files.fileio import data_forms, not_a_file
+from .runs.errors import UserError
 from .units import scale_images, scale_keypoints
 
 

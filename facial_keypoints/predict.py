@@ -8,17 +8,17 @@ tf.train.Saver (the post predicted in the session it had trained), y_conv
 in batches of BATCH_SIZE fed with keep_prob 1.0, then IdLookupTable.csv and
 submit.csv (submission.py). A model of the improved recipe, or an export,
 predicts through Predictor (serving/predictor.py) instead: what the folder says it
-holds (modeldir.recipe_of_folder) chooses, at the top of write_submission().
+holds (which_model.recipe_of_folder) chooses, at the top of write_submission().
 """
 
 import numpy as np
 import tensorflow as tf
 
-from .runs import bf16, modeldir
 from .constants import BATCH_SIZE, DATA_DIR, IMAGE_SIZE, SAVE_PATH, SUBMIT_FILE
 from .data import reading, test_data
-from .runs.errors import UserError
 from .model import model, placeholders
+from .runs import bf16, checkpoints, modeldir, which_model
+from .runs.errors import UserError
 from .submission import input_files, read_lookup_table, save_submission
 from .units import unscale_keypoints
 
@@ -31,7 +31,7 @@ def write_submission(data_dir=DATA_DIR, model_dir=SAVE_PATH, output=SUBMIT_FILE,
     (submit.csv): the post's network as the post did, any other model (the
     improved recipe's, an export) through Predictor. Every input is checked
     before output is touched. Returns output."""
-    recipe = modeldir.recipe_of_folder(model_dir)
+    recipe = which_model.recipe_of_folder(model_dir)
     test_file, lookup_file = input_files(data_dir, lookup_file, output, model_dir)
     log(reading(test_file))
     X, image_ids = test_data(path=test_file)    # the post's input_data(test=True), with ImageIds
@@ -67,7 +67,7 @@ def write_submission(data_dir=DATA_DIR, model_dir=SAVE_PATH, output=SUBMIT_FILE,
 def trained_checkpoint(model_dir):
     """Path prefix of the best checkpoint in model_dir; a UserError that says
     to train first when there is none."""
-    path = modeldir.best_checkpoint(model_dir)
+    path = checkpoints.best_checkpoint(model_dir)
     if path is None:
         modeldir.refuse_missing(model_dir)
         raise UserError('no checkpoint in {}: train first (python run_train.py '
@@ -84,7 +84,7 @@ def restore_newest(saver, sess, model_dir, path, network):
         restore(saver, sess, path, network)
         return path
     except UserError:
-        newer = modeldir.best_checkpoint(model_dir)
+        newer = checkpoints.best_checkpoint(model_dir)
         if newer in (None, path):
             raise
         restore(saver, sess, newer, network)
@@ -95,8 +95,8 @@ def restore(saver, sess, path, network, saved=None):
     """saver.restore(sess, path), once the checkpoint is known to hold every
     variable of sess's graph with its shape; a checkpoint of another network
     is a UserError that names them. saved: the checkpoint's {name: shape},
-    when already read (modeldir.variables)."""
-    saved = saved or modeldir.variables(path)
+    when already read (checkpoints.variables)."""
+    saved = saved or checkpoints.variables(path)
     with sess.graph.as_default():
         wanted = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
     wrong = sorted(k for k, shape in wanted.items() if saved.get(k) != shape)
@@ -105,4 +105,4 @@ def restore(saver, sess, path, network, saved=None):
             path, network, ', '.join(wrong[:3]) + (' ...' if len(wrong) > 3 else ''),
             'is missing or has another shape' if len(wrong) == 1 else
             'are missing or have other shapes'))
-    modeldir.restore(saver, sess, path)
+    checkpoints.restore(saver, sess, path)

@@ -12,12 +12,12 @@ import os
 import numpy as np
 import pandas as pd
 
-from .runs import modeldir
 from .constants import KEYPOINT_COLUMNS, LOOKUP_FILE, TEST_FILE, keypoint_index
-from .files.csvfiles import no_duplicates, read_table, whole_numbers
 from .data import find_data_file
-from .runs.errors import UserError
+from .files.csvfiles import no_duplicates, read_table, whole_numbers
 from .files.fileio import atomic_write_text, not_a_file, refuse_overwriting_inputs
+from .runs import record
+from .runs.errors import UserError
 
 LOOKUP_COLUMNS = ['RowId', 'ImageId', 'FeatureName']
 
@@ -33,7 +33,7 @@ def input_files(data_dir, lookup_file, output, model_dir):
     lookup_file = lookup_file or lookup_path(data_dir)
     test_file = find_data_file(data_dir, TEST_FILE)
     refuse_overwriting_inputs(output, [test_file, lookup_file])
-    modeldir.refuse_run_file(output, model_dir)
+    record.refuse_run_file(output, model_dir)
     out_dir = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(out_dir):
         raise UserError('cannot write {}: folder {} does not exist.'.format(output, out_dir))

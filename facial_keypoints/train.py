@@ -11,7 +11,7 @@ dropout's masks follow), a Saver, then EPOCHS epochs of shuffled
 BATCH_SIZE batches fed with keep_prob 0.5, validation with keep_prob 1.0,
 save_model() whenever validation improves, and early stopping after
 EARLY_STOP_PATIENCE epochs without improvement. What the project adds is a
-call each, to one module each: the model folder and its lock (runs/modeldir.py),
+call each, to one module each: the model folder and its lock (runs/lock.py),
 --resume and the training state (runs/state.py), the progress bar and Ctrl-C
 (runs/progress.py, runs/interrupt.py), history.json and TensorBoard (runs/history.py), the
 result and pictures (runs/result.py).
@@ -19,19 +19,20 @@ result and pictures (runs/result.py).
 
 import tensorflow as tf
 
-from .runs import modeldir
-from .runs.bf16 import session_config
-from .runs.config import TrainConfig
 from .constants import TRAIN_FILE
 from .data import find_data_file, input_data, reading
+from .model import model, placeholders
+from .runs import checkpoints
+from .runs.bf16 import session_config
+from .runs.checkpoints import restore_best, save_model
+from .runs.config import TrainConfig
 from .runs.history import History
 from .runs.interrupt import CtrlC
-from .model import model, placeholders
-from .runs.modeldir import held_for_training, refuse_for_training, restore_best, save_model
+from .runs.lock import held_for_training, refuse_for_training
+from .runs.loop import epoch_log, evaluate, keypoints_in_batches, mean_face_rmse, require_rows
 from .runs.plots import FACES
 from .runs.progress import batches
 from .runs.result import pictures, result
-from .runs.loop import epoch_log, evaluate, keypoints_in_batches, mean_face_rmse, require_rows
 from .runs.state import TrainingState, epoch_order
 from .units import unscale_keypoints
 
@@ -72,7 +73,7 @@ def train(cfg=None, log=print, handle_ctrl_c=False, validation_rmse=evaluate):
         train_step = tf1.train.AdamOptimizer(cfg.learning_rate).minimize(rmse, global_step=step)
         # The best model: the network's weights, what prediction needs (the
         # post's Saver() also saved Adam's slots, which the training state keeps).
-        saver = modeldir.saver(tf1.trainable_variables())
+        saver = checkpoints.saver(tf1.trainable_variables())
 
         with tf1.Session(config=session_config(cfg.bf16, log)) as sess:
             sess.run(tf1.global_variables_initializer())

@@ -91,6 +91,24 @@ def copy_run(src, dst, ignore=('events.*', '*.png')):
     shutil.copytree(src, dst, copy_function=link_values, ignore=shutil.ignore_patterns(*ignore))
 
 
+def case_copies(trained, folder, ignore=('events.*', '*.png')):
+    """Copies of the trained fixture's data (folder/data) and model
+    (folder/model, copy_run's), for one test to change at will: (data
+    folder, model folder), both Paths."""
+    d, m = folder / 'data', folder / 'model'
+    shutil.copytree(trained[0], d, ignore=shutil.ignore_patterns('.facial_keypoints_cache'))
+    copy_run(trained[1], m, ignore=ignore)
+    return d, m
+
+
+@pytest.fixture
+def folders(trained, tmp_path, monkeypatch):
+    """(data folder, model folder, case folder): a test's copies of the trained
+    run's (case_copies), the case folder being the current one."""
+    monkeypatch.chdir(tmp_path)
+    return case_copies(trained, tmp_path) + (tmp_path,)
+
+
 def replace_bytes(path, content):
     """path's content replaced by a new file, leaving any hard link to the old alone."""
     os.remove(path)
@@ -125,6 +143,37 @@ def with_ctrl_c():
     pytest itself was started with SIGINT ignored (as a job started with &
     from a script is), which the child would otherwise inherit."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def small_post_model(x, y_, keep_prob):
+    """The post's model() in its shape (three convolutions and poolings, two
+    dense layers, dropout, 30 outputs, the RMSE) but narrow: 4, 8 and 8
+    channels and 16 units, about 17,000 weights (70 kB) against 8 million."""
+    import tensorflow as tf
+    from facial_keypoints.model import (bias_variable, conv2d, dropout_seed, max_pool_2x2,
+                                        weight_variable)
+    h = x
+    for shape in ([3, 3, 1, 4], [2, 2, 4, 8], [2, 2, 8, 8]):
+        h = max_pool_2x2(tf.nn.relu(conv2d(h, weight_variable(shape)) + bias_variable(shape[3:])))
+    h = tf.reshape(h, [-1, 11 * 11 * 8])
+    for shape in ([11 * 11 * 8, 16], [16, 16]):
+        h = tf.nn.relu(tf.matmul(h, weight_variable(shape)) + bias_variable(shape[1:]))
+    h = tf.nn.experimental.stateless_dropout(h, rate=1 - keep_prob, seed=dropout_seed())
+    y_conv = tf.matmul(h, weight_variable([16, 30])) + bias_variable([30])
+    return y_conv, tf.sqrt(tf.reduce_mean(tf.square(y_ - y_conv)))
+
+
+@pytest.fixture
+def small_post_network(trained, monkeypatch):
+    """model() is small_post_model in this process, wherever the post's
+    training, prediction and export call it: for tests of the run around the
+    network, not of the network (each checkpoint 70 kB, not 32 MB, and its
+    training state 0.2 MB, not 97 MB). A model trained so cannot be read by
+    a fresh process. (The session's trained model is made first, full size.)"""
+    from facial_keypoints import model, predict, train
+    from facial_keypoints.serving import export
+    for module in (model, train, predict, export):
+        monkeypatch.setattr(module, 'model', small_post_model)
 
 
 # The improved recipe's network in its shape (six stages, heat maps, two
@@ -165,10 +214,10 @@ def image_field(values=None):
 
 
 def saved_anew_when_read(model_dir, old):
-    """modeldir.variables, but as if a run saved a newer best model (model-7)
+    """checkpoints.variables, but as if a run saved a newer best model (model-7)
     into model_dir (a Path) and removed old just as old is read."""
-    from facial_keypoints.runs import modeldir
-    real = modeldir.variables
+    from facial_keypoints.runs import checkpoints
+    real = checkpoints.variables
 
     def variables(path):
         if path == old:

@@ -48,6 +48,7 @@ def test_a_bf16_run_trains_saves_restores_and_predicts(tmp_path, tiny_data, reci
         assert np.abs(fast - plain).max() > 0       # the arithmetic did change
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_a_cpu_without_bf16_trains_in_float32_and_says_so(tmp_path, tiny_data, monkeypatch):
     monkeypatch.setattr(bf16, 'cpu_flags', lambda: {'avx2'})
     said = []

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import shutil
 import struct
 import zipfile
 import zlib
@@ -21,9 +20,9 @@ import pytest
 import run_export
 import run_predict
 import run_train
-from conftest import copy_run, digest, image_field, replace_bytes, run_script
+from conftest import case_copies, digest, image_field, replace_bytes, run_script
 from facial_keypoints import constants
-from facial_keypoints.runs import modeldir
+from facial_keypoints.runs import lock
 from facial_keypoints.runs.cli import export_main, predict_main, train_main
 from facial_keypoints.runs.errors import run_cli
 
@@ -431,16 +430,14 @@ def assert_refused(lines, message, fill, before, after):
 def test_hostile_input(case, trained, tmp_path, capsys, monkeypatch):
     name, command, setup, argv, status, message = case
     t = tmp_path
-    d, m = t / 'data', t / 'model'
-    shutil.copytree(trained[0], d, ignore=shutil.ignore_patterns('.facial_keypoints_cache'))
-    copy_run(trained[1], m)
+    d, m = case_copies(trained, t)
     monkeypatch.chdir(t)
     fill = dict(d=d, m=m, t=t)
     argv = [a.format(**fill) for a in argv]
-    lock = None
+    held = None
     if setup == 'locked':
-        lock = modeldir.locked(str(m))
-        lock.__enter__()
+        held = lock.locked(str(m))
+        held.__enter__()
     elif setup:
         setup(d, m, t)
     (t / 'submit.csv').write_text('an earlier submission\n')
@@ -452,8 +449,8 @@ def test_hostile_input(case, trained, tmp_path, capsys, monkeypatch):
         except SystemExit as e:           # argparse's own refusals
             got = e.code
     finally:
-        if lock:
-            lock.__exit__(None, None, None)
+        if held:
+            held.__exit__(None, None, None)
     out, err = capsys.readouterr()
     lines = [line for line in err.splitlines() if line.strip()]
     assert got == status, err

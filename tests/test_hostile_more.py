@@ -2,24 +2,26 @@
 where a file should be, separators, full disks, a standard output that
 fails, photos OpenCV cannot write, damaged video, --demo --resume.
 
-Each case runs the script in its own process, as a user would, so that
-what TensorFlow, OpenCV and FFmpeg write to the file descriptors is seen
-too. For every case: the exit status, a single line "error: ..." naming
+A case with a video or a failing standard output runs the script in its
+own process, as a user would: FFmpeg's logging is set before OpenCV loads,
+and the standard output is the process's own. The others run in this
+process (as test_hostile_inputs.py's do), with the file descriptors
+captured, so that what TensorFlow and OpenCV write there is seen too. For every case: the exit status, a single line "error: ..." naming
 the file (or flag) and the problem, no traceback, and no file that existed
 before has changed.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, copy_run, saved_anew_when_read
-from facial_keypoints.runs import modeldir
-from test_hostile_inputs import (HEADER, PRED, TRAIN, assert_refused, digest, hparams, photo, row,
-                                 video_file)
+from conftest import ROOT, case_copies, copy_run, saved_anew_when_read
+from facial_keypoints.runs import checkpoints, jsonfiles
+from facial_keypoints.runs.errors import run_cli
+from test_hostile_inputs import (HEADER, MAINS, PRED, TRAIN, assert_refused, digest, hparams,
+                                 photo, row, video_file)
 
 T, P = 'run_train.py', 'run_predict.py'
 
@@ -170,13 +172,35 @@ CASES = [
 ]
 
 
+def own_process(case):
+    """Whether a case needs a process of its own (see the module's docstring)."""
+    name, script, setup, argv, stdout = case[:5]
+    return stdout is not None or '--video' in argv
+
+
+def run_in_process(script, argv, cwd, capfd, monkeypatch):
+    """(status, standard error) of the script's main run here, in cwd."""
+    monkeypatch.chdir(cwd)
+    module, main = MAINS['train' if script == T else 'predict']
+    capfd.readouterr()
+    status = run_cli(main, module.parse_args(argv))
+    return status, capfd.readouterr().err
+
+
+def run_in_own_process(script, argv, cwd, stdout):
+    """(status, standard error) of the script run in a fresh process, in cwd."""
+    with open(stdout or os.devnull, 'w') as out:
+        p = subprocess.run([sys.executable, os.path.join(ROOT, script)] + argv, cwd=cwd,
+                           stdout=out if stdout else subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=600)
+    return p.returncode, p.stderr
+
+
 @pytest.mark.parametrize('case', CASES, ids=[c[0] for c in CASES])
-def test_hostile_input(case, trained, tmp_path):
+def test_hostile_input(case, trained, tmp_path, capfd, monkeypatch):
     name, script, setup, argv, stdout, status, message = case
     t = tmp_path
-    d, m = t / 'data', t / 'model'
-    shutil.copytree(trained[0], d, ignore=shutil.ignore_patterns('.facial_keypoints_cache'))
-    copy_run(trained[1], m, ignore=('events.*', '*.png', 'last-*', 'checkpoint_last'))
+    d, m = case_copies(trained, t, ignore=('events.*', '*.png', 'last-*', 'checkpoint_last'))
     fill = dict(d=d, m=m, t=t)
     argv = [a.format(**fill) for a in argv]
     try:
@@ -184,15 +208,15 @@ def test_hostile_input(case, trained, tmp_path):
             setup(d, m, t)
         (t / 'submit.csv').write_text('an earlier submission\n')
         before = digest(t)
-        with open(stdout or os.devnull, 'w') as out:
-            p = subprocess.run([sys.executable, os.path.join(ROOT, script)] + argv, cwd=t,
-                               stdout=out if stdout else subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, timeout=600)
+        if own_process(case):
+            got, err = run_in_own_process(script, argv, t, stdout)
+        else:
+            got, err = run_in_process(script, argv, t, capfd, monkeypatch)
         after = digest(t)
     finally:
         unmount_under(t)
-    lines = [line for line in p.stderr.splitlines() if line.strip()]
-    assert p.returncode == status, p.stderr
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert got == status, err
     assert_refused(lines, message, fill, before, after)
 
 
@@ -213,9 +237,9 @@ def test_a_closed_stdout_stops_the_printing_not_the_training(tiny_data, tmp_path
     err = p.stderr.read()
     assert p.wait(timeout=600) == 0, err
     assert first.startswith('reading ') and err.strip() == '', err
-    best = modeldir.read_hparams(str(model_dir))['best']
+    best = jsonfiles.read_hparams(str(model_dir))['best']
     assert best['epochs_run'] == 3
-    assert modeldir.best_checkpoint(str(model_dir)).endswith('model-{}'.format(
+    assert checkpoints.best_checkpoint(str(model_dir)).endswith('model-{}'.format(
         best['epoch']))
 
 
@@ -230,13 +254,13 @@ def test_a_failed_save_leaves_nothing_behind_and_resume_works_once_space_is_free
         with open(tmp_path / 'full' / 'filler', 'wb') as f:    # room for one model left
             f.write(b'\0' * 230 * 2 ** 20)
         model_dir = tmp_path / 'full' / 'm'
-        monkeypatch.setattr(modeldir, '_bytes_to_save', lambda saver, graph: 0)
+        monkeypatch.setattr(checkpoints, '_bytes_to_save', lambda saver, graph: 0)
         with pytest.raises(UserError, match=r'cannot save a checkpoint in .*: No space left on '
                                             r'device; there was no earlier training state'):
             fit(tiny_config(tiny_data, model_dir, epochs=2, state_every_seconds=0))
         left = sorted(os.listdir(model_dir))
         assert not [n for n in left if 'tempstate' in n or n.startswith('last-')], left
-        assert modeldir.best_checkpoint(str(model_dir)).endswith('model-0')
+        assert checkpoints.best_checkpoint(str(model_dir)).endswith('model-0')
         os.remove(tmp_path / 'full' / 'filler')
         monkeypatch.undo()
         result = fit(tiny_config(tiny_data, model_dir, resume=True, seed=None, batch_size=None,
@@ -256,7 +280,7 @@ def test_a_predictor_loading_while_a_run_saves_reads_the_newer_checkpoint(traine
     X = np.linspace(0, 1, 96 * 96, dtype=np.float32).reshape(1, 96, 96, 1)
     with Predictor(str(model_dir)) as p:
         expected, old = p.predict(X), p.checkpoint
-    monkeypatch.setattr(modeldir, 'variables', saved_anew_when_read(model_dir, old))
+    monkeypatch.setattr(checkpoints, 'variables', saved_anew_when_read(model_dir, old))
     with Predictor(str(model_dir)) as p:
         assert p.checkpoint == str(model_dir / 'model-7')
         assert np.array_equal(p.predict(X), expected)

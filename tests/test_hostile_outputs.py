@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import copy_run, make_tiny_data, run_script
+from conftest import make_tiny_data, run_script
 from facial_keypoints import data
 from facial_keypoints.improved import train as improved
-from facial_keypoints.runs import modeldir
+from facial_keypoints.runs import checkpoints, jsonfiles, modeldir
 from facial_keypoints.runs.errors import UserError, run_cli
 from test_hostile_inputs import MAINS, assert_refused, digest, hparams, photo, video_file, zipped
 
@@ -195,16 +195,6 @@ def run_case(command, argv, capsys):
     return got, out, [line for line in err.splitlines() if line.strip()]
 
 
-@pytest.fixture
-def folders(trained, tmp_path, monkeypatch):
-    """(data folder, model folder, case folder): copies of the trained run's."""
-    d, m = tmp_path / 'data', tmp_path / 'model'
-    shutil.copytree(trained[0], d, ignore=shutil.ignore_patterns('.facial_keypoints_cache'))
-    copy_run(trained[1], m)
-    monkeypatch.chdir(tmp_path)
-    return d, m, tmp_path
-
-
 @pytest.mark.parametrize('case', CASES, ids=[c[0] for c in CASES])
 def test_hostile_output(case, folders, capsys):
     name, command, setup, argv, status, message = case
@@ -239,7 +229,7 @@ def test_resume_of_a_moved_folder_with_the_same_data_goes_on(folders, capsys):
     got, out, lines = run_case(T, ['--data-dir', str(moved), '--model-dir', str(m), '--resume',
                                    '--epochs', '3', '--quiet'], capsys)
     assert got == 0, lines
-    assert modeldir.read_hparams(str(m))['best']['epochs_run'] == 3
+    assert jsonfiles.read_hparams(str(m))['best']['epochs_run'] == 3
 
 
 def test_the_run_names_the_file_it_reads_and_the_one_beside_it_it_does_not(folders, capsys):
@@ -258,6 +248,7 @@ def test_the_run_names_the_file_it_reads_and_the_one_beside_it_it_does_not(folde
         d / 'test.csv')
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_overwrite_removes_the_run_and_keeps_the_users_files(folders, capsys):
     d, m, t = folders
     (m / 'notes.txt').write_text('mine\n')
@@ -272,6 +263,7 @@ def test_overwrite_removes_the_run_and_keeps_the_users_files(folders, capsys):
     assert (m / 'notes.txt').read_text() == 'mine\n'
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_overwrite_still_replaces_a_run_saved_before_runs_kept_a_record(folders, capsys):
     d, m, t = folders
     os.remove(m / modeldir.RECORD_FILE)
@@ -281,6 +273,7 @@ def test_overwrite_still_replaces_a_run_saved_before_runs_kept_a_record(folders,
     assert not os.path.exists(m / 'model-1.index') and os.path.exists(m / 'model-0.index')
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_an_interrupted_runs_model_stays_when_the_resumed_run_restarts_worse(tmp_path):
     """No training state saved yet (a run stopped in its first minute):
     --resume starts again from epoch 0, and the model the interruption said
@@ -302,20 +295,20 @@ def test_an_interrupted_runs_model_stays_when_the_resumed_run_restarts_worse(tmp
     with pytest.raises(Interrupted):
         fit(tiny_config(data_dir, tmp_path / 'm', **cfg),
             validation_rmse=scores(0.3, 0.2, 0.1, None))
-    assert modeldir.best_checkpoint(str(tmp_path / 'm')).endswith('model-2')
-    assert modeldir.last_checkpoint(str(tmp_path / 'm')) is None
+    assert checkpoints.best_checkpoint(str(tmp_path / 'm')).endswith('model-2')
+    assert checkpoints.last_checkpoint(str(tmp_path / 'm')) is None
     said = []
     with pytest.raises(Interrupted):
         fit(tiny_config(data_dir, tmp_path / 'm', resume=True, quiet=False, **cfg),
             log=said.append,
             validation_rmse=scores(0.5, 0.4, 0.12, None))
     assert any('model-2 (9.6000 px) stays unless an epoch does better' in s for s in said), said
-    assert modeldir.best_checkpoint(str(tmp_path / 'm')).endswith('model-2')
+    assert checkpoints.best_checkpoint(str(tmp_path / 'm')).endswith('model-2')
     assert not [n for n in os.listdir(tmp_path / 'm') if re.match(r'model-[01]\.', n)]
     with pytest.raises(Interrupted):
         fit(tiny_config(data_dir, tmp_path / 'm', resume=True, **cfg),
             validation_rmse=scores(0.2, 0.05, None))
-    assert modeldir.best_checkpoint(str(tmp_path / 'm')).endswith('model-1')
+    assert checkpoints.best_checkpoint(str(tmp_path / 'm')).endswith('model-1')
     assert not os.path.exists(tmp_path / 'm' / 'model-2.index')
 
 

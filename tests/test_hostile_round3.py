@@ -26,11 +26,11 @@ import pytest
 from conftest import image_field, make_tiny_data, run_script
 from facial_keypoints.files import cache
 from facial_keypoints import data
-from facial_keypoints.runs import modeldir
+from facial_keypoints.runs import checkpoints, modeldir
 from facial_keypoints.faces import video
 from facial_keypoints.runs.errors import UserError
 from test_hostile_inputs import assert_refused, hparams, photo, video_file
-from test_hostile_outputs import files, folders, run_case  # noqa: F401 -- folders: a fixture
+from test_hostile_outputs import files, run_case
 
 T, P = 'train', 'predict'
 PRED = ['--data-dir', '{d}', '--model-dir', '{m}', '--output']
@@ -80,11 +80,11 @@ def remove(m, pattern):
 
 
 def best_stem(m):
-    return os.path.basename(modeldir.best_checkpoint(str(m)))
+    return os.path.basename(checkpoints.best_checkpoint(str(m)))
 
 
 def last_stem(m):
-    return os.path.basename(modeldir.last_checkpoint(str(m)))
+    return os.path.basename(checkpoints.last_checkpoint(str(m)))
 
 
 def write_test_csv(d, *ids):
@@ -365,6 +365,7 @@ def test_output_dev_stdout_writes_into_the_pipe(trained, tmp_path):
     assert os.path.islink('/dev/stdout') or not os.path.isfile('/dev/stdout')
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_overwrite_removes_what_the_record_lists_and_the_record_follows_the_files(
         folders, capsys):  # noqa: F811
     d, m, t = folders
@@ -381,6 +382,7 @@ def test_overwrite_removes_what_the_record_lists_and_the_record_follows_the_file
     assert not (m / 'model-1.index').exists() and not (m / 'last-2.index').exists()
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_overwrite_still_reads_a_record_of_the_fixed_names(folders, capsys):  # noqa: F811
     d, m, t = folders
     (m / 'run_files.json').write_text(json.dumps(list(modeldir.FIXED_NAMES)))

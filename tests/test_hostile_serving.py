@@ -25,8 +25,8 @@ import urllib.request
 import numpy as np
 import pytest
 
-from conftest import ROOT, saved_anew_when_read, with_ctrl_c
-from facial_keypoints.runs import modeldir
+from conftest import ROOT, case_copies, copy_run, saved_anew_when_read, with_ctrl_c
+from facial_keypoints.runs import checkpoints, modeldir
 from facial_keypoints.runs.errors import run_cli
 from test_hostile_inputs import MAINS, PRED, digest, photo, video_file
 from test_hostile_more import small_fs, unmount_under
@@ -209,9 +209,7 @@ def check(status, got, err, out, message, fill, before, after, new, t):
 def test_hostile_serving(case, trained, tmp_path, capsys, monkeypatch):
     name, command, setup, argv, status, message, *new = case
     t = tmp_path
-    d, m = t / 'data', t / 'model'
-    shutil.copytree(trained[0], d, ignore=shutil.ignore_patterns('.facial_keypoints_cache'))
-    shutil.copytree(trained[1], m, ignore=shutil.ignore_patterns('events.*', '*.png'))
+    d, m = case_copies(trained, t)
     monkeypatch.chdir(t)
     fill = dict(d=d, m=m, t=t)
     argv = [a.format(**fill) for a in argv]
@@ -461,11 +459,11 @@ def test_the_posts_prediction_reads_the_newer_model_a_run_saved_meanwhile(traine
     """As Predictor does: the run removes the checkpoint chosen while it is read."""
     from facial_keypoints import predict
     data_dir, model_dir = trained[0], tmp_path / 'm'
-    shutil.copytree(trained[1], model_dir)
+    copy_run(trained[1], model_dir)
     predict.write_submission(data_dir, str(model_dir), str(tmp_path / 'a.csv'),
                              log=lambda *a: None)
-    old = modeldir.best_checkpoint(str(model_dir))
-    monkeypatch.setattr(modeldir, 'variables', saved_anew_when_read(model_dir, old))
+    old = checkpoints.best_checkpoint(str(model_dir))
+    monkeypatch.setattr(checkpoints, 'variables', saved_anew_when_read(model_dir, old))
     said = []
     predict.write_submission(data_dir, str(model_dir), str(tmp_path / 'b.csv'), log=said.append)
     assert any(line.endswith(str(model_dir / 'model-7')) for line in said), said
@@ -476,7 +474,7 @@ def test_an_empty_model_name_is_refused_not_read_from_the_current_folder(trained
                                                                           monkeypatch):
     from facial_keypoints.runs.errors import UserError
     from facial_keypoints.serving.predictor import Predictor
-    shutil.copytree(trained[1], tmp_path / 'here')
+    copy_run(trained[1], tmp_path / 'here')
     monkeypatch.chdir(tmp_path / 'here')          # a model folder, and the current folder
     with pytest.raises(UserError, match=r"^the model folder's name is empty; give --model-dir "
                                         r"a folder\.$"):

@@ -12,7 +12,7 @@ from conftest import SMALL_IMPROVED, fit, float32_close, make_tiny_data, tiny_co
 from facial_keypoints.improved import augment, train as improved, model as improved_model, splits
 from facial_keypoints import constants, data, units
 from facial_keypoints.files import demo
-from facial_keypoints.runs import modeldir
+from facial_keypoints.runs import checkpoints, jsonfiles
 from facial_keypoints.runs.errors import UserError
 from facial_keypoints.improved.model import masked_rmse
 from facial_keypoints.improved.settings import MAP_PRIOR_WEIGHT, MAX_TURN, Options
@@ -321,7 +321,7 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     with Predictor(str(model_dir)) as p:
         both = p.predict(X, clip=False)
-    checkpoint = tf.train.load_checkpoint(modeldir.best_checkpoint(str(model_dir)))
+    checkpoint = tf.train.load_checkpoint(checkpoints.best_checkpoint(str(model_dir)))
     restored = {k: checkpoint.get_tensor(k) for k in checkpoint.get_variable_to_shape_map()}
     assert improved_model.architecture({k: v.shape for k, v in restored.items()}) == \
         ((4, 8), 16, 2, 24)
@@ -360,7 +360,7 @@ def test_all_rows_trains_on_the_validation_groups_too_and_keeps_the_last_epoch(t
     assert 'train dataset size:80 (all rows' in lines[1]
     assert result['best_epoch'] == 2 and result['best_checkpoint'].endswith('model-2')
     assert any(s.startswith('epoch 2 done! held-out (trained on) loss:2.8800 px') for s in lines)
-    assert modeldir.read_hparams(str(tmp_path / 'model'))['all_rows'] is True
+    assert jsonfiles.read_hparams(str(tmp_path / 'model'))['all_rows'] is True
     mean_face = tf.train.load_checkpoint(result['best_checkpoint']).get_tensor('mean_face')
     assert np.allclose(mean_face, np.nanmean(y, axis=0), atol=1e-6)
     assert not np.allclose(mean_face, np.nanmean(y[train_rows], axis=0), atol=1e-4)
@@ -400,7 +400,7 @@ def test_weight_averaging_keeps_the_averaged_weights_and_trains_the_others(tmp_p
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     batches_per_epoch = -(-len(improved.validation_split(X, y, 'training.csv')[0]) // 16)
     assert state.get_tensor('weight_average_step') == 3 * batches_per_epoch
-    history = [e for e in modeldir.read_history(str(tmp_path / 'model'))]
+    history = [e for e in jsonfiles.read_history(str(tmp_path / 'model'))]
     assert [round(e['training_weights_validation_rmse_px'], 3) for e in history] == \
         [2.88, 0.96, 0.384]
     assert [round(e['validation_rmse_px'], 3) for e in history] == [1.92, 0.48, 0.288]
@@ -416,7 +416,7 @@ def test_weight_averaging_still_stops_early_with_the_training_weights_kept(tmp_p
         tiny_config(data_dir, tmp_path / 'model', recipe='improved', epochs=6, patience=2,
                     options=options), log=lambda *a: None, score=lambda *a: next(scores))
     assert result['best_epoch'] == 0 and result['epochs_run'] == 3
-    state = tf.train.load_checkpoint(modeldir.last_checkpoint(str(tmp_path / 'model')))
+    state = tf.train.load_checkpoint(checkpoints.last_checkpoint(str(tmp_path / 'model')))
     kept = tf.train.load_checkpoint(result['best_checkpoint'])
     name = [k for k in kept.get_variable_to_shape_map() if k.endswith('/W')][0]
     assert np.abs(state.get_tensor(name) - state.get_tensor(name + '/ExponentialMovingAverage')
@@ -453,7 +453,7 @@ def test_a_heat_map_model_trains_predicts_and_is_known_by_its_checkpoint(tmp_pat
     options = Options(channels=(4, 8, 8, 8), fc_units=0, members=1, heat_map_size=cells)
     result = improved.train_improved(tiny_config(data_dir, model_dir, recipe='improved',
                                                  options=options), log=lambda *a: None)
-    checkpoint = tf.train.load_checkpoint(modeldir.best_checkpoint(str(model_dir)))
+    checkpoint = tf.train.load_checkpoint(checkpoints.best_checkpoint(str(model_dir)))
     shapes = checkpoint.get_variable_to_shape_map()
     assert improved_model.architecture(shapes) == ((4, 8, 8, 8), 0, 1, cells)
     assert 'W_fc2' not in shapes and shapes['heat_maps/W'] == [1, 1, 64 * 24 // cells, 15]

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import make_tiny_data, run_script
 from facial_keypoints import PRETRAINED, Predictor
-from facial_keypoints.runs import modeldir
+from facial_keypoints.runs import which_model
 from facial_keypoints.files.demo import DEMO_MODEL_DIR
 
 # Grace Hopper's portrait as matplotlib ships it (512x600): her features,
@@ -67,11 +67,11 @@ def test_predictor_without_a_folder_uses_the_pretrained_model(monkeypatch, tmp_p
     (tmp_path / 'model').mkdir()                # a folder without a trained model
     with Predictor() as predictor:
         assert predictor.model_dir == PRETRAINED and predictor.recipe == 'improved'
-    assert modeldir.model_to_use('elsewhere') == 'elsewhere'
+    assert which_model.model_to_use('elsewhere') == 'elsewhere'
 
 
 def test_the_demo_model_says_its_faces_are_synthetic():
-    line = modeldir.describe(DEMO_MODEL_DIR, DEMO_MODEL_DIR)
+    line = which_model.describe(DEMO_MODEL_DIR, DEMO_MODEL_DIR)
     assert 'synthetic' in line and line.startswith('model: ' + DEMO_MODEL_DIR)
 
 

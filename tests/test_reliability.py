@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -15,12 +14,15 @@ import pytest
 import tensorflow as tf
 
 from conftest import ROOT, fit, make_tiny_data, run_script, tiny_config, with_ctrl_c
-from facial_keypoints.runs import modeldir
+from facial_keypoints import train as train_module
+from facial_keypoints.improved import train as improved_train
+from facial_keypoints.runs import checkpoints, jsonfiles
 from facial_keypoints.runs.config import TrainConfig, saved_options
 from facial_keypoints.data import input_data
 from facial_keypoints.runs.errors import Interrupted, UserError
 from facial_keypoints.improved.settings import Options
 from facial_keypoints.serving.predictor import Predictor
+from facial_keypoints.runs import progress
 from facial_keypoints.runs.loop import evaluate
 
 QUIET = dict(log=lambda *a: None)
@@ -35,6 +37,7 @@ def data_dir(tmp_path_factory):
     return make_tiny_data(tmp_path_factory.mktemp('rel') / 'data', n_train=60)
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_same_seed_same_numbers_every_epoch(data_dir, tmp_path):
     a = fit(tiny_config(data_dir, tmp_path / 'a', epochs=3, seed=11))
     b = fit(tiny_config(data_dir, tmp_path / 'b', epochs=3, seed=11))
@@ -47,22 +50,31 @@ def test_same_seed_same_numbers_every_epoch(data_dir, tmp_path):
 DENSE = Options(channels=(8, 16, 16), fc_units=32)
 
 
+@pytest.mark.usefixtures('small_post_network')
 @pytest.mark.parametrize('recipe', ['blog', 'improved'])
-def test_ctrl_c_mid_epoch_then_resume_repeats_the_uninterrupted_run(data_dir, tmp_path, recipe):
+def test_ctrl_c_mid_epoch_then_resume_repeats_the_uninterrupted_run(data_dir, tmp_path, recipe,
+                                                                    monkeypatch):
     """Dropout on in both recipes: its masks, like every other random draw,
     follow the seed and the step, so the resumed run is the same bit for bit."""
     kw = dict(epochs=4, recipe=recipe, patience=10, keep_prob=0.5, state_every_seconds=0,
               options=DENSE if recipe == 'improved' else None)
     full = fit(tiny_config(data_dir, tmp_path / 'full', **kw))
 
-    def interrupt_soon(line):
-        # Once epoch 1 is done, Ctrl-C lands somewhere inside epoch 2.
-        if line.startswith('epoch 1 done'):
-            threading.Timer(0.15, os.kill, (os.getpid(), signal.SIGINT)).start()
-    with pytest.raises(Interrupted, match=r'--resume continues from the training state saved '
-                                          r'after epoch 1'):
-        fit(tiny_config(data_dir, tmp_path / 'part', quiet=False, **kw), log=interrupt_soon,
-            handle_ctrl_c=True)
+    epochs_begun = set()
+
+    def interrupted_in_epoch_2(n, batch_size, label, *args):
+        # Ctrl-C while epoch 2's (the third's) first batch runs: the run stops
+        # before its second batch, with epochs 0 and 1 saved.
+        epochs_begun.add(label)
+        for k, j in enumerate(progress.batches(n, batch_size, label, *args)):
+            if len(epochs_begun) == 3 and k == 0:
+                os.kill(os.getpid(), signal.SIGINT)
+            yield j
+    with monkeypatch.context() as patched, pytest.raises(
+            Interrupted, match=r'--resume continues from the training state saved after epoch 1'):
+        patched.setattr(train_module if recipe == 'blog' else improved_train, 'batches',
+                        interrupted_in_epoch_2)
+        fit(tiny_config(data_dir, tmp_path / 'part', quiet=False, **kw), handle_ctrl_c=True)
     lines = []
     rest = fit(tiny_config(data_dir, tmp_path / 'part', resume=True, quiet=False,
                            **dict(kw, recipe=None, validation_size=None, options=None)),
@@ -72,6 +84,7 @@ def test_ctrl_c_mid_epoch_then_resume_repeats_the_uninterrupted_run(data_dir, tm
     assert rest['best_validation_rmse_px'] == full['best_validation_rmse_px']
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_extra_passes_through_the_network_leave_resume_exact(data_dir, tmp_path):
     """Dropout's masks follow the training step, not how often the network
     ran: each validation here runs twice, through the dropout layer, and the
@@ -86,12 +99,13 @@ def test_extra_passes_through_the_network_leave_resume_exact(data_dir, tmp_path)
                            batch_size=None, validation_size=None, keep_prob=None),
                validation_rmse=twice)
     assert val_curve(rest) == val_curve(full)
-    weights = [tf.train.load_checkpoint(modeldir.last_checkpoint(str(tmp_path / m)))
+    weights = [tf.train.load_checkpoint(checkpoints.last_checkpoint(str(tmp_path / m)))
                for m in ('full', 'part')]
     for name in weights[0].get_variable_to_shape_map():
         assert np.array_equal(weights[0].get_tensor(name), weights[1].get_tensor(name)), name
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_training_from_python_leaves_matplotlib_and_ctrl_c_alone(data_dir, tmp_path):
     import matplotlib
     before = matplotlib.get_backend()
@@ -109,6 +123,7 @@ def test_training_from_python_leaves_matplotlib_and_ctrl_c_alone(data_dir, tmp_p
         matplotlib.use(before)
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_resume_takes_the_saved_settings_and_refuses_changing_them(data_dir, tmp_path):
     model_dir = tmp_path / 'm'
     fit(tiny_config(data_dir, model_dir, epochs=1, batch_size=8, seed=5))
@@ -116,11 +131,12 @@ def test_resume_takes_the_saved_settings_and_refuses_changing_them(data_dir, tmp
         fit(tiny_config(data_dir, model_dir, resume=True, seed=99, batch_size=None))
     result = fit(tiny_config(data_dir, model_dir, resume=True, epochs=2, seed=None,
                              batch_size=None, validation_size=None))
-    hp = modeldir.read_hparams(str(model_dir))
+    hp = jsonfiles.read_hparams(str(model_dir))
     assert hp['batch_size'] == 8 and hp['seed'] == 5 and hp['epochs'] == 2
     assert [h['epoch'] for h in result['history']] == [0, 1]
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_resuming_a_finished_run_says_so_and_changes_nothing(data_dir, tmp_path):
     model_dir = tmp_path / 'm'
     fit(tiny_config(data_dir, model_dir, epochs=2, patience=10))
@@ -140,12 +156,12 @@ def test_resuming_a_finished_run_says_so_and_changes_nothing(data_dir, tmp_path)
         fit(tiny_config(data_dir, model_dir, epochs=5, patience=1, **again))
     assert files() == before
     # Killed after its last epoch, before its result was written: resuming finishes it.
-    hp = modeldir.read_hparams(str(model_dir))
+    hp = jsonfiles.read_hparams(str(model_dir))
     del hp['best']
-    modeldir.write_hparams(str(model_dir), hp)
+    jsonfiles.write_hparams(str(model_dir), hp)
     result = fit(tiny_config(data_dir, model_dir, **again))
     assert result['epochs_now'] == 0
-    assert modeldir.read_hparams(str(model_dir))['best']['epochs_run'] == 2
+    assert jsonfiles.read_hparams(str(model_dir))['best']['epochs_run'] == 2
     result = fit(tiny_config(data_dir, model_dir, epochs=3, patience=10, **again))
     assert [h['epoch'] for h in result['history']] == [0, 1, 2]
 
@@ -163,7 +179,7 @@ def test_resume_keeps_the_improved_runs_own_networks(data_dir, tmp_path):
     with Predictor(str(model_dir)) as p:
         assert p.recipe == 'improved' and p.predict(np.zeros((1, 96, 96, 1), np.float32)).shape \
             == (1, 30)
-    assert modeldir.read_hparams(str(model_dir))['improved']['members'] == 1
+    assert jsonfiles.read_hparams(str(model_dir))['improved']['members'] == 1
     with pytest.raises(UserError, match=r'was trained with Options\(.*members=1\); a resumed '
                                         r'run keeps it'):
         TrainConfig.for_run(model_dir=str(model_dir), resume=True, options=Options())
@@ -222,11 +238,12 @@ def test_network_sizes_no_run_can_build_are_refused_from_python_and_from_saved_f
     assert hash(Options(channels=[4, 8])) == hash(Options(channels=(4, 8)))
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_save_failure_is_a_clear_error_and_keeps_the_previous_checkpoint(
         data_dir, tmp_path, monkeypatch):
     model_dir = tmp_path / 'm'
     fit(tiny_config(data_dir, model_dir, epochs=1))
-    before = modeldir.best_checkpoint(str(model_dir))
+    before = checkpoints.best_checkpoint(str(model_dir))
 
     def full_disk(self, sess, path, *a, **kw):
         raise tf.errors.ResourceExhaustedError(
@@ -238,7 +255,7 @@ def test_save_failure_is_a_clear_error_and_keeps_the_previous_checkpoint(
                                         r'unchanged'):
         fit(tiny_config(data_dir, model_dir, epochs=3, resume=True))
     monkeypatch.undo()
-    assert modeldir.best_checkpoint(str(model_dir)) == before
+    assert checkpoints.best_checkpoint(str(model_dir)) == before
 
 
 def test_the_disk_check_asks_for_what_a_checkpoint_takes(trained):
@@ -252,13 +269,13 @@ def test_the_disk_check_asks_for_what_a_checkpoint_takes(trained):
         step = tf1.train.get_or_create_global_step()
         _, rmse = model(x, y_, keep_prob)
         tf1.train.AdamOptimizer(1e-3).minimize(rmse, global_step=step)
-        for saver, path in ((modeldir.saver(tf1.trainable_variables()),
-                             modeldir.best_checkpoint(model_dir)),
-                            (modeldir.saver(), modeldir.last_checkpoint(model_dir))):
+        for saver, path in ((checkpoints.saver(tf1.trainable_variables()),
+                             checkpoints.best_checkpoint(model_dir)),
+                            (checkpoints.saver(), checkpoints.last_checkpoint(model_dir))):
             folder, stem = os.path.split(path)
             taken = sum(os.path.getsize(os.path.join(folder, n)) for n in os.listdir(folder)
                         if n.startswith(stem + '.') and not n.endswith('.json'))
-            assert taken <= modeldir._bytes_to_save(saver, graph) <= taken * 1.02, path
+            assert taken <= checkpoints._bytes_to_save(saver, graph) <= taken * 1.02, path
 
 
 @pytest.mark.skipif(hasattr(os, 'geteuid') and os.geteuid() == 0,
@@ -328,6 +345,7 @@ def test_ctrl_c_says_what_was_kept_and_resumes(data_dir, tmp_path):
     assert 'resuming' in stdout
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_a_model_folder_can_be_moved_or_copied(data_dir, tmp_path):
     first = tmp_path / 'first'
     fit(tiny_config(data_dir, first.resolve(), epochs=2))        # an absolute --model-dir
@@ -345,10 +363,11 @@ def test_a_model_folder_can_be_moved_or_copied(data_dir, tmp_path):
     result = fit(tiny_config(data_dir, copied, resume=True, epochs=3, seed=None,
                              batch_size=None, validation_size=None))
     assert [h['epoch'] for h in result['history']] == [0, 1, 2]
-    assert modeldir.best_checkpoint(str(copied)).startswith(str(copied))
+    assert checkpoints.best_checkpoint(str(copied)).startswith(str(copied))
     assert not moved.exists()
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_overwrite_removes_only_what_a_run_wrote(data_dir, tmp_path):
     model_dir = tmp_path / 'm'
     fit(tiny_config(data_dir, model_dir, epochs=1))
@@ -361,7 +380,7 @@ def test_overwrite_removes_only_what_a_run_wrote(data_dir, tmp_path):
     for name in mine:
         assert (model_dir / name).read_text() == 'mine'
     assert (model_dir / 'model-old' / 'x.index').read_text() == 'mine'
-    assert modeldir.read_hparams(str(model_dir))['seed'] == 4
+    assert jsonfiles.read_hparams(str(model_dir))['seed'] == 4
 
 
 def test_outputs_follow_the_umask_and_keep_an_existing_files_mode(trained, tmp_path):

@@ -14,7 +14,7 @@ import tensorflow as tf
 
 import run_train
 from conftest import ROOT, float32_close, shared_path, tiny_config
-from facial_keypoints.runs import cli, config, modeldir
+from facial_keypoints.runs import checkpoints, cli, config
 from facial_keypoints import constants, data, model, units
 from facial_keypoints.improved.settings import COMPACT
 from facial_keypoints.predict import write_submission
@@ -44,7 +44,7 @@ def test_a_few_adam_steps_lower_the_loss_on_a_fixed_batch(tiny_data):
 
 def test_training_saves_best_checkpoint_and_hparams(trained):
     data_dir, model_dir, result = trained
-    assert modeldir.best_checkpoint(model_dir).endswith('model-{}'.format(result['best_epoch']))
+    assert checkpoints.best_checkpoint(model_dir).endswith('model-{}'.format(result['best_epoch']))
     hp = json.load(open(os.path.join(model_dir, 'hparams.json')))
     assert hp['recipe'] == 'blog' and hp['batch_size'] == 16 and hp['seed'] == 3
     assert hp['validation_size'] == 8 and hp['epochs'] == 2 and hp['bf16'] is False
@@ -73,6 +73,7 @@ def scripted(values_px):
     return lambda *a, **k: next(values)
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_saves_exactly_when_validation_improves_and_stops_after_patience(tiny_data, tmp_path):
     lines = []
     result = train(tiny_config(tiny_data, tmp_path / 'm', epochs=9, patience=3, quiet=False),
@@ -86,12 +87,14 @@ def test_saves_exactly_when_validation_improves_and_stops_after_patience(tiny_da
     assert result['best_epoch'] == 3 and result['best_validation_rmse_px'] == pytest.approx(3.0)
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_patience_counts_from_the_last_improvement(tiny_data, tmp_path):
     result = train(tiny_config(tiny_data, tmp_path / 'm', epochs=5, patience=2),
                    validation_rmse=scripted([5.0, 6.0, 4.0, 6.0, 6.0]))
     assert len(result['history']) == 5 and result['best_epoch'] == 2
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_prediction_uses_the_best_checkpoint_not_the_last(tiny_data, tmp_path):
     model_dir = str(tmp_path / 'm')
     train(tiny_config(tiny_data, model_dir, epochs=4, patience=10),
@@ -105,7 +108,7 @@ def test_prediction_uses_the_best_checkpoint_not_the_last(tiny_data, tmp_path):
         y_conv, _ = model.model(x, y_, keep_prob)
         with tf1.Session() as sess:
             tf1.train.Saver(tf1.trainable_variables()).restore(
-                sess, modeldir.last_checkpoint(model_dir))
+                sess, checkpoints.last_checkpoint(model_dir))
             last = sess.run(y_conv, {x: X[:8]}) * 96
     assert not np.allclose(best, last, atol=1e-3)
 

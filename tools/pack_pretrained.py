@@ -16,17 +16,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from facial_keypoints import PRETRAINED  # noqa: E402
-from facial_keypoints.runs import modeldir  # noqa: E402
+from facial_keypoints.runs import checkpoints, jsonfiles, modeldir  # noqa: E402
 from facial_keypoints.runs.errors import UserError, run_cli  # noqa: E402
 
 MAX_BYTES = 8 * 1024 * 1024
 
 
 def pack(model_dir, dest=PRETRAINED):
-    path = modeldir.best_checkpoint(model_dir)
+    path = checkpoints.best_checkpoint(model_dir)
     if path is None:
         raise UserError('{} holds no trained model.'.format(model_dir))
-    hparams = modeldir.read_hparams(model_dir)
+    hparams = jsonfiles.read_hparams(model_dir)
     # Where the data sat on the training machine says nothing to a user.
     hparams['data_dir'] = os.path.basename(os.path.normpath(hparams['data_dir']))
     stem = os.path.basename(path)

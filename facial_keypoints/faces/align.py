@@ -15,8 +15,8 @@ on the upright crops, levelling the eyes with one second pass.
 import numpy as np
 
 from ..constants import IMAGE_SIZE, KEYPOINT_COLUMNS
-from .detect import cv2_or_error, shrunk
 from ..units import scale_images
+from .detect import cv2_or_error, shrunk
 
 TURNS = (0.0, -30.0, 30.0)   # the detector looks at the photo turned by these (degrees)
 LEVEL_BEYOND = 8.0           # a face whose eye line is tilted more is predicted again, levelled

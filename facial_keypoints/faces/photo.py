@@ -9,13 +9,13 @@ import os
 
 import numpy as np
 
-from . import align
-from ..runs import modeldir
 from ..constants import KEYPOINT_COLUMNS
-from .detect import Detector, cv2_or_error
-from ..runs.errors import UserError, reason
 from ..files.fileio import (atomic_write_bytes, atomic_write_text, not_a_file,
                             refuse_overwriting_inputs, refuse_replacing_another_table, same_file)
+from ..runs import record
+from ..runs.errors import UserError, reason
+from . import align
+from .detect import Detector, cv2_or_error
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 OUTPUT_TAG = '_keypoints'       # photo.jpg -> photo_keypoints.jpg and photo_keypoints.csv
@@ -186,8 +186,8 @@ def annotate_photos(inputs, model_dir, output=None, detector='auto', use_bf16=Fa
                             'NAME.jpg or NAME.png for {}.'.format(
                                 picture, os.path.splitext(picture)[1] or 'extensionless', path))
     for picture, table in targets:
-        modeldir.refuse_run_file(picture, model_dir)
-        modeldir.refuse_run_file(table, model_dir)
+        record.refuse_run_file(picture, model_dir)
+        record.refuse_run_file(table, model_dir)
         refuse_replacing_another_table(table, TABLE_HEADER, picture)
     no_face = failed = 0
     with Predictor(model_dir, use_bf16) as predictor:

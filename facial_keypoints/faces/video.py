@@ -27,15 +27,15 @@ import time
 
 import numpy as np
 
-from . import align, photo
-from ..runs import modeldir
-from .detect import Detector, cv2_or_error, iou
-from ..runs.errors import UserError, reason
 from ..files.fileio import (atomic_write_text, is_stream, not_a_file, publish,
                             refuse_overwriting_inputs, refuse_replacing_another_table,
                             temporary_name)
-from .photo import draw
+from ..runs import record
+from ..runs.errors import UserError, reason
 from ..runs.progress import Progress
+from . import align, photo
+from .detect import Detector, cv2_or_error, iou
+from .photo import draw
 
 # One-Euro filter settings, for positions in pixels: below MIN_CUTOFF Hz is
 # kept; the cut-off rises by BETA Hz per pixel/second of speed.
@@ -306,8 +306,8 @@ def video_outputs(source, camera, output, model_dir):
     table = os.path.splitext(output)[0] + '.csv'
     refuse_overwriting_inputs(output, [] if camera else [source])
     refuse_overwriting_inputs(output, [] if camera else [source], written=table)
-    modeldir.refuse_run_file(output, model_dir)
-    modeldir.refuse_run_file(table, model_dir)
+    record.refuse_run_file(output, model_dir)
+    record.refuse_run_file(table, model_dir)
     refuse_replacing_another_table(table, TABLE_HEADER, output)
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):

@@ -19,9 +19,9 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from .cache import cached_arrays
 from ..constants import IMAGE_SIZE, KEYPOINT_COLUMNS, PIXEL_MAX
 from ..runs.errors import UserError, reason
+from .cache import cached_arrays
 
 PIXELS_PER_IMAGE = IMAGE_SIZE * IMAGE_SIZE   # 9,216 values in each Image field
 

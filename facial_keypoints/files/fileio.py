@@ -138,6 +138,22 @@ def atomic_write_json(path, obj):
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + '\n')
 
 
+def read_json(path, kind, missing=None):
+    """The JSON object or list at path (missing if the file is absent); the
+    wrong kind of value or a damaged file is a UserError."""
+    if not os.path.exists(path):
+        return missing
+    try:
+        with open(path, encoding='utf-8') as f:
+            value = json.load(f)
+    except (OSError, ValueError) as e:
+        raise UserError('cannot read {}: {}.'.format(path, reason(e)))
+    if not isinstance(value, kind):
+        raise UserError('{} should hold a JSON {}; it was edited or damaged.'.format(
+            path, 'object' if kind is dict else 'list' if kind is list else 'object or list'))
+    return value
+
+
 def not_a_file(path):
     """Why path, named as a file to read, is not one ('does not exist', 'is a
     folder, not a file', 'is a named pipe (FIFO), not a file', 'is a broken

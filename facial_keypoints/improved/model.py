@@ -24,11 +24,10 @@ import numpy as np
 import tensorflow as tf
 
 from ..constants import IMAGE_SIZE, NUM_OUTPUTS, keypoint_index
-from .settings import (BATCH_NORM_DECAY, CHANNELS, FC_UNITS, FULL_WIDTH_CELLS,
-                       HEAT_MAP_SIZE, HEAT_MAP_WIDTH, INPUT_CENTRE, MAP_PRIOR_SIGMA,
-                       OUTPUT_STDDEV)
 from ..model import dropout_seed
 from ..units import unscale_keypoints
+from .settings import (BATCH_NORM_DECAY, CHANNELS, FC_UNITS, FULL_WIDTH_CELLS, HEAT_MAP_SIZE,
+                       HEAT_MAP_WIDTH, INPUT_CENTRE, MAP_PRIOR_SIGMA, OUTPUT_STDDEV)
 
 tf1 = tf.compat.v1
 

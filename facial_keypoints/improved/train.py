@@ -20,25 +20,26 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from . import model as improved_model
-from .augment import augment_batch
-from ..runs.bf16 import session_config
-from ..runs.config import TrainConfig
 from ..constants import IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_OUTPUTS, TRAIN_FILE
 from ..data import find_data_file, input_data, reading
+from ..runs.bf16 import session_config
+from ..runs.checkpoints import restore_best, save_model, saver
+from ..runs.config import TrainConfig
 from ..runs.errors import UserError
 from ..runs.history import History
-from .settings import (FINAL_RATE_FRACTION, MAP_PRIOR_WEIGHT, VALIDATION_FRACTION,
-                       VALIDATION_SEED, WEIGHT_AVERAGE_DECAY)
 from ..runs.interrupt import CtrlC
-from ..runs.modeldir import held_for_training, refuse_for_training, restore_best, save_model, saver
+from ..runs.lock import held_for_training, refuse_for_training
+from ..runs.loop import epoch_log, keypoints_in_batches, mean_face_rmse, require_rows, rmse_of
 from ..runs.plots import FACES
 from ..runs.progress import batches
 from ..runs.result import pictures, result
-from ..runs.loop import epoch_log, keypoints_in_batches, mean_face_rmse, require_rows, rmse_of
-from .splits import group_split
 from ..runs.state import TrainingState, epoch_order
 from ..units import unscale_keypoints
+from . import model as improved_model
+from .augment import augment_batch
+from .settings import (FINAL_RATE_FRACTION, MAP_PRIOR_WEIGHT, VALIDATION_FRACTION, VALIDATION_SEED,
+                       WEIGHT_AVERAGE_DECAY)
+from .splits import group_split
 
 tf1 = tf.compat.v1
 

@@ -16,9 +16,9 @@ import tempfile
 
 from .. import constants
 from ..files import demo
-from . import modeldir
-from .errors import EXIT_USER_ERROR, UserError
 from ..files.fileio import refuse_pretrained
+from . import modeldir, which_model
+from .errors import EXIT_USER_ERROR, UserError
 
 KAGGLE_HELP = ('get Kaggle\'s files with "kaggle competitions download -c '
                'facial-keypoints-detection" and unzip them there, or try the built-in '
@@ -93,7 +93,7 @@ def train_main(args):
     """Train as args say, Ctrl-C stopping the run between two batches; prints
     the result and returns 0."""
     from ..data import find_data_file
-    from .modeldir import holds_a_run
+    from .record import holds_a_run
     again = 'start the demo afresh with "python run_train.py --demo --overwrite"'
     refuse_pretrained(args.model_dir or constants.SAVE_PATH, '--model-dir')  # before any reading
     if args.demo and args.resume and not holds_a_run(args.model_dir or demo.DEMO_MODEL_DIR):
@@ -131,13 +131,14 @@ def predict_main(args):
     others are written)."""
     model_dir = args.model_dir or (demo.DEMO_MODEL_DIR if args.demo else constants.SAVE_PATH)
     if (args.image or args.video) and not (args.model_dir or args.demo):
-        model_dir = modeldir.model_to_use()     # ./model if trained, else the pretrained one
+        model_dir = which_model.model_to_use()     # ./model if trained, else the pretrained one
     if not args.demo:       # the demo's own check says to run the demo's training
         modeldir.refuse_missing(model_dir)  # before TensorFlow loads and the data is read
     if args.image or args.video:
-        print(modeldir.describe(model_dir, demo.DEMO_MODEL_DIR))
+        print(which_model.describe(model_dir, demo.DEMO_MODEL_DIR))
     if args.video:
         from ..faces.video import annotate_video
+
         # FFmpeg's and OpenCV's own lines on a file they cannot open (an empty
         # or truncated .mp4) would come before the sentence that says so.
         os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')      # AV_LOG_QUIET
@@ -191,5 +192,5 @@ def export_main(args):
     import_tensorflow_quietly()
     from ..serving.export import export
     with filtered_stderr():
-        export(modeldir.model_to_use(args.model_dir), args.output)
+        export(which_model.model_to_use(args.model_dir), args.output)
     return 0

@@ -17,9 +17,9 @@ import numpy as np
 
 from .. import constants
 from ..improved import settings as imp
-from . import modeldir
-from .errors import UserError
 from ..improved.settings import Options
+from . import jsonfiles, modeldir
+from .errors import UserError
 
 RECIPES = ('blog', 'improved', 'compact')
 
@@ -195,7 +195,7 @@ def saved_settings(model_dir, given):
     """The settings of the run in model_dir to resume (its hparams.json),
     checked against those given ({name: value})."""
     modeldir.refuse_file(model_dir)
-    saved = modeldir.read_hparams(model_dir)
+    saved = jsonfiles.read_hparams(model_dir)
     path = os.path.join(model_dir, modeldir.HPARAMS_FILE)
     if not saved:
         raise UserError('--resume: {} holds no run to resume (no {}).'.format(

@@ -6,9 +6,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from . import modeldir
-from .errors import UserError
 from ..units import unscale_keypoints
+from . import checkpoints, jsonfiles, record
+from .errors import UserError
 
 tf1 = tf.compat.v1
 
@@ -35,9 +35,9 @@ class History:
         """Training starts (or resumes) at first_epoch: the epochs before it are
         kept, and the clock of the first epoch starts."""
         self.events_before = set(os.listdir(self.model_dir))
-        self.entries = [h for h in modeldir.read_history(self.model_dir)
+        self.entries = [h for h in jsonfiles.read_history(self.model_dir)
                         if h['epoch'] < first_epoch]
-        modeldir.write_history(self.model_dir, self.entries)
+        jsonfiles.write_history(self.model_dir, self.entries)
         self.epoch_start = time.time()
 
     def record(self, epoch, train_losses, validation_loss, **learned):
@@ -49,14 +49,14 @@ class History:
             raise UserError('training diverged in epoch {}: the validation RMSE is {} (try a '
                             'smaller --learning-rate); the best model so far is {}.'.format(
                                 epoch, validation_loss,
-                                modeldir.best_checkpoint(self.model_dir) or 'not saved'))
+                                checkpoints.best_checkpoint(self.model_dir) or 'not saved'))
         train_loss = float(np.sqrt(np.mean(np.square(train_losses)))) if train_losses else 0.0
         seconds = time.time() - self.epoch_start
         entry = dict({'epoch': epoch, 'train_rmse_px': unscale_keypoints(train_loss),
                       'validation_rmse_px': unscale_keypoints(validation_loss),
                       'seconds': seconds}, **learned)
         self.entries.append(entry)
-        modeldir.write_history(self.model_dir, self.entries)
+        jsonfiles.write_history(self.model_dir, self.entries)
         self._tensorboard(epoch, entry, learned)
         self.log('epoch {} done! {} loss:{:.4f} px (train {:.4f} px{}; {:.1f} s)'.format(
             epoch, self.scored, entry['validation_rmse_px'], entry['train_rmse_px'],
@@ -72,6 +72,6 @@ class History:
             tf1.Summary.Value(tag=k, simple_value=v) for k, v in learned.items()]), epoch)
         self.writer.flush()
         # TensorFlow names its file as it creates it: recorded once it is there.
-        modeldir.record_written(self.model_dir, *(
+        record.record_written(self.model_dir, *(
             n for n in os.listdir(self.model_dir) if n.startswith('events.out.tfevents.')
             and n not in self.events_before))

@@ -4,7 +4,7 @@ between two batches, never inside a save, and says what it kept."""
 import signal
 import threading
 
-from . import modeldir
+from . import checkpoints, jsonfiles
 from .errors import Interrupted
 
 
@@ -37,9 +37,9 @@ class CtrlC:
         """Interrupted, saying what the model folder keeps, if Ctrl-C was pressed."""
         if not self.requested:
             return
-        state = modeldir.last_checkpoint(self.model_dir)
+        state = checkpoints.last_checkpoint(self.model_dir)
         raise Interrupted('the {} model so far is {}; --resume continues from {}.'.format(
             'latest' if self.all_rows else 'best',
-            modeldir.best_checkpoint(self.model_dir) or 'not saved yet',
+            checkpoints.best_checkpoint(self.model_dir) or 'not saved yet',
             'the training state saved after epoch {}'.format(
-                modeldir.read_state(state)['epochs_done'] - 1) if state else 'the start'))
+                jsonfiles.read_state(state)['epochs_done'] - 1) if state else 'the start'))

@@ -39,7 +39,8 @@ def learning_curve(history, path, kept_epoch, scored='validation', kept='best'):
     epochs = [h['epoch'] for h in history]
     fig = _figure(figsize=(6, 4))
     ax = fig.subplots()
-    ax.plot(epochs, [h['train_rmse_px'] for h in history], label='training (its batches, dropout on)')
+    ax.plot(epochs, [h['train_rmse_px'] for h in history],
+            label='training (its batches, dropout on)')
     ax.plot(epochs, [h['validation_rmse_px'] for h in history], label=scored)
     for h in history:
         if h['epoch'] == kept_epoch:

@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 
-from . import modeldir
-from ..files.fileio import atomic_write_json
-from .errors import UserError
+from ..files.fileio import atomic_write_json, read_json
 from ..units import unscale_keypoints
+from . import checkpoints, jsonfiles, modeldir, record
+from .errors import UserError
 
 
 class TrainingState:
@@ -34,19 +34,19 @@ class TrainingState:
             return
         # Damage shows now, before any work or any file is written.
         refuse_missing_state(cfg.model_dir)
-        last, best = modeldir.last_checkpoint(cfg.model_dir), modeldir.best_checkpoint(
+        last, best = checkpoints.last_checkpoint(cfg.model_dir), checkpoints.best_checkpoint(
             cfg.model_dir)
         for path in (last, best):
             if path:
-                modeldir.variables(path)
-        modeldir.read_history(cfg.model_dir)
-        saved = modeldir.read_hparams(cfg.model_dir)
+                checkpoints.variables(path)
+        jsonfiles.read_history(cfg.model_dir)
+        saved = jsonfiles.read_hparams(cfg.model_dir)
         for path in (last, best):
-            kept = modeldir.read_json(path + '.json', dict, {}) if path else {}
+            kept = read_json(path + '.json', dict, {}) if path else {}
             if isinstance(kept.get('settings'), dict):
                 cfg.refuse_edited_settings(kept['settings'], path + '.json')
         if last:
-            state = modeldir.read_state(last)
+            state = jsonfiles.read_state(last)
             # A finished run has its result in hparams.json, saved at this state's epoch.
             finished = isinstance(saved.get('best'), dict) and \
                 saved['best'].get('epochs_run') == state['epochs_done']
@@ -69,7 +69,7 @@ class TrainingState:
         for array in (X, y):
             digest.update(np.ascontiguousarray(array))
         now = {'file': os.path.basename(path), 'rows': len(X), 'sha256': digest.hexdigest()}
-        saved = modeldir.read_hparams(self.cfg.model_dir).get('data') if self.cfg.resume else None
+        saved = jsonfiles.read_hparams(self.cfg.model_dir).get('data') if self.cfg.resume else None
         if isinstance(saved, dict) and saved.get('sha256') != now['sha256']:
             raise UserError('--resume: {} is not the data {} was trained on ({}); give the '
                             '--data-dir it was trained on, or start a new run.'.format(
@@ -98,12 +98,12 @@ class TrainingState:
         """Where the loop starts: (best_validation_loss, current_epoch,
         first_epoch); the post's 1000000.0, 0, 0 for a new run. With --resume,
         the newest state is first restored into sess."""
-        path = modeldir.last_checkpoint(self.cfg.model_dir) if self.cfg.resume else None
+        path = checkpoints.last_checkpoint(self.cfg.model_dir) if self.cfg.resume else None
         if path is None:
             if self.cfg.resume:
                 return self.restart()
             return 1000000.0, 0, 0
-        state = modeldir.read_state(path)
+        state = jsonfiles.read_state(path)
         restore_state(sess, path)
         first = state['epochs_done']
         self.log('resuming {} at epoch {} ({} {} RMSE {:.4f} px at epoch {})'.format(
@@ -120,8 +120,8 @@ class TrainingState:
         """resume() where no state was saved yet: the run starts again, but the
         model an interrupted run kept is replaced only by a better one, so its
         validation RMSE (model-E.json) is the one to beat."""
-        best = modeldir.best_checkpoint(self.cfg.model_dir)
-        score = modeldir.read_json(best + '.json', dict, {}) if best else {}
+        best = checkpoints.best_checkpoint(self.cfg.model_dir)
+        score = read_json(best + '.json', dict, {}) if best else {}
         loss = score.get('validation_loss')
         if self.cfg.all_rows or type(loss) is not float:
             self.log('resuming {}: no training state saved yet, so from the start'.format(
@@ -140,18 +140,19 @@ class TrainingState:
         kept = os.path.join(self.cfg.model_dir, '{}-{}'.format(modeldir.BEST_PREFIX, best_epoch))
         settings = self.cfg.fixed_settings()
         if os.path.exists(kept + '.index') and self.scored != (kept, best_validation_loss):
-            modeldir.record_written(self.cfg.model_dir, os.path.basename(kept) + '.json')
+            record.record_written(self.cfg.model_dir, os.path.basename(kept) + '.json')
             atomic_write_json(kept + '.json', {'validation_loss': float(best_validation_loss),
                                                'settings': settings})
             self.scored = (kept, best_validation_loss)
         if not final and time.time() - self.last_saved < self.cfg.state_every_seconds:
             return
         path = os.path.join(self.cfg.model_dir, '{}-{}'.format(modeldir.LAST_PREFIX, epoch + 1))
-        modeldir.record_written(self.cfg.model_dir, os.path.basename(path) + '.json')
+        record.record_written(self.cfg.model_dir, os.path.basename(path) + '.json')
         atomic_write_json(path + '.json', {
             'epochs_done': epoch + 1, 'best_validation_loss': float(best_validation_loss),
             'best_epoch': int(best_epoch), 'seed': self.cfg.seed, 'settings': settings})
-        modeldir.save(modeldir.saver(), sess, self.cfg.model_dir, modeldir.LAST_PREFIX, epoch + 1)
+        checkpoints.save(checkpoints.saver(), sess, self.cfg.model_dir, modeldir.LAST_PREFIX,
+                         epoch + 1)
         self.last_saved = time.time()
 
 
@@ -165,7 +166,7 @@ def restore_state(sess, path):
     with sess.graph.as_default():
         kept = [v for v in tf.compat.v1.global_variables()
                 if v is not step or v.op.name in saved]
-    modeldir.restore(modeldir.saver(kept), sess, path)
+    checkpoints.restore(checkpoints.saver(kept), sess, path)
 
 
 def _epoch(path):
@@ -177,7 +178,7 @@ def refuse_missing_state(model_dir):
     was removed: a file of the last-N checkpoint that checkpoint_last names,
     or last-N.json beside a last-N.index, or all of it after a run that
     finished (its result in hparams.json), which always saves one."""
-    named = modeldir.named_checkpoint(model_dir, modeldir.LAST_PREFIX, modeldir.LAST_STATE)
+    named = checkpoints.named_checkpoint(model_dir, modeldir.LAST_PREFIX, modeldir.LAST_STATE)
     stems = {n.split('.')[0] for n in os.listdir(model_dir)
              if n.startswith(modeldir.LAST_PREFIX + '-') and n.endswith('.index')}
     # Unnamed, a state may be one whose save was cut short (its .json is written first).
@@ -191,7 +192,7 @@ def refuse_missing_state(model_dir):
             raise UserError('--resume: the training state {} lacks {}; copy {} back, or start '
                             'a new run.'.format(path, ' and '.join(stem + m for m in missing),
                                                 'it' if len(missing) == 1 else 'them'))
-    if not named and not stems and 'best' in modeldir.read_hparams(model_dir):
+    if not named and not stems and 'best' in jsonfiles.read_hparams(model_dir):
         raise UserError('--resume: {} holds no training state (last-N.index, .data, .json), '
                         'which a run that finished saves; copy it back, or start a new '
                         'run.'.format(model_dir))

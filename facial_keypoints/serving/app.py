@@ -13,10 +13,10 @@ import socket
 import tempfile
 import threading
 
-from ..runs import modeldir
 from ..faces import photo
-from ..files.demo import DEMO_MODEL_DIR
 from ..faces.detect import Detector, cv2_or_error
+from ..files.demo import DEMO_MODEL_DIR
+from ..runs import which_model
 from ..runs.errors import UserError, reason
 
 MAX_MEGAPIXELS = 50         # a 48-megapixel phone photo passes; decoded, it is 150 MB
@@ -236,7 +236,7 @@ def serve(model_dir=None, host='127.0.0.1', port=7860, detector='auto', use_bf16
         raise UserError('cannot create {}, the folder for the page\'s files: {}.'.format(
             folder, reason(e)))
     app = App(model_dir, detector, use_bf16, folder)
-    log(modeldir.describe(app.predictor.model_dir, DEMO_MODEL_DIR))
+    log(which_model.describe(app.predictor.model_dir, DEMO_MODEL_DIR))
     try:
         page(app, gr, where_kept(folder, removed_at_stop)).queue().launch(
             server_name=address, server_port=port, max_file_size=MAX_UPLOAD, show_error=False,

@@ -24,13 +24,13 @@ import shutil
 
 import tensorflow as tf
 
-from ..improved import model as improved_model
-from ..runs import modeldir
 from ..constants import IMAGE_SIZE, KEYPOINT_COLUMNS, NUM_OUTPUTS, PIXEL_MAX
-from ..runs.errors import UserError, reason
 from ..files.fileio import refuse_pretrained
+from ..improved import model as improved_model
 from ..model import model
 from ..predict import restore, trained_checkpoint
+from ..runs import checkpoints, modeldir, which_model
+from ..runs.errors import UserError, reason
 from ..units import unscale_keypoints
 
 tf1 = tf.compat.v1
@@ -151,8 +151,8 @@ def export(model_dir, output, log=print):
         raise UserError('{} is an exported model already; export from the model folder it '
                         'came from.'.format(model_dir))
     path = trained_checkpoint(model_dir)
-    saved = modeldir.variables(path)
-    recipe = modeldir.recipe_of_folder(model_dir)
+    saved = checkpoints.variables(path)
+    recipe = which_model.recipe_of_folder(model_dir)
     architecture = architecture_of(path, recipe, saved)
     tmp = os.path.join(parent, '.{}.{}.tmp'.format(os.path.basename(output), secrets.token_hex(4)))
     try:
@@ -163,7 +163,7 @@ def export(model_dir, output, log=print):
             keypoints = tf.identity(clip_to_image(keypoints_graph(x, recipe, architecture)),
                                     name='keypoints')
             columns = tf.constant(KEYPOINT_COLUMNS, name='keypoint_columns')
-            restore(modeldir.saver(), sess, path, recipe, saved)
+            restore(checkpoints.saver(), sess, path, recipe, saved)
             builder = tf1.saved_model.Builder(tmp)
             builder.add_meta_graph_and_variables(
                 sess, [tf1.saved_model.tag_constants.SERVING],

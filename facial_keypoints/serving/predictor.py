@@ -12,13 +12,13 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
-from ..runs import bf16, modeldir
 from ..constants import BATCH_SIZE, IMAGE_SIZE, NUM_OUTPUTS, PIXEL_MAX
-from ..runs.errors import UserError
-from .export import (SIGNATURE, architecture_of, clip_to_image, constant_weights,
-                     keypoints_graph, load_export)
 from ..predict import restore, trained_checkpoint
+from ..runs import bf16, checkpoints, modeldir, which_model
+from ..runs.errors import UserError
 from ..units import scale_images
+from .export import (SIGNATURE, architecture_of, clip_to_image, constant_weights, keypoints_graph,
+                     load_export)
 
 tf1 = tf.compat.v1
 
@@ -35,10 +35,10 @@ class Predictor:
     _closed = False
 
     def __init__(self, model_dir=None, use_bf16=False):
-        model_dir = modeldir.model_to_use(model_dir)
+        model_dir = which_model.model_to_use(model_dir)
         self.model_dir = model_dir
         modeldir.refuse_file(model_dir)        # '' would read the current folder
-        self.recipe = modeldir.recipe_of_folder(model_dir)
+        self.recipe = which_model.recipe_of_folder(model_dir)
         if self.recipe == 'export':
             self._export, self.sess, self.checkpoint = load_export(model_dir), None, model_dir
             return
@@ -51,21 +51,21 @@ class Predictor:
             # newest complete one is read instead, once.
             if self.sess is not None:
                 self.sess.close()
-            newer = modeldir.best_checkpoint(model_dir)
+            newer = checkpoints.best_checkpoint(model_dir)
             if newer in (None, path):
                 raise
             self._load(newer, use_bf16)
 
     def _load(self, path, use_bf16):
         self.sess = None
-        saved = modeldir.variables(path)
+        saved = checkpoints.variables(path)
         self.checkpoint = path
         architecture = architecture_of(path, self.recipe, saved)
         config = bf16.session_config(use_bf16)
         self._build(architecture)
         self.sess = tf1.Session(graph=self.graph, config=config)
         with self.graph.as_default():
-            restore(modeldir.saver(), self.sess, path, self.recipe, saved)
+            restore(checkpoints.saver(), self.sess, path, self.recipe, saved)
         if self.recipe == 'improved':     # rebuilt with constant weights: batch norm folds away
             as_constants = constant_weights(self.sess)
             self.sess.close()
