@@ -142,6 +142,10 @@ VARIANTS = {
     'compact_wide': (dataclasses.replace(RECIPE, members=1,
                                          channels=(32, 64, 128, 256, 256, 256)), {}, {}),
     'compact_two': (dataclasses.replace(RECIPE, channels=(16, 32, 64, 128, 256, 256)), {}, {}),
+    # The compact network with half its channels at full resolution, the costliest
+    # stage in memory traffic (96x96 activations).
+    'compact_thin_top': (dataclasses.replace(RECIPE, members=1,
+                                             channels=(8, 32, 64, 128, 256, 256)), {}, {}),
     'seven_stages': (dataclasses.replace(DENSE, members=1, channels=DENSE.channels + (512,)),
                      {}, {}),
 }

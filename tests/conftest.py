@@ -170,6 +170,11 @@ def small_post_network(trained, monkeypatch):
     network, not of the network (each checkpoint 70 kB, not 32 MB, and its
     training state 0.2 MB, not 97 MB). A model trained so cannot be read by
     a fresh process. (The session's trained model is made first, full size.)"""
+    use_small_post_model(monkeypatch)
+
+
+def use_small_post_model(monkeypatch):
+    """small_post_network's change, for monkeypatch (or one of its contexts)."""
     from facial_keypoints import model, predict, train
     from facial_keypoints.serving import export
     for module in (model, train, predict, export):

@@ -232,6 +232,7 @@ def test_resume_of_a_moved_folder_with_the_same_data_goes_on(folders, capsys):
     assert jsonfiles.read_hparams(str(m))['best']['epochs_run'] == 3
 
 
+@pytest.mark.usefixtures('small_post_network')
 def test_the_run_names_the_file_it_reads_and_the_one_beside_it_it_does_not(folders, capsys):
     d, m, t = folders
     make_tiny_data(t / 'other', seed=8)
@@ -242,7 +243,7 @@ def test_the_run_names_the_file_it_reads_and_the_one_beside_it_it_does_not(folde
     assert out.splitlines()[0] == 'reading {} (not training.zip: training.csv comes first)'.format(
         d / 'training.csv')
     gz(d / 'test.csv', d / 'test.csv.gz')
-    got, out, lines = run_case(P, ['--data-dir', str(d), '--model-dir', str(m)], capsys)
+    got, out, lines = run_case(P, ['--data-dir', str(d), '--model-dir', str(t / 'new')], capsys)
     assert got == 0, lines
     assert out.splitlines()[0] == 'reading {} (not test.csv.gz: test.csv comes first)'.format(
         d / 'test.csv')

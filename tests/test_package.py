@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, float32_close
+from conftest import ROOT, copy_run, float32_close
 from facial_keypoints import data
 
 
@@ -44,7 +44,7 @@ def test_the_readmes_python_lines_run_on_the_installed_package(trained, tmp_path
     install(target, str(tmp_path))
     outside = tmp_path / 'elsewhere'
     outside.mkdir()
-    shutil.copytree(model_dir, outside / 'model')
+    copy_run(model_dir, outside / 'model')
     X, _ = data.input_data(data_dir=data_dir, dropna=False)
     np.save(outside / 'faces.npy', X[:5])
     script = readme_python_snippet() + (

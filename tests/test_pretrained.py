@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import make_tiny_data, run_script
+from conftest import copy_run, make_tiny_data, run_script
 from facial_keypoints import PRETRAINED, Predictor
 from facial_keypoints.runs import which_model
 from facial_keypoints.files.demo import DEMO_MODEL_DIR
@@ -55,7 +55,7 @@ def test_the_pretrained_model_marks_a_real_photo_with_no_model_folder(tmp_path):
 
 def test_a_trained_model_folder_in_the_current_folder_comes_first(trained, tmp_path):
     _, model_dir, _ = trained
-    shutil.copytree(model_dir, tmp_path / 'model')
+    copy_run(model_dir, tmp_path / 'model')
     photo = shutil.copy(grace_hopper(), tmp_path / 'grace.jpg')
     status, out, err = run_script('run_predict.py', '--image', str(photo), cwd=str(tmp_path))
     assert status == 0, err

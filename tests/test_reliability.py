@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, fit, make_tiny_data, run_script, tiny_config, with_ctrl_c
+from conftest import (ROOT, fit, make_tiny_data, run_script, tiny_config, use_small_post_model,
+                      with_ctrl_c)
 from facial_keypoints import train as train_module
 from facial_keypoints.improved import train as improved_train
 from facial_keypoints.runs import checkpoints, jsonfiles
@@ -383,7 +384,8 @@ def test_overwrite_removes_only_what_a_run_wrote(data_dir, tmp_path):
     assert jsonfiles.read_hparams(str(model_dir))['seed'] == 4
 
 
-def test_outputs_follow_the_umask_and_keep_an_existing_files_mode(trained, tmp_path):
+def test_outputs_follow_the_umask_and_keep_an_existing_files_mode(trained, tmp_path,
+                                                                  monkeypatch):
     from facial_keypoints.predict import write_submission
     data_dir, model_dir, _ = trained
     old = os.umask(0o022)
@@ -393,7 +395,9 @@ def test_outputs_follow_the_umask_and_keep_an_existing_files_mode(trained, tmp_p
         kept.write_text('old')
         os.chmod(kept, 0o640)
         write_submission(data_dir, model_dir, str(kept), log=lambda *a: None)
-        fit(tiny_config(data_dir, tmp_path / 'm', epochs=1))
+        with monkeypatch.context() as patched:
+            use_small_post_model(patched)
+            fit(tiny_config(data_dir, tmp_path / 'm', epochs=1))
     finally:
         os.umask(old)
     assert oct(os.stat(tmp_path / 'new.csv').st_mode & 0o777) == '0o644'
