@@ -205,6 +205,31 @@ def run_script(script, *args, cwd=None):
     return p.returncode, p.stdout, p.stderr
 
 
+def run_main(script, *args, cwd=None):
+    """Run a run script's main() in this process, as run_script() runs the
+    script in a fresh one: (status, stdout, stderr). For what a script says
+    and writes, where a fresh process (TensorFlow's start-up, the process's
+    own settings) is not the point; a few seconds faster each."""
+    import contextlib
+    import importlib
+    import io
+    from facial_keypoints.runs import cli
+    from facial_keypoints.runs.errors import run_cli
+    name = os.path.splitext(script)[0]
+    module, main = importlib.import_module(name), getattr(cli, name[len('run_'):] + '_main')
+    out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
+    try:
+        os.chdir(cwd or ROOT)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = run_cli(main, module.parse_args(list(args)))
+            except SystemExit as e:          # argparse's own refusals
+                status = e.code
+    finally:
+        os.chdir(here)
+    return status, out.getvalue(), err.getvalue()
+
+
 def write_csv(path, header, rows):
     with open(path, 'w') as f:
         f.write(','.join(header) + '\n')

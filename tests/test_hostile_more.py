@@ -6,9 +6,11 @@ A case with a video or a failing standard output runs the script in its
 own process, as a user would: FFmpeg's logging is set before OpenCV loads,
 and the standard output is the process's own. The others run in this
 process (as test_hostile_inputs.py's do), with the file descriptors
-captured, so that what TensorFlow and OpenCV write there is seen too. For every case: the exit status, a single line "error: ..." naming
-the file (or flag) and the problem, no traceback, and no file that existed
-before has changed.
+captured, so that what TensorFlow and OpenCV write there is seen too.
+
+For every case: the exit status, a single line "error: ..." naming the file
+(or flag) and the problem, no traceback, and no file that existed before
+has changed.
 """
 
 import os

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import run_script, shared_path
+from conftest import run_main, shared_path
 from facial_keypoints.faces import align, detect, photo
 from facial_keypoints import constants
 from facial_keypoints.files import demo
@@ -169,16 +169,15 @@ def test_not_an_image_is_a_clear_error(trained, tmp_path):
     assert photo.annotate_photos([str(bad)], model_dir, detector=Fixed([]), log=said.append,
                                  warn=lambda line: said.append('warned: ' + line)) == (0, 1)
     assert said == ['warned: {} is not an image OpenCV can read.'.format(bad)]
-    status, _, err = run_script('run_predict.py', '--model-dir', model_dir,
-                                '--image', str(bad))
+    status, _, err = run_main('run_predict.py', '--model-dir', model_dir, '--image', str(bad))
     assert status == 2 and 'Traceback' not in err and 'is not an image' in err
 
 
 def test_blank_photo_exits_1(trained, tmp_path):
     _, model_dir, _ = trained
     cv2.imwrite(str(tmp_path / 'blank.png'), np.full((300, 300), 90, np.uint8))
-    status, out, err = run_script('run_predict.py', '--model-dir', model_dir, '--image',
-                                  str(tmp_path / 'blank.png'), cwd=str(tmp_path))
+    status, out, err = run_main('run_predict.py', '--model-dir', model_dir, '--image',
+                                str(tmp_path / 'blank.png'), cwd=str(tmp_path))
     assert status == 1 and 'no face found' in out + err
 
 

@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import copy_run, make_tiny_data, run_script
+from conftest import copy_run, make_tiny_data, run_main, run_script
 from facial_keypoints import PRETRAINED, Predictor
 from facial_keypoints.runs import which_model
 from facial_keypoints.files.demo import DEMO_MODEL_DIR
@@ -97,8 +97,8 @@ def test_the_pretrained_model_writes_a_submission(tmp_path):
 def test_nothing_writes_into_the_pretrained_model(script, args, tmp_path):
     data_dir = make_tiny_data(tmp_path / 'data')
     before = folder_hashes(PRETRAINED)
-    status, out, err = run_script(script, *[data_dir if a == 'DATA' else a for a in args],
-                                  cwd=str(tmp_path))
+    status, out, err = run_main(script, *[data_dir if a == 'DATA' else a for a in args],
+                                cwd=str(tmp_path))
     assert status == 2, out + err
     [line] = err.strip().splitlines()
     assert 'pretrained model, which is read-only' in line

@@ -1,10 +1,11 @@
 """Plain helpers both training loops (train.py, improved/train.py) share: batched
 evaluation and prediction, the mean-face baseline, the rows check.
 
-What the loops add to the post's has one module each: the model folder
-(runs/modeldir.py), the training state and --resume (runs/state.py), history.json and
-TensorBoard (runs/history.py), Ctrl-C (runs/interrupt.py), the progress bar
-(runs/progress.py), the result and pictures (runs/result.py).
+What the loops add to the post's has a module each: the model folder and its
+lock (runs/lock.py), checkpoints (runs/checkpoints.py), the training state and
+--resume (runs/state.py), history.json and TensorBoard (runs/history.py),
+Ctrl-C (runs/interrupt.py), the progress bar (runs/progress.py), the result
+and pictures (runs/result.py).
 """
 
 import numpy as np

@@ -2,7 +2,7 @@
 resumed run repeats the uninterrupted one exactly, from the end of the last
 saved epoch.
 
-The state is modeldir's last-N checkpoint (weights, Adam's slots and the
+The state is the model folder's last-N checkpoint (weights, Adam's slots and the
 training step) and last-N.json (epochs done, the best validation RMSE so far
 and its epoch). Everything random is a function of the seed and where the run
 is: the order of an epoch's rows (epoch_order), the improved recipe's
