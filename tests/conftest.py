@@ -101,6 +101,14 @@ def case_copies(trained, folder, ignore=('events.*', '*.png')):
     return d, m
 
 
+def case_folders(trained, folder, argv, ignore=('events.*', '*.png')):
+    """A table case's copies (case_copies) and its argv with {d}, {m} and {t}
+    filled in: (data folder, model folder, the names filled, argv)."""
+    d, m = case_copies(trained, folder, ignore)
+    fill = dict(d=d, m=m, t=folder)
+    return d, m, fill, [a.format(**fill) for a in argv]
+
+
 @pytest.fixture
 def folders(trained, tmp_path, monkeypatch):
     """(data folder, model folder, case folder): a test's copies of the trained
@@ -205,26 +213,32 @@ def run_script(script, *args, cwd=None):
     return p.returncode, p.stdout, p.stderr
 
 
-def run_main(script, *args, cwd=None):
-    """Run a run script's main() in this process, as run_script() runs the
-    script in a fresh one: (status, stdout, stderr). For what a script says
-    and writes, where a fresh process (TensorFlow's start-up, the process's
-    own settings) is not the point; a few seconds faster each."""
-    import contextlib
+def main_status(script, argv):
+    """The exit status of a run script's main() ('run_train.py', ...) run in
+    this process on argv, as the script runs it (run_cli): for what a script
+    says and writes, where a fresh process (TensorFlow's start-up, the
+    process's own settings) is not the point; a few seconds faster each."""
     import importlib
-    import io
     from facial_keypoints.runs import cli
     from facial_keypoints.runs.errors import run_cli
-    name = os.path.splitext(script)[0]
+    name = os.path.splitext(os.path.basename(script))[0]
     module, main = importlib.import_module(name), getattr(cli, name[len('run_'):] + '_main')
+    try:
+        return run_cli(main, module.parse_args(list(argv)))
+    except SystemExit as e:              # argparse's own refusals
+        return e.code
+
+
+def run_main(script, *args, cwd=None):
+    """main_status(), in cwd, as run_script() runs the script in a fresh
+    process: (status, stdout, stderr)."""
+    import contextlib
+    import io
     out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
     try:
         os.chdir(cwd or ROOT)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            try:
-                status = run_cli(main, module.parse_args(list(args)))
-            except SystemExit as e:          # argparse's own refusals
-                status = e.code
+            status = main_status(script, args)
     finally:
         os.chdir(here)
     return status, out.getvalue(), err.getvalue()

@@ -17,19 +17,14 @@ import zlib
 import numpy as np
 import pytest
 
-import run_export
-import run_predict
-import run_train
-from conftest import case_copies, digest, image_field, replace_bytes, run_script
+from conftest import case_folders, digest, image_field, main_status, replace_bytes, run_script
 from facial_keypoints import constants
 from facial_keypoints.runs import lock
-from facial_keypoints.runs.cli import export_main, predict_main, train_main
-from facial_keypoints.runs.errors import run_cli
 
 COLS = constants.KEYPOINT_COLUMNS
 HEADER = ','.join(COLS + ['Image'])
-MAINS = {'train': (run_train, train_main), 'predict': (run_predict, predict_main),
-         'export': (run_export, export_main)}
+# The table's commands, as the scripts' names.
+SCRIPTS = {'train': 'run_train.py', 'predict': 'run_predict.py', 'export': 'run_export.py'}
 
 
 # ---- building the files of a case -------------------------------------------------
@@ -430,10 +425,8 @@ def assert_refused(lines, message, fill, before, after):
 def test_hostile_input(case, trained, tmp_path, capsys, monkeypatch):
     name, command, setup, argv, status, message = case
     t = tmp_path
-    d, m = case_copies(trained, t)
+    d, m, fill, argv = case_folders(trained, t, argv)
     monkeypatch.chdir(t)
-    fill = dict(d=d, m=m, t=t)
-    argv = [a.format(**fill) for a in argv]
     held = None
     if setup == 'locked':
         held = lock.locked(str(m))
@@ -442,12 +435,8 @@ def test_hostile_input(case, trained, tmp_path, capsys, monkeypatch):
         setup(d, m, t)
     (t / 'submit.csv').write_text('an earlier submission\n')
     before = digest(t)
-    module, main = MAINS[command]
     try:
-        try:
-            got = run_cli(main, module.parse_args(argv))
-        except SystemExit as e:           # argparse's own refusals
-            got = e.code
+        got = main_status(SCRIPTS[command], argv)
     finally:
         if held:
             held.__exit__(None, None, None)

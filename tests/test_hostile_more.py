@@ -19,10 +19,9 @@ import sys
 
 import pytest
 
-from conftest import ROOT, case_copies, copy_run, saved_anew_when_read
+from conftest import ROOT, case_folders, copy_run, main_status, saved_anew_when_read
 from facial_keypoints.runs import checkpoints, jsonfiles
-from facial_keypoints.runs.errors import run_cli
-from test_hostile_inputs import (HEADER, MAINS, PRED, TRAIN, assert_refused, digest, hparams,
+from test_hostile_inputs import (HEADER, PRED, TRAIN, assert_refused, digest, hparams,
                                  photo, row, video_file)
 
 T, P = 'run_train.py', 'run_predict.py'
@@ -183,9 +182,8 @@ def own_process(case):
 def run_in_process(script, argv, cwd, capfd, monkeypatch):
     """(status, standard error) of the script's main run here, in cwd."""
     monkeypatch.chdir(cwd)
-    module, main = MAINS['train' if script == T else 'predict']
     capfd.readouterr()
-    status = run_cli(main, module.parse_args(argv))
+    status = main_status(script, argv)
     return status, capfd.readouterr().err
 
 
@@ -202,9 +200,8 @@ def run_in_own_process(script, argv, cwd, stdout):
 def test_hostile_input(case, trained, tmp_path, capfd, monkeypatch):
     name, script, setup, argv, stdout, status, message = case
     t = tmp_path
-    d, m = case_copies(trained, t, ignore=('events.*', '*.png', 'last-*', 'checkpoint_last'))
-    fill = dict(d=d, m=m, t=t)
-    argv = [a.format(**fill) for a in argv]
+    d, m, fill, argv = case_folders(trained, t, argv,
+                                    ignore=('events.*', '*.png', 'last-*', 'checkpoint_last'))
     try:
         if setup:
             setup(d, m, t)

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_tiny_data, run_script
+from conftest import main_status, make_tiny_data, run_script
 from facial_keypoints import data
 from facial_keypoints.improved import train as improved
 from facial_keypoints.runs import checkpoints, jsonfiles, modeldir
-from facial_keypoints.runs.errors import UserError, run_cli
-from test_hostile_inputs import MAINS, assert_refused, digest, hparams, photo, video_file, zipped
+from facial_keypoints.runs.errors import UserError
+from test_hostile_inputs import SCRIPTS, assert_refused, digest, hparams, photo, video_file, zipped
 
 T, P = 'train', 'predict'
 PRED = ['--data-dir', '{d}', '--model-dir', '{m}', '--output']
@@ -186,11 +186,7 @@ CASES = [
 
 def run_case(command, argv, capsys):
     """(exit status, stdout, the lines of stderr) of a command run in-process."""
-    module, main = MAINS[command]
-    try:
-        got = run_cli(main, module.parse_args(argv))
-    except SystemExit as e:
-        got = e.code
+    got = main_status(SCRIPTS[command], argv)
     out, err = capsys.readouterr()
     return got, out, [line for line in err.splitlines() if line.strip()]
 

@@ -25,10 +25,9 @@ import urllib.request
 import numpy as np
 import pytest
 
-from conftest import ROOT, case_copies, copy_run, saved_anew_when_read, with_ctrl_c
+from conftest import ROOT, case_folders, copy_run, main_status, saved_anew_when_read, with_ctrl_c
 from facial_keypoints.runs import checkpoints, modeldir
-from facial_keypoints.runs.errors import run_cli
-from test_hostile_inputs import MAINS, PRED, digest, photo, video_file
+from test_hostile_inputs import PRED, SCRIPTS, digest, photo, video_file
 from test_hostile_more import small_fs, unmount_under
 
 cv2 = pytest.importorskip('cv2')
@@ -209,21 +208,15 @@ def check(status, got, err, out, message, fill, before, after, new, t):
 def test_hostile_serving(case, trained, tmp_path, capsys, monkeypatch):
     name, command, setup, argv, status, message, *new = case
     t = tmp_path
-    d, m = case_copies(trained, t)
+    d, m, fill, argv = case_folders(trained, t, argv)
     monkeypatch.chdir(t)
-    fill = dict(d=d, m=m, t=t)
-    argv = [a.format(**fill) for a in argv]
     try:
         if setup:
             setup(d, m, t)
         (t / 'submit.csv').write_text('an earlier submission\n')
         capsys.readouterr()
         before = digest(t)
-        module, main = MAINS[command]
-        try:
-            got = run_cli(main, module.parse_args(argv))
-        except SystemExit as e:           # argparse's own refusals
-            got = e.code
+        got = main_status(SCRIPTS[command], argv)
         after = digest(t)
     finally:
         unmount_under(t)
