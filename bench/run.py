@@ -404,16 +404,15 @@ def main():
     args = parse_args()
     if args.worker:
         return worker(*args.worker)
-    tmp = tempfile.mkdtemp(prefix='fkp-bench-')
     print('machine: ' + machine())
+    if args.recipes:
+        return time_recipes(args.data_dir, ('f32', 'bf16') if args.bf16 else ('f32',))
+    tmp = tempfile.mkdtemp(prefix='fkp-bench-')
     if args.predict:
         print('\n4. ' + PREDICTION_HEADING)
         time_prediction(os.path.basename(os.path.normpath(args.predict)), args.predict,
                         os.path.join(tmp, 'export'), args.photos)
         return shutil.rmtree(tmp)
-    if args.recipes:
-        shutil.rmtree(tmp)
-        return time_recipes(args.data_dir, ('f32', 'bf16') if args.bf16 else ('f32',))
     start = time.time()
     plain = plain_copy(args.data_dir, tmp)
     epochs, rounds, schedule = (2, 1, 20) if args.quick else (3, 2, 100)

@@ -11,18 +11,6 @@ from .modeldir import LOCK_FILE, SAVED_MODEL_FILE, is_export, refuse_file
 from .record import foreign_files, holds_a_run, own_files, remove_run, write_record
 
 
-def in_use(model_dir):
-    """The process id (a string, maybe empty) of the training run holding
-    model_dir's lock, or None when no run holds it."""
-    try:
-        with locked(model_dir, create=False):
-            return None
-    except UserError as e:
-        if not hasattr(e, 'pid'):       # not another run: a folder it cannot read
-            raise
-        return e.pid
-
-
 @contextlib.contextmanager
 def locked(model_dir, create=True):
     """Hold model_dir for one training run. The operating system releases the
@@ -43,11 +31,9 @@ def locked(model_dir, create=True):
         except OSError:
             f.seek(0)
             pid = f.read().strip()
-            error = UserError('another training run{} is using {}; wait for it to finish or '
-                              'choose another --model-dir.'.format(
-                                  ' (process {})'.format(pid) if pid else '', model_dir))
-            error.pid = pid
-            raise error
+            raise UserError('another training run{} is using {}; wait for it to finish or '
+                            'choose another --model-dir.'.format(
+                                ' (process {})'.format(pid) if pid else '', model_dir))
         if create:
             try:        # unbuffered: a full disk fails here, not again when f closes
                 os.ftruncate(f.fileno(), 0)
@@ -80,11 +66,8 @@ def refuse_for_training(cfg):
     if is_export(model_dir):
         raise UserError('--model-dir {} holds an exported model ({}); train into another '
                         'folder.'.format(model_dir, SAVED_MODEL_FILE))
-    pid = in_use(model_dir)
-    if pid is not None:
-        raise UserError('another training run{} is using {}; wait for it to finish or '
-                        'choose another --model-dir.'.format(
-                            ' (process {})'.format(pid) if pid else '', model_dir))
+    with locked(model_dir, create=False):   # only tries: another run holding it is refused
+        pass
     if cfg.resume:
         _refuse_foreign(model_dir)      # a resumed run could write over them
     else:
