@@ -41,7 +41,7 @@ from facial_keypoints.runs.config import TrainConfig  # noqa: E402
 from facial_keypoints.constants import IMAGE_SIZE  # noqa: E402
 from facial_keypoints.improved.train import (held_out_groups, train_improved,  # noqa: E402
                                              validation_split)
-from facial_keypoints.improved.settings import Options  # noqa: E402
+from facial_keypoints.improved.settings import COMPACT, Options  # noqa: E402
 from facial_keypoints.serving.predictor import Predictor  # noqa: E402
 
 
@@ -136,12 +136,11 @@ VARIANTS = {
     'five_stages': (dataclasses.replace(DENSE, members=1, channels=FOUR_STAGES + (512,)),
                     {}, {}),
     'recipe_five_stages': (dataclasses.replace(DENSE, channels=FOUR_STAGES + (512,)), {}, {}),
-    # Cheaper networks: one of half the channels (at most 256), and narrower ones.
-    'compact': (dataclasses.replace(RECIPE, members=1, channels=(16, 32, 64, 128, 256, 256)),
-                {}, {}),
+    # Cheaper networks: the compact recipe's (one of half the channels, at most 256),
+    # a wider one, and a narrower one.
+    'compact': (COMPACT, {}, {}),
     'compact_wide': (dataclasses.replace(RECIPE, members=1,
                                          channels=(32, 64, 128, 256, 256, 256)), {}, {}),
-    'compact_two': (dataclasses.replace(RECIPE, channels=(16, 32, 64, 128, 256, 256)), {}, {}),
     # The compact network with half its channels at full resolution, the costliest
     # stage in memory traffic (96x96 activations).
     'compact_thin_top': (dataclasses.replace(RECIPE, members=1,

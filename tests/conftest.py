@@ -1,6 +1,8 @@
 """Shared fixtures: tiny data sets in Kaggle's layout, made by the tests."""
 
+import fcntl
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -59,14 +61,39 @@ def fit(cfg, log=lambda *a: None, **kw):
     return train(cfg, log=log, **kw)
 
 
+def made_once(tmp_path_factory, name, make):
+    """(folder, what make returned): a folder called name filled by make(folder)
+    once for all of pytest-xdist's workers (the first to get here makes it
+    while the others wait), for the tests to read; make returns what JSON holds."""
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        root = tmp_path_factory.getbasetemp().parent / name     # this session's, shared
+        root.mkdir(exist_ok=True)
+    else:
+        root = tmp_path_factory.mktemp(name)
+    done = root / 'made.json'
+    with open(root / 'lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            (root / 'made.tmp').write_text(json.dumps(make(root)))
+            os.replace(root / 'made.tmp', done)
+    return root, json.loads(done.read_text())
+
+
 @pytest.fixture(scope='session')
 def trained(tmp_path_factory):
     """A blog model trained for 2 epochs on tiny data: (data_dir, model_dir, result)."""
-    root = tmp_path_factory.mktemp('trained')
-    data_dir = make_tiny_data(root / 'data')
-    model_dir = root / 'model'
-    result = train(tiny_config(data_dir, model_dir), log=lambda *a: None)
-    return data_dir, str(model_dir), result
+    root, result = made_once(tmp_path_factory, 'trained', lambda root: train(
+        tiny_config(make_tiny_data(root / 'data'), root / 'model'), log=lambda *a: None))
+    return str(root / 'data'), str(root / 'model'), result
+
+
+@pytest.fixture(scope='session')
+def blog_export(trained, tmp_path_factory):
+    """The trained model exported (serving.export): the export's folder."""
+    from facial_keypoints.serving.export import export
+    root, out = made_once(tmp_path_factory, 'blog_export', lambda root: export(
+        trained[1], str(root / 'export'), log=lambda *a: None))
+    return out
 
 
 def float32_close(a, b, rtol=1e-5):
@@ -199,16 +226,30 @@ def improved_model(tmp_path_factory):
     """An improved-recipe model (SMALL_IMPROVED) trained for 2 epochs on tiny
     data: (data_dir, model_dir)."""
     from facial_keypoints.improved.settings import Options
-    root = tmp_path_factory.mktemp('imp')
-    data_dir = make_tiny_data(root / 'data', n_train=80)
-    fit(tiny_config(data_dir, root / 'model', recipe='improved', epochs=2,
-                    options=Options(**SMALL_IMPROVED)))
-    return data_dir, str(root / 'model')
+
+    def make(root):
+        fit(tiny_config(make_tiny_data(root / 'data', n_train=80), root / 'model',
+                        recipe='improved', epochs=2, options=Options(**SMALL_IMPROVED)))
+    root, _ = made_once(tmp_path_factory, 'improved_model', make)
+    return str(root / 'data'), str(root / 'model')
+
+
+# python SMALL_POST_RUN SCRIPT ARGS: the script in a fresh process, with
+# small_post_model for the post's network (see the file).
+SMALL_POST_RUN = os.path.join(ROOT, 'tests', 'small_post_run.py')
+
+
+def script_command(script, small_post=False):
+    """The command line (a list) that runs script in a fresh process; with
+    small_post, through SMALL_POST_RUN."""
+    if small_post:
+        return [sys.executable, SMALL_POST_RUN, script]
+    return [sys.executable, os.path.join(ROOT, script)]
 
 
 def run_script(script, *args, cwd=None):
     """Run run_train.py / run_predict.py in a fresh process: (status, stdout, stderr)."""
-    p = subprocess.run([sys.executable, os.path.join(ROOT, script)] + list(args),
+    p = subprocess.run(script_command(script) + list(args),
                        cwd=cwd or ROOT, capture_output=True, text=True, timeout=600)
     return p.returncode, p.stdout, p.stderr
 

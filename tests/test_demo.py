@@ -50,7 +50,7 @@ def test_demo_is_seeded(tmp_path):
 
 
 def test_demo_commands_end_to_end(tmp_path):
-    status, out, err = run_script('run_train.py', '--demo', '--epochs', '2', '--seed', '1',
+    status, out, err = run_script('run_train.py', '--demo', '--epochs', '1', '--seed', '1',
                                   cwd=str(tmp_path))
     assert status == 0, err
     assert 'best validation RMSE' in out and os.path.exists(tmp_path / 'demo_data' / 'model')

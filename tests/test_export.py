@@ -40,10 +40,12 @@ print(json.dumps(columns))
 
 @pytest.mark.parametrize('which', ['blog', 'improved'])
 def test_export_predicts_like_the_model_folder_outside_the_project(
-        which, trained, improved_model, tmp_path):
-    data_dir, model_dir = (trained[:2] if which == 'blog' else improved_model)
-    out = str(tmp_path / 'export')
-    export(model_dir, out, log=lambda *a: None)
+        which, trained, blog_export, improved_model, tmp_path):
+    if which == 'blog':
+        (data_dir, model_dir, _), out = trained, blog_export
+    else:
+        (data_dir, model_dir), out = improved_model, str(tmp_path / 'export')
+        export(model_dir, out, log=lambda *a: None)
     X, _ = data.test_data(data_dir)
     with Predictor(model_dir) as p:
         expected = p.predict(X)
@@ -66,13 +68,11 @@ def test_export_predicts_like_the_model_folder_outside_the_project(
         assert float32_close(p.predict(X), expected)
 
 
-def test_saved_model_cli_lists_the_signature(trained, tmp_path):
+def test_saved_model_cli_lists_the_signature(blog_export):
     cli = shutil.which('saved_model_cli')
     if cli is None:
         pytest.skip('saved_model_cli is not on PATH')
-    out = str(tmp_path / 'export')
-    export(trained[1], out, log=lambda *a: None)
-    p = subprocess.run([cli, 'show', '--dir', out, '--all'], capture_output=True, text=True,
+    p = subprocess.run([cli, 'show', '--dir', blog_export, '--all'], capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 0
     assert "signature_def['serving_default']" in p.stdout
@@ -80,11 +80,9 @@ def test_saved_model_cli_lists_the_signature(trained, tmp_path):
     assert "outputs['keypoints']" in p.stdout and 'shape: (-1, 30)' in p.stdout
 
 
-def test_run_predict_takes_an_export_as_model_dir(trained, tmp_path):
+def test_run_predict_takes_an_export_as_model_dir(trained, blog_export, tmp_path):
     data_dir, model_dir, _ = trained
-    out = str(tmp_path / 'export')
-    export(model_dir, out, log=lambda *a: None)
-    for folder, name in ((model_dir, 'a.csv'), (out, 'b.csv')):
+    for folder, name in ((model_dir, 'a.csv'), (blog_export, 'b.csv')):
         cli.predict_main(run_predict.parse_args(['--data-dir', data_dir, '--model-dir', folder,
                                                  '--output', str(tmp_path / name)]))
     a, b = pd.read_csv(tmp_path / 'a.csv'), pd.read_csv(tmp_path / 'b.csv')

@@ -15,11 +15,10 @@ has changed.
 
 import os
 import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, case_folders, copy_run, main_status, saved_anew_when_read
+from conftest import case_folders, copy_run, main_status, saved_anew_when_read, script_command
 from facial_keypoints.runs import checkpoints, jsonfiles
 from test_hostile_inputs import (HEADER, PRED, TRAIN, assert_refused, digest, hparams,
                                  photo, row, video_file)
@@ -188,9 +187,10 @@ def run_in_process(script, argv, cwd, capfd, monkeypatch):
 
 
 def run_in_own_process(script, argv, cwd, stdout):
-    """(status, standard error) of the script run in a fresh process, in cwd."""
+    """(status, standard error) of the script run in a fresh process, in cwd;
+    training trains the small network (the cases are about the process)."""
     with open(stdout or os.devnull, 'w') as out:
-        p = subprocess.run([sys.executable, os.path.join(ROOT, script)] + argv, cwd=cwd,
+        p = subprocess.run(script_command(script, small_post=script == T) + argv, cwd=cwd,
                            stdout=out if stdout else subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=600)
     return p.returncode, p.stderr
@@ -227,10 +227,10 @@ def test_a_closed_stdout_stops_the_printing_not_the_training(tiny_data, tmp_path
     """run_train.py ... | head -1: the reader goes away after the first line;
     the run goes on quietly to its end, keeps its model and says nothing."""
     model_dir = tmp_path / 'm'
-    p = subprocess.Popen([sys.executable, os.path.join(ROOT, 'run_train.py'), '--data-dir',
-                          tiny_data, '--model-dir', str(model_dir), '--epochs', '3',
-                          '--validation-size', '8', '--batch-size', '16', '--seed', '1'],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(script_command(T, small_post=True) + [
+        '--data-dir', tiny_data, '--model-dir', str(model_dir), '--epochs', '3',
+        '--validation-size', '8', '--batch-size', '16', '--seed', '1'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = p.stdout.readline()
     p.stdout.close()
     err = p.stderr.read()

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import main_status, make_tiny_data, run_script
+from conftest import fit, main_status, make_tiny_data, run_script, tiny_config
 from facial_keypoints import data
 from facial_keypoints.improved import train as improved
 from facial_keypoints.runs import checkpoints, jsonfiles, modeldir
@@ -218,10 +218,11 @@ def test_there_are_at_least_25_cases():
 
 # ---- what the refusals protect, when the command goes ahead ----------------------------
 
-def test_resume_of_a_moved_folder_with_the_same_data_goes_on(folders, capsys):
-    d, m, t = folders
-    moved = t / 'elsewhere'
-    shutil.move(str(d), str(moved))
+@pytest.mark.usefixtures('small_post_network')
+def test_resume_of_a_moved_folder_with_the_same_data_goes_on(tiny_data, tmp_path, capsys):
+    m, moved = tmp_path / 'm', tmp_path / 'elsewhere'
+    fit(tiny_config(tiny_data, m))
+    shutil.move(tiny_data, str(moved))
     got, out, lines = run_case(T, ['--data-dir', str(moved), '--model-dir', str(m), '--resume',
                                    '--epochs', '3', '--quiet'], capsys)
     assert got == 0, lines

@@ -384,8 +384,8 @@ os.makedirs(os.path.join(folder, 'one')); os.makedirs(os.path.join(folder, 'many
 img = cv2.resize(cv2.imread(cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)),
                  (3264, 2448))          # 8 megapixels, one face
 cv2.imwrite(os.path.join(folder, 'one', 'p.jpg'), img)
-for i in range({n}):
-    cv2.imwrite(os.path.join(folder, 'many', 'p%02d.jpg' % i), img)
+for i in range({n}):        # each read and decoded on its own; one file on the disk
+    os.link(os.path.join(folder, 'one', 'p.jpg'), os.path.join(folder, 'many', 'p%02d.jpg' % i))
 paths = sorted(os.path.join(folder, 'many', n) for n in os.listdir(os.path.join(folder, 'many')))
 quiet = lambda *a: None
 if {page!r}:

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, copy_run, float32_close
+from conftest import ROOT, copy_run, float32_close, made_once
 from facial_keypoints import data
 
 
@@ -22,10 +22,18 @@ def readme_python_snippet():
     return re.search(r'```python\n(.*?)```', section, re.S).group(1)
 
 
+@pytest.fixture(scope='session')
+def installed(tmp_path_factory):
+    """The folder the package was installed into (install()), once for the tests."""
+    pytest.importorskip('setuptools', minversion='64')
+    root, _ = made_once(tmp_path_factory, 'installed', lambda root: install(
+        str(root / 'site'), str(root)))
+    return str(root / 'site')
+
+
 def install(target, work):
     """pip install . of a copy of the sources (so the checkout gets no build
     folders) into target, without dependencies (they are installed here)."""
-    pytest.importorskip('setuptools', minversion='64')
     src = os.path.join(work, 'src')
     shutil.copytree(os.path.join(ROOT, 'facial_keypoints'), os.path.join(src, 'facial_keypoints'),
                     ignore=shutil.ignore_patterns('__pycache__'))
@@ -38,10 +46,8 @@ def install(target, work):
 
 
 @pytest.mark.slow
-def test_the_readmes_python_lines_run_on_the_installed_package(trained, tmp_path):
+def test_the_readmes_python_lines_run_on_the_installed_package(trained, installed, tmp_path):
     data_dir, model_dir, _ = trained
-    target = str(tmp_path / 'site')
-    install(target, str(tmp_path))
     outside = tmp_path / 'elsewhere'
     outside.mkdir()
     copy_run(model_dir, outside / 'model')
@@ -51,11 +57,11 @@ def test_the_readmes_python_lines_run_on_the_installed_package(trained, tmp_path
         "import facial_keypoints\n"
         "print(facial_keypoints.__file__)\n"
         "np.save('keypoints.npy', keypoints)\n")
-    env = dict(os.environ, PYTHONPATH=target)
+    env = dict(os.environ, PYTHONPATH=installed)
     p = subprocess.run([sys.executable, '-c', script], cwd=str(outside), env=env,
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert p.stdout.strip().splitlines()[-1].startswith(target)   # the installed copy
+    assert p.stdout.strip().splitlines()[-1].startswith(installed)   # the installed copy
     keypoints = np.load(outside / 'keypoints.npy')
     from facial_keypoints import Predictor
     with Predictor(model_dir) as predictor:
@@ -65,10 +71,8 @@ def test_the_readmes_python_lines_run_on_the_installed_package(trained, tmp_path
     assert 20 < keypoints.mean() < 76                     # pixels, not [0, 1]
 
 
-def test_the_package_lists_the_requirements_files_dependencies(tmp_path):
-    target = str(tmp_path / 'site')
-    install(target, str(tmp_path))
-    [meta] = [os.path.join(target, d, 'METADATA') for d in os.listdir(target)
+def test_the_package_lists_the_requirements_files_dependencies(installed):
+    [meta] = [os.path.join(installed, d, 'METADATA') for d in os.listdir(installed)
               if d.endswith('.dist-info')]
     with open(meta, encoding='utf-8') as f:
         requires = [line.split(':', 1)[1].strip() for line in f if line.startswith('Requires-Dist')]

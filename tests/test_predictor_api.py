@@ -58,13 +58,13 @@ CASES = [
 
 
 @pytest.fixture(scope='module')
-def models(trained, improved_model, tmp_path_factory):
+def models(trained, blog_export, improved_model, tmp_path_factory):
     """{(recipe, 'folder' or 'export'): a Predictor}, and the test images."""
-    root = tmp_path_factory.mktemp('exports')
+    improved_export = str(tmp_path_factory.mktemp('exports') / 'improved')
+    export(improved_model[1], improved_export, log=lambda *a: None)
     loaded = {}
-    for recipe, model_dir in (('blog', trained[1]), ('improved', improved_model[1])):
-        out = str(root / recipe)
-        export(model_dir, out, log=lambda *a: None)
+    for recipe, model_dir, out in (('blog', trained[1], blog_export),
+                                   ('improved', improved_model[1], improved_export)):
         loaded[recipe, 'folder'], loaded[recipe, 'export'] = Predictor(model_dir), Predictor(out)
     X, _ = data.test_data(trained[0])
     yield loaded, X

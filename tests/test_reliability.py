@@ -6,15 +6,14 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import (ROOT, fit, make_tiny_data, run_script, tiny_config, use_small_post_model,
-                      with_ctrl_c)
+from conftest import (fit, make_tiny_data, run_main, run_script, script_command, tiny_config,
+                      use_small_post_model, with_ctrl_c)
 from facial_keypoints import train as train_module
 from facial_keypoints.improved import train as improved_train
 from facial_keypoints.runs import checkpoints, jsonfiles
@@ -294,11 +293,11 @@ def test_read_only_model_dir(data_dir, tmp_path):
     assert sorted(os.listdir(model_dir)) == files
 
 
-def start_training(data_dir, model_dir):
+def start_training(data_dir, model_dir, small_post=False):
     return subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, 'run_train.py'), '--data-dir', data_dir,
-         '--model-dir', model_dir, '--epochs', '200', '--patience', '200',
-         '--batch-size', '8', '--validation-size', '8', '--seed', '1'],
+        script_command('run_train.py', small_post) + [
+            '--data-dir', data_dir, '--model-dir', model_dir, '--epochs', '200',
+            '--patience', '200', '--batch-size', '8', '--validation-size', '8', '--seed', '1'],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=with_ctrl_c)
 
 
@@ -332,16 +331,19 @@ def test_kill_9_leaves_a_checkpoint_that_predicts(data_dir, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures('small_post_network')      # in this process, to resume
 def test_ctrl_c_says_what_was_kept_and_resumes(data_dir, tmp_path):
     model_dir = str(tmp_path / 'interrupted')
-    proc = start_training(data_dir, model_dir)
+    proc = start_training(data_dir, model_dir, small_post=True)
     wait_for(os.path.join(model_dir, 'checkpoint'), proc)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
     assert 'interrupted: the best model so far is' in out and 'Traceback' not in out
-    status, stdout, err = run_script('run_train.py', '--model-dir', model_dir, '--resume',
-                                     '--epochs', '3')
+    with open(os.path.join(model_dir, 'history.json')) as f:
+        epochs = len(json.load(f)) + 2         # the small network is quick: two more
+    status, stdout, err = run_main('run_train.py', '--model-dir', model_dir, '--resume',
+                                   '--epochs', str(epochs))
     assert status == 0, err
     assert 'resuming' in stdout
 
