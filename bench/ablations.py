@@ -4,10 +4,11 @@
     python bench/ablations.py --data-dir DIR --epochs 30 no_flips rotate5  # some
     python bench/ablations.py --data-dir DIR --evaluate RUN [RUN ...]      # prediction only
     python bench/ablations.py --data-dir DIR one_network --teachers RUN [RUN ...]  # distilled
+    python bench/ablations.py --data-dir DIR --all-rows compact --teachers RUN  # the pretrained model
     python bench/ablations.py --data-dir DIR --train-groups 0.75 one_network  # less data
     python bench/ablations.py --data-dir DIR recipe --pseudo-labels RUN [RUN ...]  # self-trained
 
-Each variant is the recipe with one part (improved_settings.Options), training
+Each variant is the recipe with one part (improved/settings.py, Options), training
 setting (TrainConfig) or piece (train_improved()'s augment or loss) changed, trained with the same seed, the same
 validation groups and the same number of epochs (the cosine schedule is
 squeezed into them). A line per variant: the best validation RMSE as
@@ -176,12 +177,13 @@ def teachers_mean(teachers, X, flag):
     return np.mean(predicted, axis=0)
 
 
-def taught(data_dir, teachers):
+def taught(data_dir, teachers, all_rows=False):
     """data_dir's (X, y) for train_improved(data=...), with the missing
-    keypoints of its training rows (never of its validation groups) filled
-    in by the teachers' mean prediction, so that every training face has all 30."""
+    keypoints of its training rows (never of its validation groups, but
+    with all_rows) filled in by the teachers' mean prediction, so that every
+    training face has all 30."""
     X, y = data.input_data(data_dir=data_dir, dropna=False)
-    train_rows, _ = validation_split(X, y, data_dir)
+    train_rows = np.arange(len(X)) if all_rows else validation_split(X, y, data_dir)[0]
     filled = units.scale_keypoints(teachers_mean(teachers, X[train_rows], '--teachers'))
     y = y.copy()
     y[train_rows] = np.where(np.isnan(y[train_rows]), filled, y[train_rows])
@@ -272,10 +274,14 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--bf16', action='store_true')
     ap.add_argument('--keep', help='folder for the model folders (default: a temporary one)')
+    ap.add_argument('--all-rows', action='store_true',
+                    help='train on the validation groups too (run_train.py --all-rows): a '
+                         'final model, whose validation figure means nothing')
     ap.add_argument('--teachers', nargs='+', metavar='RUN',
-                    help='train on the training rows with their missing keypoints filled in '
-                         'by the mean prediction of these improved-recipe model folders, '
-                         'trained on the same data (distillation)')
+                    help='train on the training rows (every row with --all-rows) with their '
+                         'missing keypoints filled in by the mean prediction of these '
+                         'improved-recipe model folders, trained on the same data '
+                         '(distillation)')
     ap.add_argument('--pseudo-labels', nargs='+', metavar='RUN',
                     help='train also on the held-out groups\' faces, labelled by the mean '
                          'prediction of these improved-recipe model folders (self-training)')
@@ -286,9 +292,10 @@ def main():
                     help='score these model folders again, alone and as an ensemble')
     args = ap.parse_args()
     if args.evaluate:
-        if args.teachers or args.pseudo_labels or args.train_groups is not None:
-            ap.error('--teachers, --pseudo-labels and --train-groups train; --evaluate only '
-                     'scores')
+        if args.teachers or args.pseudo_labels or args.train_groups is not None or \
+                args.all_rows:
+            ap.error('--teachers, --pseudo-labels, --train-groups and --all-rows train; '
+                     '--evaluate only scores')
         return evaluate(args.data_dir, args.evaluate)
     unknown = sorted(set(args.variants) - set(VARIANTS))
     if unknown:
@@ -296,7 +303,7 @@ def main():
                                                                 ', '.join(VARIANTS)))
     varied = {}
     if args.teachers:
-        varied['data'] = taught(args.data_dir, args.teachers)
+        varied['data'] = taught(args.data_dir, args.teachers, args.all_rows)
     if args.pseudo_labels:
         varied['data'], varied['split'] = pseudo_labelled(args.data_dir, args.pseudo_labels)
     if args.train_groups is not None:
@@ -309,14 +316,17 @@ def main():
         args.data_dir, args.epochs, args.seed,
         'bfloat16' if args.bf16 and cpu_has_bf16() else 'float32', keep))
     tag = ('-taught' if args.teachers else '') + ('-pseudo' if args.pseudo_labels else '') + (
-        '-groups{:g}'.format(args.train_groups) if args.train_groups is not None else '')
+        '-groups{:g}'.format(args.train_groups) if args.train_groups is not None else '') + (
+        '-all' if args.all_rows else '')
     for name in args.variants or list(VARIANTS):
         model_dir = os.path.join(keep, '{}{}-e{}-s{}{}'.format(
             name, tag, args.epochs, args.seed, '' if args.bf16 else '-f32'))
         options, settings, parts = VARIANTS[name]
+        patience = {} if args.all_rows else dict(patience=args.epochs)
         cfg = TrainConfig(data_dir=args.data_dir, model_dir=model_dir, recipe='improved',
-                          epochs=args.epochs, patience=args.epochs, seed=args.seed,
-                          bf16=args.bf16 or None, quiet=True, options=options, **settings)
+                          epochs=args.epochs, seed=args.seed, bf16=args.bf16 or None,
+                          all_rows=args.all_rows, quiet=True, options=options,
+                          **patience, **settings)
         r = train_improved(cfg, log=lambda *a: None, **dict(varied, **parts))
         with Predictor(model_dir) as p:
             predicted = rmse(p.predict(X), truth)

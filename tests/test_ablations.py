@@ -100,3 +100,25 @@ def test_pseudo_labels_add_the_held_out_faces_with_the_teachers_labels_only(impr
     new_train, new_valid = split(X2, y2, 'training.csv')
     assert np.array_equal(new_valid, valid_rows)         # scored on the same labels as ever
     assert sorted(new_train) == sorted(list(train_rows) + list(range(len(X), len(X2))))
+
+
+@pytest.mark.parametrize('all_rows', [False, True])
+def test_distillation_fills_only_missing_keypoints_of_the_rows_that_train(improved_model,
+                                                                          all_rows):
+    from bench.ablations import taught
+    from facial_keypoints import data
+    from facial_keypoints.improved.train import held_out_groups, validation_split
+    from facial_keypoints.serving.predictor import Predictor
+    data_dir, model_dir = improved_model
+    X, y = data.input_data(data_dir=data_dir, dropna=False)
+    X2, y2 = taught(data_dir, [model_dir], all_rows)
+    with Predictor(model_dir) as p:
+        teacher = units.scale_keypoints(p.predict(X, clip=False))
+    train_rows, _ = validation_split(X, y, data_dir)
+    _, held = held_out_groups(X)
+    filled = np.isnan(y) & ~np.isnan(y2)
+    assert np.array_equal(X2, X) and np.array_equal(y2[~np.isnan(y)], y[~np.isnan(y)])
+    assert np.allclose(y2[filled], teacher[filled], atol=1e-6)
+    assert np.isnan(y[train_rows]).any() and not np.isnan(y2[train_rows]).any()
+    # the held-out groups keep their gaps, but with --all-rows, where they train
+    assert np.isnan(y[held]).any() and np.isnan(y2[held]).any() != all_rows

@@ -51,7 +51,7 @@ ADDED_LATER = {'turns': False, 'weight_average': False, 'weight_decay': 0.0,
 
 def unalias(recipe, options):
     """(recipe, options): 'compact' is the improved recipe with the compact
-    network (improved_settings.COMPACT), and is saved as such."""
+    network (improved/settings.py, COMPACT), and is saved as such."""
     return ('improved', options or imp.COMPACT) if recipe == 'compact' else (recipe, options)
 
 
