@@ -402,10 +402,10 @@ else:
 
 @pytest.mark.parametrize('page', [False, True], ids=['folder', 'page'])
 def test_memory_does_not_grow_with_the_number_of_photos(trained, tmp_path, page):
-    """25 photos of 8 megapixels (24 MB each, decoded) take no more memory at
+    """12 photos of 8 megapixels (24 MB each, decoded) take no more memory at
     their peak than one does, give or take 60 MB; kept together, they would
-    take about 600 MB more (less what loading the model took at its peak)."""
-    code = MEMORY.format(root=ROOT, folder=str(tmp_path / 'p'), n=25, page=page,
+    take about 290 MB more (less what loading the model took at its peak)."""
+    code = MEMORY.format(root=ROOT, folder=str(tmp_path / 'p'), n=12, page=page,
                          model=trained[1])
     p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                        timeout=900)
