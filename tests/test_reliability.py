@@ -330,7 +330,6 @@ def test_kill_9_leaves_a_checkpoint_that_predicts(data_dir, tmp_path):
     assert 'resuming' in stdout
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures('small_post_network')      # in this process, to resume
 def test_ctrl_c_says_what_was_kept_and_resumes(data_dir, tmp_path):
     model_dir = str(tmp_path / 'interrupted')
