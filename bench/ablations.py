@@ -301,6 +301,9 @@ def main():
     if unknown:
         ap.error('unknown variant(s) {}; choose from {}'.format(', '.join(unknown),
                                                                 ', '.join(VARIANTS)))
+    if args.all_rows and (args.pseudo_labels or args.train_groups is not None):
+        ap.error('--all-rows trains on every row: --pseudo-labels and --train-groups change '
+                 'which rows train')
     varied = {}
     if args.teachers:
         varied['data'] = taught(args.data_dir, args.teachers, args.all_rows)

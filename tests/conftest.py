@@ -74,6 +74,8 @@ def made_once(tmp_path_factory, name, make):
     with open(root / 'lock', 'w') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
+            for left in (root / n for n in os.listdir(root) if n != 'lock'):
+                shutil.rmtree(left) if left.is_dir() else left.unlink()    # a failed try's
             (root / 'made.tmp').write_text(json.dumps(make(root)))
             os.replace(root / 'made.tmp', done)
     return root, json.loads(done.read_text())

@@ -119,7 +119,7 @@ def _counts(values, lowest):
     return all(type(v) is int and v >= lowest for v in values)
 
 
-# The compact recipe (--recipe compact, the pretrained model's): the same
+# The compact recipe (--recipe compact; the pretrained model's network): the same
 # loop, augmentation and heat maps, with one network of a quarter the
 # channels' arithmetic: about a sixth of the recipe's time, a 4 MB model.
 COMPACT = Options(channels=(16, 32, 64, 128, 256, 256), members=1)
