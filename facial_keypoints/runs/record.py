@@ -80,7 +80,8 @@ def write_record(model_dir, names):
 
 def _older_run(model_dir):
     """Whether model_dir holds a run saved before runs kept a record (its
-    hparams.json has the run's seed and recipe)."""
+    hparams.json has the run's seed and recipe). Read here, not through
+    jsonfiles.read_hparams: jsonfiles records what it writes, through this module."""
     try:
         saved = read_json(os.path.join(model_dir, HPARAMS_FILE), dict, {})
     except UserError:
