@@ -146,6 +146,10 @@ VARIANTS = {
     # stage in memory traffic (96x96 activations).
     'compact_thin_top': (dataclasses.replace(RECIPE, members=1,
                                              channels=(8, 32, 64, 128, 256, 256)), {}, {}),
+    # Depthwise-separable convolutions (as in MobileNet): the compact network's
+    # channels, and the recipe's in one network.
+    'separable': (dataclasses.replace(COMPACT, separable=True), {}, {}),
+    'separable_wide': (dataclasses.replace(RECIPE, members=1, separable=True), {}, {}),
     'seven_stages': (dataclasses.replace(DENSE, members=1, channels=DENSE.channels + (512,)),
                      {}, {}),
 }

@@ -296,7 +296,8 @@ def time_prediction(label, model_dir, export_dir, photo_dir):
         if photo_dir else []
     subprocess.run([sys.executable, os.path.join(ROOT, 'run_export.py'), '--model-dir',
                     model_dir, '--output', export_dir], check=True, capture_output=True)
-    for use in ('f32', 'bf16'):
+    from facial_keypoints.runs.bf16 import cpu_has_bf16
+    for use in ('f32', 'bf16') if cpu_has_bf16() else ('f32',):
         p, _ = run_worker('predict', model_dir, export_dir if use == 'f32' else '', use, *photos)
         print('   {:9s} {:9s} batched {:5.2f} | one at a time {:5.2f}{}{}'.format(
             label, 'bfloat16' if use == 'bf16' else 'float32', p['batch_ms_per_face'],

@@ -20,6 +20,7 @@ def rewrite_on(config):
 
 
 def test_support_is_read_from_the_cpu_flags(monkeypatch):
+    monkeypatch.delenv('ONEDNN_MAX_CPU_ISA', raising=False)
     for flags, expected in (({'avx2', 'avx512_bf16'}, True), ({'amx_bf16'}, True),
                             ({'avx2', 'avx512f'}, False), (None, False)):
         monkeypatch.setattr(bf16, 'cpu_flags', lambda flags=flags: flags)
@@ -28,6 +29,19 @@ def test_support_is_read_from_the_cpu_flags(monkeypatch):
         assert rewrite_on(config) is expected
         assert (len(said) == 1 and 'float32' in said[0]) is not expected
         assert not rewrite_on(bf16.session_config(False, said.append))
+
+
+@pytest.mark.parametrize('limit, expected', [('AVX2', False), ('avx512_core', False),
+                                             ('AVX512_CORE_BF16', True), ('AVX512_CORE_AMX', True),
+                                             ('', True)])
+def test_onednn_limited_below_bf16_falls_back_to_float32(monkeypatch, limit, expected):
+    """ONEDNN_MAX_CPU_ISA below AVX512_CORE_BF16 leaves oneDNN without bfloat16
+    convolutions even on a CPU that has them: float32, with the warning."""
+    monkeypatch.setattr(bf16, 'cpu_flags', lambda: {'avx512_bf16', 'amx_bf16'})
+    monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', limit)
+    said = []
+    assert rewrite_on(bf16.session_config(True, said.append)) is expected
+    assert (len(said) == 1 and 'ONEDNN_MAX_CPU_ISA' in said[0]) is not expected
 
 
 @pytest.mark.parametrize('recipe', ['blog', 'improved'])

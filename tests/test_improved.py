@@ -273,14 +273,14 @@ def test_the_recipes_network_has_six_stages_and_reads_heat_maps_drawn_from_four(
     assert 'lateral2/W' not in shapes and 'conv7/W' not in shapes and 'W_fc2' not in shapes
     assert shapes['heat_maps/W'] == [1, 1, 64, 15]
     assert 4.16e6 < sum(np.prod(s) for s in shapes.values()) < 4.18e6
-    assert improved_model.architecture(shapes) == ((32, 64, 128, 256, 512, 512), 0, 1, 24)
+    assert improved_model.architecture(shapes) == ((32, 64, 128, 256, 512, 512), 0, 1, 24, False)
     with tf.Graph().as_default():
         improved_model.network(tf1.placeholder(tf.float32, [None, 96, 96, 1]), 1.0, False,
                                fc_units=512)
         dense = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
     assert dense['fc1/W'] == [2 * 2 * 512, 512] and dense['W_fc2'] == [512, 30]
     assert 4.99e6 < sum(np.prod(s) for s in dense.values()) < 5.01e6
-    assert improved_model.architecture(dense) == ((32, 64, 128, 256, 512, 512), 512, 1, 24)
+    assert improved_model.architecture(dense) == ((32, 64, 128, 256, 512, 512), 512, 1, 24, False)
 
 
 def test_an_epochs_batches_cover_every_row_once_and_none_is_tiny():
@@ -324,12 +324,12 @@ def test_an_ensemble_predicts_the_mean_of_its_members(tmp_path):
     checkpoint = tf.train.load_checkpoint(checkpoints.best_checkpoint(str(model_dir)))
     restored = {k: checkpoint.get_tensor(k) for k in checkpoint.get_variable_to_shape_map()}
     assert improved_model.architecture({k: v.shape for k, v in restored.items()}) == \
-        ((4, 8), 16, 2, 24)
+        ((4, 8), 16, 2, 24, False)
     alone = []
     for member in (0, 1):
         with tf.Graph().as_default(), tf1.Session() as sess:
             x = tf1.placeholder(tf.float32, [None, 96, 96, 1])
-            keypoints = improved_model.keypoints(x, ((4, 8), 16, 1, 24))
+            keypoints = improved_model.keypoints(x, ((4, 8), 16, 1, 24, False))
             prefix = '' if member == 0 else 'member2/'
             for v in tf1.global_variables():
                 shared = v.op.name in ('mean_face', 'label_x_offset')
@@ -442,22 +442,29 @@ def test_soft_argmax_reads_a_peak_at_its_cells_centre_and_two_peaks_between_them
     assert np.allclose(px[1, 2:], 47.5, atol=1e-3)
 
 
-@pytest.mark.parametrize('cells', [24, 48])
-def test_a_heat_map_model_trains_predicts_and_is_known_by_its_checkpoint(tmp_path, cells):
+@pytest.mark.parametrize('cells, separable', [(24, False), (48, False), (24, True)])
+def test_a_heat_map_model_trains_predicts_and_is_known_by_its_checkpoint(tmp_path, cells,
+                                                                         separable):
     """fc_units 0: no dense layer, keypoints read from heat maps drawn from
     the stages at cells x cells pixels and coarser (48: the 48-pixel stage
-    too, with half the pyramid's channels there). Its checkpoint says so, and
-    it predicts (each face with its mirror image) what validation scored."""
+    too, with half the pyramid's channels there); separable: depthwise 3x3
+    convolutions then 1x1 ones, but for the first stage's. Its checkpoint says
+    so, and it predicts (each face with its mirror image) what validation
+    scored."""
     data_dir = make_tiny_data(tmp_path / 'data', n_train=80)
     model_dir = tmp_path / 'model'
-    options = Options(channels=(4, 8, 8, 8), fc_units=0, members=1, heat_map_size=cells)
+    options = Options(channels=(4, 8, 8, 8), fc_units=0, members=1, heat_map_size=cells,
+                      separable=separable)
     result = improved.train_improved(tiny_config(data_dir, model_dir, recipe='improved',
                                                  options=options), log=lambda *a: None)
     checkpoint = tf.train.load_checkpoint(checkpoints.best_checkpoint(str(model_dir)))
     shapes = checkpoint.get_variable_to_shape_map()
-    assert improved_model.architecture(shapes) == ((4, 8, 8, 8), 0, 1, cells)
+    assert improved_model.architecture(shapes) == ((4, 8, 8, 8), 0, 1, cells, separable)
     assert 'W_fc2' not in shapes and shapes['heat_maps/W'] == [1, 1, 64 * 24 // cells, 15]
     assert ('lateral2/W' in shapes) == (cells == 48) and 'lateral1/W' not in shapes
+    assert shapes['conv1/W'] == [3, 3, 1, 4] and 'conv1/depthwise/W' not in shapes
+    assert shapes['conv2/W'] == ([1, 1, 4, 8] if separable else [3, 3, 4, 8])
+    assert shapes.get('mix3/depthwise/W') == ([3, 3, 64, 1] if separable else None)
     X, y = data.input_data(data_dir=data_dir, dropna=False)
     with Predictor(str(model_dir)) as p:
         pred = p.predict(X, clip=False)

@@ -2,7 +2,8 @@
 
 - a deeper, wider network with batch normalisation: six 3x3 SAME
   convolutions with 32-64-128-256-512-512 channels, each followed by batch
-  norm, ReLU and 2x2 pooling (96 pixels down to 2); no dropout;
+  norm, ReLU and 2x2 pooling (96 pixels down to 2); no dropout; with
+  separable, depthwise-separable convolutions instead (conv_bn_relu());
 - keypoints read from heat maps: the stages at 24, 12, 6 and 3 pixels
   feed a feature pyramid that draws one 24x24 map a keypoint (48x48 with
   the 48-pixel stage too, map_size), and each keypoint is its map's
@@ -95,7 +96,7 @@ def batch_norm(h, training, decay=BATCH_NORM_DECAY, epsilon=1e-3):    # TensorFl
 
 
 def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member=0,
-            heat_maps=False, map_size=HEAT_MAP_SIZE):
+            heat_maps=False, map_size=HEAT_MAP_SIZE, separable=False):
     """x [N, 96, 96, 1] in [0, 1] -> y_conv [N, 30], keypoints / 96.
 
     keep_prob: dropout's keep probability (1.0, a Python float, builds no
@@ -105,20 +106,21 @@ def network(x, keep_prob, training, channels=CHANNELS, fc_units=FC_UNITS, member
     (member_scope()); all members share the mean face and the learned label
     offset (label_x_offset()), which every checkpoint of the network has.
     heat_maps: return (y_conv, the heat maps' logits [N, S, S, 15], None
-    with a dense layer) instead; map_size: their S.
+    with a dense layer) instead; map_size: their S. separable: every 3x3
+    convolution but the first stage's is depthwise-separable (conv_bn_relu()).
     """
     with tf1.variable_scope(member_scope(member), reuse=tf1.AUTO_REUSE):
         h = x - INPUT_CENTRE
         stages = []                 # each stage's features before its pooling
         for i, c in enumerate(channels):
             with tf1.variable_scope('conv{}'.format(i + 1)):
-                h = conv_bn_relu(h, c, 3, training)
+                h = conv_bn_relu(h, c, 3, training, separable)
             stages.append(h)
             h = tf.nn.max_pool2d(h, 2, 2, 'SAME')
         if fc_units:
             logits, y_conv = None, dense_layers(h, keep_prob, training, fc_units)
         else:
-            logits = heat_map_logits(stages, training, size=map_size)
+            logits = heat_map_logits(stages, training, size=map_size, separable=separable)
             y_conv = soft_argmax(logits)
     label_x_offset()
     centre = mean_face()            # made either way: every recipe checkpoint holds it
@@ -151,12 +153,23 @@ def conv(h, channels, size):
     return tf.nn.conv2d(h, W, strides=1, padding='SAME')
 
 
-def conv_bn_relu(h, channels, size, training):
-    """conv(), batch norm, ReLU."""
+def conv_bn_relu(h, channels, size, training, separable=False):
+    """conv(), batch norm, ReLU. separable: a size x size depthwise convolution
+    (one filter a channel, variable depthwise/W) with its own batch norm and
+    ReLU, then a 1x1 conv() to channels (as in MobileNet), where h has more
+    than one channel."""
+    if separable and size > 1 and h.shape[-1] > 1:
+        with tf1.variable_scope('depthwise'):
+            W = tf1.get_variable('W', [size, size, h.shape[-1], 1],
+                                 initializer=tf1.initializers.he_normal())
+            h = tf.nn.relu(batch_norm(tf.nn.depthwise_conv2d(h, W, [1, 1, 1, 1], 'SAME'),
+                                      training))
+        size = 1
     return tf.nn.relu(batch_norm(conv(h, channels, size), training))
 
 
-def heat_map_logits(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZE):
+def heat_map_logits(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZE,
+                    separable=False):
     """The heat maps keypoints are read from: logits [N, size, size, 15].
 
     stages: each stage's features before pooling, finest first. From the
@@ -167,7 +180,7 @@ def heat_map_logits(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZE):
     fewer channels (FULL_WIDTH_CELLS), the coarser result narrowed to them
     by a 1x1 convolution. A 1x1 convolution gives one map per keypoint, which
     soft_argmax() reads (integral regression), so positions fall between
-    cells.
+    cells. separable: the 3x3 convolutions are depthwise-separable.
     """
     if stages[-1].shape[1] > size:
         raise ValueError('heat maps of {0}x{0} cells need a stage of at most {0} pixels: '
@@ -187,7 +200,7 @@ def heat_map_logits(stages, training, width=HEAT_MAP_WIDTH, size=HEAT_MAP_SIZE):
         if top is not None:
             h += tf.image.resize(top, h.shape[1:3], 'bilinear')
         with tf1.variable_scope('mix{}'.format(i + 1)):
-            top = conv_bn_relu(h, level_width, 3, training)
+            top = conv_bn_relu(h, level_width, 3, training, separable)
     with tf1.variable_scope('heat_maps'):
         logits = conv(top, NUM_OUTPUTS // 2, 1)
         return logits + tf1.get_variable('b', [NUM_OUTPUTS // 2],
@@ -250,17 +263,17 @@ def keypoints(x, architecture=None):
     Each face's mirror image is predicted too, that answer mirrored back at
     95 + 2d pixels (d: the learned label offset, see loss()) and the two
     averaged; then the members' answers are averaged. architecture: the
-    (channels, fc_units, members, map_size) of a checkpoint (architecture()),
-    when not the recipe's own single network.
+    (channels, fc_units, members, map_size, separable) of a checkpoint
+    (architecture()), when not the recipe's own single network.
     """
-    channels, fc_units, members, map_size = architecture or (CHANNELS, FC_UNITS, 1,
-                                                             HEAT_MAP_SIZE)
+    channels, fc_units, members, map_size, separable = architecture or (
+        CHANNELS, FC_UNITS, 1, HEAT_MAP_SIZE, False)
     both = tf.concat([x, tf.reverse(x, axis=[2])], 0)
     mirror = PIXEL_MIRROR + 2 * label_x_offset()
     answers = []
     for k in range(members):
         y_conv, y_mirror = tf.split(network(both, 1.0, False, channels, fc_units, member=k,
-                                            map_size=map_size), 2)
+                                            map_size=map_size, separable=separable), 2)
         answers.append((y_conv + flip_keypoints(y_mirror, mirror)) / 2)
     return unscale_keypoints(tf.add_n(answers) / members)
 
@@ -273,9 +286,10 @@ def member_scope(member):
 
 
 def architecture(checkpoint_variables):
-    """(channels, fc_units, members, map_size) of the network whose checkpoint
-    holds these {name: shape}; fc_units 0 when it reads heat maps, map_size
-    the pixels of the finest stage its heat maps are drawn from."""
+    """(channels, fc_units, members, map_size, separable) of the network whose
+    checkpoint holds these {name: shape}; fc_units 0 when it reads heat maps,
+    map_size the pixels of the finest stage its heat maps are drawn from,
+    separable whether its convolutions are depthwise-separable."""
     channels = []
     while 'conv{}/W'.format(len(channels) + 1) in checkpoint_variables:
         channels.append(checkpoint_variables['conv{}/W'.format(len(channels) + 1)][-1])
@@ -287,7 +301,8 @@ def architecture(checkpoint_variables):
     finest = min([i for i in range(1, len(channels) + 1)
                   if 'lateral{}/W'.format(i) in checkpoint_variables], default=0)
     map_size = IMAGE_SIZE >> (finest - 1) if finest else HEAT_MAP_SIZE
-    return tuple(channels), fc_units, members, map_size
+    separable = 'conv2/depthwise/W' in checkpoint_variables
+    return tuple(channels), fc_units, members, map_size, separable
 
 
 def mean_face():

@@ -87,6 +87,7 @@ class Options:
     channels: tuple = CHANNELS
     fc_units: int = FC_UNITS        # 0: heat maps; else a dense layer of that many units
     heat_map_size: int = HEAT_MAP_SIZE  # 24; 48: the 48-pixel stage joins the pyramid
+    separable: bool = False         # depthwise-separable 3x3 convolutions (but the first)
     members: int = MEMBERS
 
     def __post_init__(self):

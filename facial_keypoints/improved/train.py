@@ -129,7 +129,8 @@ def members_training(x, y_, flipped, keep_prob, options, loss):
     for k, (xk, yk, fk) in enumerate(zip(tf.split(x, K), tf.split(y_, K), tf.split(to_correct, K))):
         y_conv, logits = improved_model.network(xk, keep_prob, True, options.channels,
                                                 options.fc_units, member=k, heat_maps=True,
-                                                map_size=options.heat_map_size)
+                                                map_size=options.heat_map_size,
+                                                separable=options.separable)
         fits.append((y_conv, yk, fk))
         if options.map_prior:
             target = tf.stop_gradient(improved_model.corrected(yk, fk))
@@ -191,7 +192,7 @@ def training_graph(options, loss):
         tf1.train.get_or_create_global_step()
     rmse, objective = members_training(x, y_, flipped, keep_prob, options, loss)
     y_conv = improved_model.keypoints(x, (options.channels, options.fc_units, options.members,
-                                          options.heat_map_size)) / IMAGE_SIZE
+                                          options.heat_map_size, options.separable)) / IMAGE_SIZE
     step = tf1.train.get_global_step()
     net_variables = [v for v in tf1.global_variables() if v is not step]
     with tf.control_dependencies(tf1.get_collection(tf1.GraphKeys.UPDATE_OPS)):

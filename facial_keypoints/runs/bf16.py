@@ -11,13 +11,20 @@ The graph code does not change; only the Session's ConfigProto does.
 
 Support: the CPU must do bfloat16 arithmetic itself (the AVX512_BF16 or
 AMX_BF16 instruction sets); elsewhere oneDNN would emulate it, slower than
-float32. It is read from /proc/cpuinfo (Linux); where that cannot tell,
---bf16 falls back to float32 with a warning.
+float32. It is read from /proc/cpuinfo (Linux); where that cannot tell, or
+ONEDNN_MAX_CPU_ISA keeps oneDNN below those sets, --bf16 falls back to
+float32 with a warning.
 """
+
+import os
 
 import tensorflow as tf
 
 BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
+# ONEDNN_MAX_CPU_ISA's values below AVX512_CORE_BF16: oneDNN then has no
+# bfloat16 convolution, and a rewritten graph fails at its first one.
+ISAS_WITHOUT_BF16 = ('SSE41', 'AVX', 'AVX2', 'AVX2_VNNI', 'AVX2_VNNI_2', 'AVX512_CORE',
+                     'AVX512_CORE_VNNI')
 
 
 def cpu_flags():
@@ -34,7 +41,8 @@ def cpu_flags():
 
 def cpu_has_bf16():
     flags = cpu_flags()
-    return bool(flags and flags.intersection(BF16_FLAGS))
+    limit = os.environ.get('ONEDNN_MAX_CPU_ISA', '').strip().upper()
+    return bool(flags and flags.intersection(BF16_FLAGS)) and limit not in ISAS_WITHOUT_BF16
 
 
 def session_config(enabled, log=print):
@@ -47,5 +55,5 @@ def session_config(enabled, log=print):
             rewrites.auto_mixed_precision_onednn_bfloat16 = type(rewrites).ON
         else:
             log('warning: --bf16 needs a CPU with AVX512_BF16 or AMX (none found in '
-                '/proc/cpuinfo); running in float32.')
+                '/proc/cpuinfo, or ONEDNN_MAX_CPU_ISA leaves them out); running in float32.')
     return config

@@ -46,7 +46,7 @@ RETIRED = {'rotation': 0.0, 'zoom': 0.0, 'wing': False}
 # Parts added to the recipe later: a run that saved none of them trained
 # without (and, before heat maps, with a dense layer of 512 units).
 ADDED_LATER = {'turns': False, 'weight_average': False, 'weight_decay': 0.0,
-               'map_prior': False, 'fc_units': 512, 'heat_map_size': 24}
+               'map_prior': False, 'fc_units': 512, 'heat_map_size': 24, 'separable': False}
 
 
 def unalias(recipe, options):

@@ -41,8 +41,8 @@ SIGNATURE = 'serving_default'
 
 
 def architecture_of(path, recipe, saved):
-    """The improved network's (channels, fc_units, members, map_size) from its
-    checkpoint at path, whose {name: shape} are saved; None for the other
+    """The improved network's architecture (improved_model.architecture()) from
+    its checkpoint at path, whose {name: shape} are saved; None for the other
     recipes. A checkpoint of another network is a UserError."""
     if recipe != 'improved':
         return None
@@ -57,8 +57,7 @@ def keypoints_graph(x, recipe, architecture=None):
     """The prediction graph: x float32 [N, 96, 96, 1] in [0, 1] -> keypoints in
     pixels [N, 30], unclipped. Dropout is off (keep_prob 1.0).
 
-    architecture: the improved network's (channels, fc_units, members, map_size), see
-    improved_model.keypoints().
+    architecture: the improved network's, see improved_model.keypoints().
     """
     if recipe == 'blog':
         y_conv, _ = model(x, tf.zeros([1, NUM_OUTPUTS]), 1.0)
