@@ -35,8 +35,8 @@ def test_support_is_read_from_the_cpu_flags(monkeypatch):
                                              ('AVX512_CORE_BF16', True), ('AVX512_CORE_AMX', True),
                                              ('', True)])
 def test_onednn_limited_below_bf16_falls_back_to_float32(monkeypatch, limit, expected):
-    """ONEDNN_MAX_CPU_ISA below AVX512_CORE_BF16 leaves oneDNN without bfloat16
-    convolutions even on a CPU that has them: float32, with the warning."""
+    """ONEDNN_MAX_CPU_ISA below AVX512_CORE_BF16 leaves oneDNN without the CPU's
+    bfloat16 arithmetic even where it has it: float32, with the warning."""
     monkeypatch.setattr(bf16, 'cpu_flags', lambda: {'avx512_bf16', 'amx_bf16'})
     monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', limit)
     said = []

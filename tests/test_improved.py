@@ -281,6 +281,14 @@ def test_the_recipes_network_has_six_stages_and_reads_heat_maps_drawn_from_four(
     assert dense['fc1/W'] == [2 * 2 * 512, 512] and dense['W_fc2'] == [512, 30]
     assert 4.99e6 < sum(np.prod(s) for s in dense.values()) < 5.01e6
     assert improved_model.architecture(dense) == ((32, 64, 128, 256, 512, 512), 512, 1, 24, False)
+    # A first stage of one channel leaves the second's convolution whole: the
+    # checkpoint is known as separable by its later depthwise filters.
+    with tf.Graph().as_default():
+        improved_model.network(tf1.placeholder(tf.float32, [None, 96, 96, 1]), 1.0, False,
+                               channels=(1, 8, 8, 8), separable=True)
+        thin = {v.op.name: v.shape.as_list() for v in tf1.global_variables()}
+    assert 'conv2/depthwise/W' not in thin and thin['conv3/depthwise/W'] == [3, 3, 8, 1]
+    assert improved_model.architecture(thin) == ((1, 8, 8, 8), 0, 1, 24, True)
 
 
 def test_an_epochs_batches_cover_every_row_once_and_none_is_tiny():

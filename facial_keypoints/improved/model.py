@@ -3,7 +3,8 @@
 - a deeper, wider network with batch normalisation: six 3x3 SAME
   convolutions with 32-64-128-256-512-512 channels, each followed by batch
   norm, ReLU and 2x2 pooling (96 pixels down to 2); no dropout; with
-  separable, depthwise-separable convolutions instead (conv_bn_relu());
+  separable, depthwise-separable convolutions instead, but for the first
+  stage's (conv_bn_relu());
 - keypoints read from heat maps: the stages at 24, 12, 6 and 3 pixels
   feed a feature pyramid that draws one 24x24 map a keypoint (48x48 with
   the 48-pixel stage too, map_size), and each keypoint is its map's
@@ -301,7 +302,7 @@ def architecture(checkpoint_variables):
     finest = min([i for i in range(1, len(channels) + 1)
                   if 'lateral{}/W'.format(i) in checkpoint_variables], default=0)
     map_size = IMAGE_SIZE >> (finest - 1) if finest else HEAT_MAP_SIZE
-    separable = 'conv2/depthwise/W' in checkpoint_variables
+    separable = any(name.endswith('depthwise/W') for name in checkpoint_variables)
     return tuple(channels), fc_units, members, map_size, separable
 
 

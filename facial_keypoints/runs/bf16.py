@@ -21,8 +21,9 @@ import os
 import tensorflow as tf
 
 BF16_FLAGS = ('avx512_bf16', 'amx_bf16')
-# ONEDNN_MAX_CPU_ISA's values below AVX512_CORE_BF16: oneDNN then has no
-# bfloat16 convolution, and a rewritten graph fails at its first one.
+# ONEDNN_MAX_CPU_ISA's values (DNNL_MAX_CPU_ISA, its older name) that leave out
+# AVX512_BF16 and AMX: oneDNN then emulates bfloat16, slower than float32, or
+# (below AVX512_CORE) has no bfloat16 convolution, and a rewritten graph fails.
 ISAS_WITHOUT_BF16 = ('SSE41', 'AVX', 'AVX2', 'AVX2_VNNI', 'AVX2_VNNI_2', 'AVX512_CORE',
                      'AVX512_CORE_VNNI')
 
@@ -41,7 +42,8 @@ def cpu_flags():
 
 def cpu_has_bf16():
     flags = cpu_flags()
-    limit = os.environ.get('ONEDNN_MAX_CPU_ISA', '').strip().upper()
+    limit = (os.environ.get('ONEDNN_MAX_CPU_ISA') or os.environ.get('DNNL_MAX_CPU_ISA')
+             or '').strip().upper()
     return bool(flags and flags.intersection(BF16_FLAGS)) and limit not in ISAS_WITHOUT_BF16
 
 
