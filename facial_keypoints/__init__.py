@@ -21,6 +21,9 @@ import os
 # folder: photos, video, the web page and Predictor() use it when no model is
 # named and ./model holds none.
 PRETRAINED = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pretrained')
+# The file that marks it, so that every copy is read-only too: an installed
+# package's, seen from the scripts of a clone, is another folder.
+PRETRAINED_MARK = 'PRETRAINED.txt'
 
 
 def __getattr__(name):

@@ -15,11 +15,13 @@ import pandas as pd
 from .constants import KEYPOINT_COLUMNS, LOOKUP_FILE, TEST_FILE, keypoint_index
 from .data import find_data_file
 from .files.csvfiles import no_duplicates, read_table, whole_numbers
-from .files.fileio import atomic_write_text, not_a_file, refuse_overwriting_inputs
+from .files.fileio import (atomic_write_text, not_a_file, refuse_overwriting_inputs,
+                           refuse_replacing_another_table)
 from .runs import record
 from .runs.errors import UserError
 
 LOOKUP_COLUMNS = ['RowId', 'ImageId', 'FeatureName']
+HEADER = 'RowId,Location'
 
 
 def lookup_path(data_dir):
@@ -29,7 +31,8 @@ def lookup_path(data_dir):
 def input_files(data_dir, lookup_file, output, model_dir):
     """(test.csv's path, the lookup table's path), once output is known to be
     writable without harm: not an input, not a file of the model, in a folder
-    that exists. Every refusal is a UserError."""
+    that exists, not a file of the user's that shares its name. Every refusal is
+    a UserError."""
     lookup_file = lookup_file or lookup_path(data_dir)
     test_file = find_data_file(data_dir, TEST_FILE)
     refuse_overwriting_inputs(output, [test_file, lookup_file])
@@ -40,6 +43,7 @@ def input_files(data_dir, lookup_file, output, model_dir):
     if os.path.isdir(output):
         raise UserError('--output {} is a folder; give a file name such as submit.csv.'.format(
             output))
+    refuse_replacing_another_table(output, HEADER, what='a submission')
     return test_file, lookup_file
 
 
@@ -88,7 +92,7 @@ def submission_text(y_pred, image_ids, lookup_file):
                         'it again).'.format(locations[i], KEYPOINT_COLUMNS[features[i]],
                                             image_ids[image_rows[i]]))
     out = io.StringIO()
-    out.write('RowId,Location\n')
+    out.write(HEADER + '\n')
     for row_id, loc in zip(row_ids, locations):
         out.write('{},{}\n'.format(row_id, repr(float(loc))))
     return out.getvalue()

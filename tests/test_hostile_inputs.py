@@ -433,7 +433,7 @@ def test_hostile_input(case, trained, tmp_path, capsys, monkeypatch):
         held.__enter__()
     elif setup:
         setup(d, m, t)
-    (t / 'submit.csv').write_text('an earlier submission\n')
+    (t / 'submit.csv').write_text('RowId,Location\n1,48.0\n')   # an earlier submission
     before = digest(t)
     try:
         got = main_status(SCRIPTS[command], argv)

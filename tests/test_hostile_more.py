@@ -205,7 +205,7 @@ def test_hostile_input(case, trained, tmp_path, capfd, monkeypatch):
     try:
         if setup:
             setup(d, m, t)
-        (t / 'submit.csv').write_text('an earlier submission\n')
+        (t / 'submit.csv').write_text('RowId,Location\n1,48.0\n')   # an earlier submission
         before = digest(t)
         if own_process(case):
             got, err = run_in_own_process(script, argv, t, stdout)

@@ -103,6 +103,10 @@ CASES = [
      REPLACES.format('{d}/test.csv.gz', '{d}/test.csv.gz')),
     ('output test.zip', P, lambda d, m, t: (t / 'test.zip').write_bytes(b'PK'),
      PRED + ['{t}/test.zip'], 2, REPLACES.format('{t}/test.zip', '{t}/test.zip')),
+    ('output a file of yours that is no submission', P,
+     lambda d, m, t: (t / 'notes.csv').write_text('my notes\n'), PRED + ['{t}/notes.csv'], 2,
+     r'{t}/notes.csv already exists and is not a submission this program wrote; choose '
+     r'another --output\.'),
     ('output a lookup table not in use', P,
      lambda d, m, t: copy(d / 'IdLookupTable.csv', t / 'IdLookupTable.csv'),
      PRED + ['{t}/IdLookupTable.csv', '--lookup', '{d}/IdLookupTable.csv'], 2,
@@ -198,7 +202,7 @@ def test_hostile_output(case, folders, capsys):
     fill = dict(d=d, m=m, t=t)
     if setup:
         setup(d, m, t)
-    (t / 'submit.csv').write_text('an earlier submission\n')
+    (t / 'submit.csv').write_text('RowId,Location\n1,48.0\n')   # an earlier submission
     before = files(t)
     got, _, lines = run_case(command, [a.format(**fill) for a in argv], capsys)
     assert got == status, lines

@@ -223,7 +223,7 @@ def test_hostile_round3(case, folders, capsys):  # noqa: F811 -- folders: the fi
     d, m, t = folders
     fill = dict(d=d, m=m, t=t)
     setup(d, m, t)
-    (t / 'submit.csv').write_text('an earlier submission\n')
+    (t / 'submit.csv').write_text('RowId,Location\n1,48.0\n')   # an earlier submission
     before, kinds = files(t), kinds_of(t)
     got, _, lines = run_case(command, [a.format(**fill) for a in argv], capsys)
     assert got == status, lines
@@ -306,7 +306,7 @@ GOES_AHEAD = [
         fifo(t / 'pipe.csv'), {'reader': Reader(t / 'pipe.csv')})[1], PRED + ['{t}/pipe.csv'],
      [], check_reader),
     ('output a link to a file', P, lambda d, m, t: (
-        (t / 'real').mkdir(), (t / 'real' / 'sub.csv').write_text('old\n'),
+        (t / 'real').mkdir(), (t / 'real' / 'sub.csv').write_text('RowId,Location\n'),
         link(t / 'sub.csv', t / 'real' / 'sub.csv')), PRED + ['{t}/sub.csv'], ['real/sub.csv'],
      lambda d, m, t, s: submission_rows((t / 'real' / 'sub.csv').read_text())),
     ('output a link to a file not yet there', P, lambda d, m, t: (

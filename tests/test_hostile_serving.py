@@ -213,7 +213,7 @@ def test_hostile_serving(case, trained, tmp_path, capsys, monkeypatch):
     try:
         if setup:
             setup(d, m, t)
-        (t / 'submit.csv').write_text('an earlier submission\n')
+        (t / 'submit.csv').write_text('RowId,Location\n1,48.0\n')   # an earlier submission
         capsys.readouterr()
         before = digest(t)
         got = main_status(SCRIPTS[command], argv)

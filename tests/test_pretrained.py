@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import copy_run, make_tiny_data, run_main, run_script
-from facial_keypoints import PRETRAINED, Predictor
+from facial_keypoints import PRETRAINED, PRETRAINED_MARK, Predictor
 from facial_keypoints.runs import which_model
 from facial_keypoints.files.demo import DEMO_MODEL_DIR
 
@@ -104,3 +104,19 @@ def test_nothing_writes_into_the_pretrained_model(script, args, tmp_path):
     assert 'pretrained model, which is read-only' in line
     assert folder_hashes(PRETRAINED) == before
     assert sorted(os.listdir(tmp_path)) == ['data']
+
+
+def test_a_copy_of_the_pretrained_model_is_read_only_too(tmp_path):
+    """An installed package's pretrained model, seen from a clone's scripts, is
+    another folder: the mark it holds keeps it read-only all the same."""
+    data_dir = make_tiny_data(tmp_path / 'data')
+    copy = shutil.copytree(PRETRAINED, tmp_path / 'site-packages' / 'pretrained')
+    before = folder_hashes(copy)
+    for script, args in (('run_train.py', ['--data-dir', data_dir, '--overwrite']),
+                         ('run_train.py', ['--resume']),
+                         ('run_export.py', ['--output', str(copy / 'x')])):
+        status, out, err = run_main(script, '--model-dir', str(copy), *args, cwd=str(tmp_path))
+        assert status == 2, out + err
+        [line] = err.strip().splitlines()
+        assert 'pretrained model, which is read-only' in line
+    assert folder_hashes(copy) == before and PRETRAINED_MARK in before

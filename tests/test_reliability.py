@@ -393,7 +393,7 @@ def test_outputs_follow_the_umask_and_keep_an_existing_files_mode(trained, tmp_p
     try:
         write_submission(data_dir, model_dir, str(tmp_path / 'new.csv'), log=lambda *a: None)
         kept = tmp_path / 'kept.csv'
-        kept.write_text('old')
+        kept.write_text('RowId,Location\n')     # an earlier submission, to replace
         os.chmod(kept, 0o640)
         write_submission(data_dir, model_dir, str(kept), log=lambda *a: None)
         with monkeypatch.context() as patched:

@@ -2,7 +2,8 @@
 
 Copies MODEL_DIR's best checkpoint (the weights prediction needs, nothing
 of the training state) and its hparams.json into facial_keypoints/pretrained/,
-replacing what is there. docs/pretrained.md says how the shipped one was
+replacing what is there, with the file that marks the folder read-only
+(PRETRAINED_MARK). docs/pretrained.md says how the shipped one was
 trained and measured; replace it only with a model measured to be better.
 """
 
@@ -15,11 +16,14 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from facial_keypoints import PRETRAINED  # noqa: E402
+from facial_keypoints import PRETRAINED, PRETRAINED_MARK  # noqa: E402
 from facial_keypoints.runs import checkpoints, jsonfiles, modeldir  # noqa: E402
 from facial_keypoints.runs.errors import UserError, run_cli  # noqa: E402
 
 MAX_BYTES = 8 * 1024 * 1024
+MARK_TEXT = ('The pretrained model of the facial-keypoints package. Read-only: its scripts never '
+             'train or write into a folder that holds this file.\nHow it was trained, and the '
+             'terms its weights inherit from their data: docs/pretrained.md.\n')
 
 
 def pack(model_dir, dest=PRETRAINED):
@@ -40,6 +44,8 @@ def pack(model_dir, dest=PRETRAINED):
         f.write('model_checkpoint_path: "{0}"\nall_model_checkpoint_paths: "{0}"\n'.format(stem))
     with open(os.path.join(tmp, modeldir.HPARAMS_FILE), 'w') as f:
         json.dump(hparams, f, indent=2, sort_keys=True)
+    with open(os.path.join(tmp, PRETRAINED_MARK), 'w') as f:
+        f.write(MARK_TEXT)
     size = sum(os.path.getsize(os.path.join(tmp, n)) for n in os.listdir(tmp))
     if size > MAX_BYTES:
         shutil.rmtree(tmp)

@@ -8,7 +8,7 @@ import os
 import secrets
 import stat
 
-from .. import PRETRAINED
+from .. import PRETRAINED, PRETRAINED_MARK
 from ..constants import LOOKUP_FILE, TEST_FILE, TRAIN_FILE
 from ..runs.errors import UserError, reason
 
@@ -185,11 +185,18 @@ def same_file(a, b):
         return False
 
 
+def is_pretrained(folder):
+    """Whether folder is the package's pretrained model or a copy of it (one
+    that holds its mark, PRETRAINED_MARK)."""
+    return same_file(folder, PRETRAINED) or os.path.isfile(os.path.join(folder, PRETRAINED_MARK))
+
+
 def refuse_pretrained(path, flag='--output'):
-    """UserError if path is the package's pretrained model folder or inside it:
-    it is read-only, whatever the file system allows."""
+    """UserError if path is the package's pretrained model folder (or a copy of
+    it, such as an installed package's) or inside it: it is read-only,
+    whatever the file system allows."""
     folder = os.path.realpath(path)
-    while not same_file(folder, PRETRAINED):
+    while not is_pretrained(folder):
         if os.path.dirname(folder) == folder:
             return
         folder = os.path.dirname(folder)
@@ -216,11 +223,12 @@ def refuse_overwriting_inputs(output, inputs, flag='--output', written=None):
                 flag, output, replaced))
 
 
-def refuse_replacing_another_table(table, header, writer):
+def refuse_replacing_another_table(table, header, writer=None, what='a keypoints table'):
     """UserError unless table is absent or a CSV whose first line is header:
-    the CSV beside a picture or video (writer) replaces what an earlier run
-    wrote, never a file of the user's that shares its name. A stream
-    (is_stream) is written into, not replaced, and is never opened here."""
+    the CSV beside a picture or video (writer), or a submission (writer None),
+    replaces what an earlier run wrote, never a file of the user's that shares
+    its name. A stream (is_stream) is written into, not replaced, and is never
+    opened here."""
     if is_stream(table):
         return
     try:
@@ -231,8 +239,10 @@ def refuse_replacing_another_table(table, header, writer):
     except OSError as e:
         raise UserError('cannot write {}: {}.'.format(table, reason(e)))
     if first != header:
-        raise UserError('writing {} would replace {}, which is not a keypoints table this '
-                        'program wrote; choose another --output.'.format(writer, table))
+        who = ('writing {} would replace {}, which'.format(writer, table) if writer else
+               '{} already exists and'.format(table))
+        raise UserError('{} is not {} this program wrote; choose another --output.'.format(
+            who, what))
 
 
 def _remove_quietly(path):
