@@ -11,7 +11,7 @@ import pytest
 
 from conftest import image_field, shared_path, write_csv
 from facial_keypoints import constants, data, submission, units
-from facial_keypoints.files import csvfiles
+from facial_keypoints.files import cache, csvfiles
 from facial_keypoints.runs.errors import UserError
 
 COLS = constants.KEYPOINT_COLUMNS
@@ -142,6 +142,23 @@ def test_cache_serves_identical_arrays_and_never_stale_ones(tmp_path):
     assert len(list(cache_dir.iterdir())) == 1          # the stale entry was replaced
     shutil.rmtree(cache_dir)
     assert np.array_equal(changed[0], data.input_data(data_dir=str(tmp_path), dropna=False)[0])
+
+
+def test_a_data_folder_marked_read_only_gets_no_cache_even_from_root(tmp_path, monkeypatch):
+    home = tmp_path / 'home_cache'
+    monkeypatch.setattr(cache, 'HOME_FOLDER', str(home))
+    data_dir = tmp_path / 'data'
+    data_dir.mkdir()
+    small_training(data_dir)
+    data_dir.chmod(0o555)
+    try:
+        first = data.input_data(data_dir=str(data_dir), dropna=False)
+        again = data.input_data(data_dir=str(data_dir), dropna=False)
+    finally:
+        data_dir.chmod(0o755)
+    assert sorted(os.listdir(data_dir)) == ['training.csv']
+    assert len(list(home.iterdir())) == 1
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(first, again))
 
 
 def test_a_damaged_cache_is_rebuilt(tmp_path):

@@ -14,8 +14,8 @@ what the data file holds, one of two ways:
   at the same size is parsed again.
 
 The cache goes in a .facial_keypoints_cache folder beside the data or,
-where that folder cannot be written (a read-only data set), in
-~/.cache/facial_keypoints.
+where that folder cannot be written or the data's folder is marked
+read-only (a read-only data set, even to root), in ~/.cache/facial_keypoints.
 """
 
 import hashlib
@@ -81,9 +81,20 @@ def cached_arrays(path, load):
     return arrays
 
 
+def _marked_read_only(folder):
+    """Whether no one may write folder by its mode bits, which root may still
+    write: a data set marked so is left as it is."""
+    try:
+        return not os.stat(folder).st_mode & 0o222
+    except OSError:
+        return False
+
+
 def _store(folder, name, arrays, data_name):
     """Write arrays to folder/name atomically and drop that file's older
     caches; False if the folder cannot be written."""
+    if not os.path.isdir(folder) and _marked_read_only(os.path.dirname(folder)):
+        return False
     npz = io.BytesIO()
     np.savez(npz, **arrays)
     try:
