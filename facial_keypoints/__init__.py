@@ -21,9 +21,12 @@ import os
 # folder: photos, video, the web page and Predictor() use it when no model is
 # named and ./model holds none.
 PRETRAINED = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'pretrained')
-# The file that marks it, so that every copy is read-only too: an installed
-# package's, seen from the scripts of a clone, is another folder.
+# The file that marks it, and that file's first line, so that every copy is
+# read-only too: an installed package's, seen from a clone's scripts, is
+# another folder. A file of that name without that line marks nothing.
 PRETRAINED_MARK = 'PRETRAINED.txt'
+PRETRAINED_MARK_LINE = ('The pretrained model of the facial-keypoints package. Read-only: its '
+                        'scripts never train or write into a folder that holds this file.')
 
 
 def __getattr__(name):

@@ -314,6 +314,17 @@ def test_an_interrupted_runs_model_stays_when_the_resumed_run_restarts_worse(tmp
     assert not os.path.exists(tmp_path / 'm' / 'model-2.index')
 
 
+def test_only_a_submission_is_replaced_by_one_a_bom_or_crlf_included(tmp_path):
+    from facial_keypoints.files.fileio import refuse_replacing_another_table
+    from facial_keypoints.submission import HEADER
+    for text in (b'RowId,Location\n1,48.0\n', b'\xef\xbb\xbfRowId,Location\r\n1,48.0\r\n'):
+        (tmp_path / 'submit.csv').write_bytes(text)
+        refuse_replacing_another_table(str(tmp_path / 'submit.csv'), HEADER, what='a submission')
+    (tmp_path / 'submit.csv').write_text('RowId;Location\n')
+    with pytest.raises(UserError, match='already exists and is not a submission'):
+        refuse_replacing_another_table(str(tmp_path / 'submit.csv'), HEADER, what='a submission')
+
+
 def test_a_submission_never_holds_nan(tmp_path):
     from facial_keypoints.submission import save_submission
     lookup = tmp_path / 'IdLookupTable.csv'

@@ -11,7 +11,9 @@ import pytest
 
 from conftest import copy_run, make_tiny_data, run_main, run_script
 from facial_keypoints import PRETRAINED, PRETRAINED_MARK, Predictor
+from facial_keypoints.files.fileio import refuse_pretrained
 from facial_keypoints.runs import which_model
+from facial_keypoints.runs.errors import UserError
 from facial_keypoints.files.demo import DEMO_MODEL_DIR
 
 # Grace Hopper's portrait as matplotlib ships it (512x600): her features,
@@ -120,3 +122,13 @@ def test_a_copy_of_the_pretrained_model_is_read_only_too(tmp_path):
         [line] = err.strip().splitlines()
         assert 'pretrained model, which is read-only' in line
     assert folder_hashes(copy) == before and PRETRAINED_MARK in before
+
+
+def test_only_the_marks_own_line_marks_a_folder(tmp_path):
+    """A user's own PRETRAINED.txt (of other text) above a folder protects
+    nothing; a copy of the package's mark does."""
+    (tmp_path / PRETRAINED_MARK).write_text('the pretrained networks I like\n')
+    refuse_pretrained(str(tmp_path / 'model'), '--model-dir')       # goes ahead
+    copy = shutil.copytree(PRETRAINED, tmp_path / 'copy')
+    with pytest.raises(UserError, match='is inside the package\'s pretrained model'):
+        refuse_pretrained(str(copy / 'model'), '--model-dir')

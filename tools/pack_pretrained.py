@@ -16,14 +16,13 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from facial_keypoints import PRETRAINED, PRETRAINED_MARK  # noqa: E402
+from facial_keypoints import PRETRAINED, PRETRAINED_MARK, PRETRAINED_MARK_LINE  # noqa: E402
 from facial_keypoints.runs import checkpoints, jsonfiles, modeldir  # noqa: E402
 from facial_keypoints.runs.errors import UserError, run_cli  # noqa: E402
 
 MAX_BYTES = 8 * 1024 * 1024
-MARK_TEXT = ('The pretrained model of the facial-keypoints package. Read-only: its scripts never '
-             'train or write into a folder that holds this file.\nHow it was trained, and the '
-             'terms its weights inherit from their data: docs/pretrained.md.\n')
+MARK_TEXT = (PRETRAINED_MARK_LINE + '\nHow it was trained, and the terms its weights inherit '
+             'from their data: docs/pretrained.md.\n')
 
 
 def pack(model_dir, dest=PRETRAINED):

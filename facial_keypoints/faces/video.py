@@ -288,7 +288,7 @@ def annotate_video(source, model_dir, output=None, detector='auto', use_bf16=Fal
     if clip.clock.uneven(fps):
         log(clip.clock.uneven(fps).format(source=source, output=output))
     seconds = time.time() - start
-    log('{}: {} frames (annotated at {:.1f} frames/s), {} face track{} -> {}, {}'.format(
+    log('{}: {} frames ({:.1f} frames/s, start-up included), {} face track{} -> {}, {}'.format(
         source if not camera else 'camera ' + str(source), clip.frames,
         clip.frames / max(seconds, 1e-9), clip.tracker.next_id,
         's' * (clip.tracker.next_id != 1), output, table))

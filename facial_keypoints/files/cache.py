@@ -14,8 +14,9 @@ what the data file holds, one of two ways:
   at the same size is parsed again.
 
 The cache goes in a .facial_keypoints_cache folder beside the data or,
-where that folder cannot be written or the data's folder is marked
-read-only (a read-only data set, even to root), in ~/.cache/facial_keypoints.
+where that folder cannot be written, or cannot be made because the data's
+folder is marked read-only (a read-only data set, even to root), in
+~/.cache/facial_keypoints.
 """
 
 import hashlib
@@ -92,7 +93,8 @@ def _marked_read_only(folder):
 
 def _store(folder, name, arrays, data_name):
     """Write arrays to folder/name atomically and drop that file's older
-    caches; False if the folder cannot be written."""
+    caches; False if the folder cannot be written, or is not there and its
+    parent is _marked_read_only()."""
     if not os.path.isdir(folder) and _marked_read_only(os.path.dirname(folder)):
         return False
     npz = io.BytesIO()

@@ -8,7 +8,7 @@ import os
 import secrets
 import stat
 
-from .. import PRETRAINED, PRETRAINED_MARK
+from .. import PRETRAINED, PRETRAINED_MARK, PRETRAINED_MARK_LINE
 from ..constants import LOOKUP_FILE, TEST_FILE, TRAIN_FILE
 from ..runs.errors import UserError, reason
 
@@ -186,9 +186,18 @@ def same_file(a, b):
 
 
 def is_pretrained(folder):
-    """Whether folder is the package's pretrained model or a copy of it (one
-    that holds its mark, PRETRAINED_MARK)."""
-    return same_file(folder, PRETRAINED) or os.path.isfile(os.path.join(folder, PRETRAINED_MARK))
+    """Whether folder is the package's pretrained model or a copy of it: one
+    whose PRETRAINED_MARK file (a plain file) begins with PRETRAINED_MARK_LINE."""
+    if same_file(folder, PRETRAINED):
+        return True
+    mark = os.path.join(folder, PRETRAINED_MARK)
+    if not os.path.isfile(mark):        # nor a FIFO of that name, whose reading would block
+        return False
+    try:
+        with open(mark, encoding='utf-8', errors='replace') as f:
+            return f.readline().rstrip('\r\n') == PRETRAINED_MARK_LINE
+    except OSError:
+        return False
 
 
 def refuse_pretrained(path, flag='--output'):
@@ -232,7 +241,7 @@ def refuse_replacing_another_table(table, header, writer=None, what='a keypoints
     if is_stream(table):
         return
     try:
-        with open(table, encoding='utf-8', errors='replace') as f:
+        with open(table, encoding='utf-8-sig', errors='replace') as f:   # a BOM, as Excel saves
             first = f.readline().rstrip('\r\n')
     except FileNotFoundError:
         return

@@ -5,6 +5,7 @@ import os
 
 from .. import PRETRAINED
 from ..constants import SAVE_PATH
+from ..files.fileio import is_pretrained
 from .checkpoints import best_checkpoint
 from .errors import UserError
 from .jsonfiles import read_hparams
@@ -27,9 +28,9 @@ def describe(model_dir, demo_model=None):
     model folder, whose faces are synthetic (its keypoints on real photos are rough)."""
     def names(folder):
         return folder and os.path.realpath(model_dir) == os.path.realpath(folder)
-    if names(PRETRAINED):
+    if is_pretrained(model_dir):        # the package's, or a copy such as an installed one
         return ('model: the pretrained model shipped with the package ({}; trained on YouTube '
-                'Faces frames, for research use: docs/pretrained.md)'.format(PRETRAINED))
+                'Faces frames, for research use: docs/pretrained.md)'.format(model_dir))
     if names(demo_model):
         return ('model: {}, trained on the synthetic demo faces only, so its keypoints on real '
                 'photos are rough; leave out --demo and --model-dir for the pretrained model'
