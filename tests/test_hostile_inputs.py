@@ -17,7 +17,8 @@ import zlib
 import numpy as np
 import pytest
 
-from conftest import case_folders, digest, image_field, main_status, replace_bytes, run_script
+from conftest import (EARLIER_SUBMISSION, case_folders, digest, image_field, main_status,
+                      replace_bytes, run_script)
 from facial_keypoints import constants
 from facial_keypoints.runs import lock
 
@@ -433,7 +434,7 @@ def test_hostile_input(case, trained, tmp_path, capsys, monkeypatch):
         held.__enter__()
     elif setup:
         setup(d, m, t)
-    (t / 'submit.csv').write_text('RowId,Location\n1,48.0\n')   # an earlier submission
+    (t / 'submit.csv').write_text(EARLIER_SUBMISSION)
     before = digest(t)
     try:
         got = main_status(SCRIPTS[command], argv)

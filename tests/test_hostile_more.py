@@ -18,7 +18,8 @@ import subprocess
 
 import pytest
 
-from conftest import case_folders, copy_run, main_status, saved_anew_when_read, script_command
+from conftest import (EARLIER_SUBMISSION, case_folders, copy_run, main_status,
+                      saved_anew_when_read, script_command)
 from facial_keypoints.runs import checkpoints, jsonfiles
 from test_hostile_inputs import (HEADER, PRED, TRAIN, assert_refused, digest, hparams,
                                  photo, row, video_file)
@@ -205,7 +206,7 @@ def test_hostile_input(case, trained, tmp_path, capfd, monkeypatch):
     try:
         if setup:
             setup(d, m, t)
-        (t / 'submit.csv').write_text('RowId,Location\n1,48.0\n')   # an earlier submission
+        (t / 'submit.csv').write_text(EARLIER_SUBMISSION)
         before = digest(t)
         if own_process(case):
             got, err = run_in_own_process(script, argv, t, stdout)

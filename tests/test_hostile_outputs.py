@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import fit, main_status, make_tiny_data, run_script, tiny_config
+from conftest import EARLIER_SUBMISSION, fit, main_status, make_tiny_data, run_script, tiny_config
 from facial_keypoints import data
 from facial_keypoints.improved import train as improved
 from facial_keypoints.runs import checkpoints, jsonfiles, modeldir
@@ -202,7 +202,7 @@ def test_hostile_output(case, folders, capsys):
     fill = dict(d=d, m=m, t=t)
     if setup:
         setup(d, m, t)
-    (t / 'submit.csv').write_text('RowId,Location\n1,48.0\n')   # an earlier submission
+    (t / 'submit.csv').write_text(EARLIER_SUBMISSION)
     before = files(t)
     got, _, lines = run_case(command, [a.format(**fill) for a in argv], capsys)
     assert got == status, lines

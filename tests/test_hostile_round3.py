@@ -23,7 +23,8 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import image_field, make_tiny_data, run_script, use_small_post_model
+from conftest import (EARLIER_SUBMISSION, image_field, make_tiny_data, run_script,
+                      use_small_post_model)
 from facial_keypoints.files import cache
 from facial_keypoints import data
 from facial_keypoints.runs import checkpoints, modeldir
@@ -223,7 +224,7 @@ def test_hostile_round3(case, folders, capsys):  # noqa: F811 -- folders: the fi
     d, m, t = folders
     fill = dict(d=d, m=m, t=t)
     setup(d, m, t)
-    (t / 'submit.csv').write_text('RowId,Location\n1,48.0\n')   # an earlier submission
+    (t / 'submit.csv').write_text(EARLIER_SUBMISSION)
     before, kinds = files(t), kinds_of(t)
     got, _, lines = run_case(command, [a.format(**fill) for a in argv], capsys)
     assert got == status, lines

@@ -25,7 +25,8 @@ import urllib.request
 import numpy as np
 import pytest
 
-from conftest import ROOT, case_folders, copy_run, main_status, saved_anew_when_read, with_ctrl_c
+from conftest import (EARLIER_SUBMISSION, ROOT, case_folders, copy_run, main_status,
+                      saved_anew_when_read, with_ctrl_c)
 from facial_keypoints.runs import checkpoints, modeldir
 from test_hostile_inputs import PRED, SCRIPTS, digest, photo, video_file
 from test_hostile_more import small_fs, unmount_under
@@ -213,7 +214,7 @@ def test_hostile_serving(case, trained, tmp_path, capsys, monkeypatch):
     try:
         if setup:
             setup(d, m, t)
-        (t / 'submit.csv').write_text('RowId,Location\n1,48.0\n')   # an earlier submission
+        (t / 'submit.csv').write_text(EARLIER_SUBMISSION)
         capsys.readouterr()
         before = digest(t)
         got = main_status(SCRIPTS[command], argv)

@@ -26,12 +26,10 @@ def model_to_use(model_dir=None):
 def describe(model_dir, demo_model=None):
     """One line that names the model a prediction uses. demo_model: the demo's
     model folder, whose faces are synthetic (its keypoints on real photos are rough)."""
-    def names(folder):
-        return folder and os.path.realpath(model_dir) == os.path.realpath(folder)
     if is_pretrained(model_dir):        # the package's, or a copy such as an installed one
         return ('model: the pretrained model shipped with the package ({}; trained on YouTube '
                 'Faces frames, for research use: docs/pretrained.md)'.format(model_dir))
-    if names(demo_model):
+    if demo_model and os.path.realpath(model_dir) == os.path.realpath(demo_model):
         return ('model: {}, trained on the synthetic demo faces only, so its keypoints on real '
                 'photos are rough; leave out --demo and --model-dir for the pretrained model'
                 .format(model_dir))
